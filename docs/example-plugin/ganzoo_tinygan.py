@@ -1,0 +1,81 @@
+"""tinygan: a fully connected GAN on flattened images, as small as a complete ganzoo variant gets.
+
+Architecture and losses follow Goodfellow et al. 2014 (https://arxiv.org/abs/1406.2661) in spirit,
+with ReLU/LeakyReLU MLPs instead of maxout, to keep the example short.
+"""
+
+import dataclasses
+import math
+
+import torch
+from torch import nn
+
+import ganzoo
+from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
+from ganzoo.nets import frozen
+
+
+@dataclasses.dataclass
+class TinyGANConfig(ganzoo.VariantConfig):
+    steps: int = 500  # demo budget
+    batch_size: int = 64  # real images per step
+    image_size: int = 16  # images are served at image_size x image_size
+    z_dim: int = 32  # noise dimensions
+    hidden: int = 256  # units in each hidden layer
+    lr: float = 2e-4  # Adam learning rate for both networks
+
+
+class TinyGAN(ganzoo.Variant):
+    name = "tinygan"
+    summary = "Fully connected GAN on flattened images (example plugin)"
+    paper = "Goodfellow et al. 2014, https://arxiv.org/abs/1406.2661"
+    task = ganzoo.Task.UNCONDITIONAL
+    default_dataset = "digits"
+    Config = TinyGANConfig
+
+    def build(self):
+        cfg, shape = self.config, self.data.shape  # shape of one sample, e.g. (1, 16, 16)
+        pixels = math.prod(shape)
+        self.G = nn.Sequential(
+            nn.Linear(cfg.z_dim, cfg.hidden), nn.ReLU(),
+            nn.Linear(cfg.hidden, pixels), nn.Tanh(), nn.Unflatten(1, shape),
+        ).to(self.device)
+        self.D = nn.Sequential(
+            nn.Flatten(), nn.Linear(pixels, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, 1),
+        ).to(self.device)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+
+    def networks(self):
+        return {"generator": self.G, "discriminator": self.D}
+
+    def optimizers(self):
+        return {"generator": self.opt_g, "discriminator": self.opt_d}
+
+    def train_step(self, batches, step):
+        real = batches.next().x  # images in [-1, 1] on self.device
+        fake = self.G(self.noise(len(real), self.config.z_dim))
+
+        d_loss = d_loss_bce(self.D(real), self.D(fake.detach()))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+
+        with frozen(self.D):  # no weight gradients for D during G's step
+            g_loss = g_loss_nonsaturating(self.D(fake))
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
+
+    def sample_inputs(self, n, rng, labels=None):
+        self.reject_labels(labels)
+        return {"z": self.noise(n, self.config.z_dim, rng)}
+
+    def generate(self, z):
+        return self.G(z)
+
+
+@ganzoo.hookimpl
+def register_variants(register):
+    register(TinyGAN)

@@ -1,0 +1,176 @@
+"""Finding plugins and collecting what they register.
+
+Entry points in the group ``ganzoo`` are loaded one at a time and every hook implementation is
+called on its own, so one broken plugin (an import error, a hook that raises, a duplicate or
+invalid registration) is recorded as a :class:`PluginFailure` and everything else keeps working.
+``GANZOO_DISABLE_PLUGIN_AUTOLOAD=1`` loads only the entry points of the ``ganzoo`` distribution
+itself, i.e. the built-in variants.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import importlib.metadata
+import os
+import traceback
+from typing import Any, Callable, Iterator
+
+import pluggy
+
+from . import hookspecs
+from ._registry import Registry, RegistrationError
+
+GROUP = "ganzoo"
+DISTRIBUTION = "ganzoo"
+AUTOLOAD_ENV = "GANZOO_DISABLE_PLUGIN_AUTOLOAD"
+# Core modules that are plugins like any other; loaded even with autoload disabled.
+CORE_PLUGINS = ("ganzoo.data.builtin",)
+
+pm = pluggy.PluginManager(GROUP)
+pm.add_hookspecs(hookspecs)
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginInfo:
+    """One loaded plugin, as ``ganzoo plugins`` shows it."""
+
+    name: str  # plugin name (the entry point's name, or the name given to pm.register)
+    distribution: str | None  # the installed distribution that provides it; None if registered in-process
+    version: str | None  # the distribution's version
+    hooks: tuple[str, ...]  # hooks it implements
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginFailure:
+    """A plugin, or one of its registrations, that could not be used, and why."""
+
+    plugin: str  # plugin name
+    distribution: str | None  # distribution, when known
+    error: str  # one line: what went wrong
+    detail: str = ""  # the traceback, for `ganzoo plugins --verbose`
+
+
+_dist_of: dict[str, tuple[str | None, str | None]] = {}  # plugin name -> (distribution, version)
+_load_failures: list[PluginFailure] = []
+_loaded = False
+
+
+def _autoload_disabled() -> bool:
+    return os.environ.get(AUTOLOAD_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def load_plugins() -> None:
+    """Import the core plugins and every ``ganzoo`` entry point (once per process)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for modname in CORE_PLUGINS:
+        if pm.get_plugin(modname) is None:
+            pm.register(importlib.import_module(modname), name=modname)
+            _dist_of[modname] = (DISTRIBUTION, _version())
+    eps = sorted(
+        importlib.metadata.entry_points(group=GROUP),
+        key=lambda ep: (_ep_dist(ep)[0] != DISTRIBUTION, _ep_dist(ep)[0] or "", ep.name),
+    )
+    seen: set[str] = set()
+    for ep in eps:
+        dist, version = _ep_dist(ep)
+        if ep.name in seen:  # the same distribution can be visible twice on sys.path
+            continue
+        seen.add(ep.name)
+        if _autoload_disabled() and dist != DISTRIBUTION:
+            continue
+        try:
+            plugin = ep.load()
+            if pm.get_plugin(ep.name) is None:
+                pm.register(plugin, name=ep.name)
+            _dist_of[ep.name] = (dist, version)
+        except Exception as exc:  # a broken plugin must not take the others down
+            _load_failures.append(PluginFailure(ep.name, dist, f"could not be loaded: {_one_line(exc)}", traceback.format_exc()))
+
+
+def _ep_dist(ep: importlib.metadata.EntryPoint) -> tuple[str | None, str | None]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return None, None
+    return dist.metadata["Name"], dist.version
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def plugin_infos() -> list[PluginInfo]:
+    load_plugins()
+    out = []
+    for name, plugin in pm.list_name_plugin():
+        hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or ()))
+        dist, version = _dist_of.get(name, (None, None))
+        out.append(PluginInfo(name, dist, version, hooks))
+    return sorted(out, key=lambda p: (p.distribution != DISTRIBUTION, p.name))
+
+
+def _ordered_impls(hook: Any) -> list[Any]:
+    """Hook implementations with the ganzoo distribution's first, then in registration order."""
+    impls = list(hook.get_hookimpls())
+    return sorted(impls, key=lambda i: _dist_of.get(i.plugin_name, (None, None))[0] != DISTRIBUTION)
+
+
+def _collect(hook: Any, add: Callable[[str, Any], None], failures: list[PluginFailure]) -> None:
+    for impl in _ordered_impls(hook):
+        name = impl.plugin_name
+        dist = _dist_of.get(name, (None, None))[0]
+
+        def register(obj: Any, _name: str = name, _dist: str | None = dist) -> None:
+            try:
+                add(_name, obj)
+            except RegistrationError as exc:
+                failures.append(PluginFailure(_name, _dist, str(exc)))
+
+        try:
+            impl.function(register=register)
+        except Exception as exc:
+            failures.append(
+                PluginFailure(name, dist, f"hook {hook.name} raised {_one_line(exc)}", traceback.format_exc())
+            )
+
+
+@contextlib.contextmanager
+def temporary_plugin(plugin: Any, name: str) -> Iterator[None]:
+    """Register an in-process plugin object for the duration of a block."""
+    load_plugins()
+    pm.register(plugin, name=name)
+    try:
+        yield
+    finally:
+        pm.unregister(name=name)
+
+
+_cache: tuple[tuple[int, ...], Registry] | None = None
+
+
+def registry() -> Registry:
+    """Everything the loaded plugins register, collected again whenever the set of plugins changes."""
+    global _cache
+    load_plugins()
+    key = tuple(id(p) for p in pm.get_plugins())
+    if _cache is not None and _cache[0] == key:
+        return _cache[1]
+    reg = Registry()
+    failures = list(_load_failures)
+    _collect(pm.hook.register_datasets, reg.add_dataset, failures)
+    _collect(pm.hook.register_variants, reg.add_variant, failures)
+    reg.failures = failures
+    reg.distributions = dict(_dist_of)
+    _cache = (key, reg)
+    return reg

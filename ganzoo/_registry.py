@@ -1,0 +1,118 @@
+"""The registry of variants and datasets, and the checks a registration must pass.
+
+Like torchvision's weights registry it refuses duplicate names, and like tox's it validates what a
+plugin hands it at registration time, so a malformed variant is reported against its plugin by
+``ganzoo plugins`` instead of failing halfway through somebody's run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from typing import Any
+
+from .errors import PluginError
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class RegistrationError(Exception):
+    """A plugin registered something invalid or a duplicate name; reported as a plugin failure."""
+
+
+@dataclasses.dataclass
+class Registry:
+    variants: dict[str, type] = dataclasses.field(default_factory=dict)  # name -> Variant subclass
+    variant_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
+    datasets: dict[str, Any] = dataclasses.field(default_factory=dict)  # name -> Dataset
+    dataset_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
+    failures: list = dataclasses.field(default_factory=list)  # PluginFailure records
+    distributions: dict[str, tuple] = dataclasses.field(default_factory=dict)  # plugin -> (dist, version)
+
+    # -- registration ------------------------------------------------------------------------------
+
+    def add_variant(self, plugin: str, cls: Any) -> None:
+        validate_variant(cls)
+        if cls.name in self.variants:
+            raise RegistrationError(
+                f"variant '{cls.name}' is already registered by plugin '{self.variant_plugin[cls.name]}'"
+            )
+        self.variants[cls.name] = cls
+        self.variant_plugin[cls.name] = plugin
+
+    def add_dataset(self, plugin: str, dataset: Any) -> None:
+        from .data.spec import Dataset
+
+        if not isinstance(dataset, Dataset):
+            raise RegistrationError(f"register_datasets expects a ganzoo.Dataset, got {type(dataset).__name__}")
+        if not NAME_RE.match(dataset.name):
+            raise RegistrationError(f"dataset name {dataset.name!r} must be lowercase letters, digits, '-' or '_'")
+        if dataset.name in self.datasets:
+            raise RegistrationError(
+                f"dataset '{dataset.name}' is already registered by plugin '{self.dataset_plugin[dataset.name]}'"
+            )
+        self.datasets[dataset.name] = dataset
+        self.dataset_plugin[dataset.name] = plugin
+
+    # -- look-up -----------------------------------------------------------------------------------
+
+    def variant(self, name: str) -> type:
+        try:
+            return self.variants[name]
+        except KeyError:
+            raise PluginError(_unknown("variant", name, self.variants)) from None
+
+    def dataset(self, name: str) -> Any:
+        try:
+            return self.datasets[name]
+        except KeyError:
+            raise PluginError(_unknown("dataset", name, self.datasets)) from None
+
+    def distribution_of_variant(self, name: str) -> tuple[str | None, str | None]:
+        return self.distributions.get(self.variant_plugin.get(name, ""), (None, None))
+
+
+def _unknown(kind: str, name: str, known: dict) -> str:
+    msg = f"unknown {kind} '{name}'"
+    hint = difflib.get_close_matches(name, list(known), n=1)
+    if hint:
+        msg += f"; did you mean '{hint[0]}'?"
+    return msg + f" Known {kind}s: {', '.join(sorted(known)) or '(none)'}."
+
+
+def validate_variant(cls: Any) -> None:
+    """Refuse a registration that would only fail later: not a Variant, missing or bad attributes."""
+    from .config import VariantConfig
+    from .variant import Task, Variant
+
+    if not (isinstance(cls, type) and issubclass(cls, Variant)):
+        raise RegistrationError(f"register_variants expects a ganzoo.Variant subclass, got {cls!r}")
+    label = getattr(cls, "name", cls.__name__)
+    missing = [a for a in ("name", "summary", "paper", "task", "default_dataset", "Config") if not hasattr(cls, a)]
+    if missing:
+        raise RegistrationError(f"variant {label!r} does not set {', '.join(missing)}")
+    if not isinstance(cls.name, str) or not NAME_RE.match(cls.name):
+        raise RegistrationError(f"variant name {cls.name!r} must be lowercase letters, digits, '-' or '_'")
+    for attr in ("summary", "paper", "default_dataset"):
+        if not isinstance(getattr(cls, attr), str) or not getattr(cls, attr).strip():
+            raise RegistrationError(f"variant '{cls.name}' has an empty {attr}")
+    if not isinstance(cls.task, Task):
+        raise RegistrationError(f"variant '{cls.name}' has task {cls.task!r}, which is not a ganzoo.Task")
+    cfg = cls.Config
+    if not (isinstance(cfg, type) and dataclasses.is_dataclass(cfg) and issubclass(cfg, VariantConfig)):
+        raise RegistrationError(f"variant '{cls.name}': Config must be a dataclass subclassing ganzoo.VariantConfig")
+    try:
+        cfg()
+    except TypeError as exc:
+        raise RegistrationError(f"variant '{cls.name}': every Config field needs a default ({exc})") from None
+    abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+    if abstract:
+        raise RegistrationError(f"variant '{cls.name}' does not implement {', '.join(abstract)}")
+    from .config import TrainConfig
+
+    clash = {f.name for f in dataclasses.fields(cfg)} & {f.name for f in dataclasses.fields(TrainConfig)}
+    if clash:
+        raise RegistrationError(
+            f"variant '{cls.name}': Config fields {sorted(clash)} clash with the trainer's own settings"
+        )

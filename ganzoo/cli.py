@@ -1,0 +1,201 @@
+"""The ``ganzoo`` command line.
+
+User errors (:class:`ganzoo.GanzooError`) print one line and exit with code 2, never a traceback;
+argparse's own usage errors exit with 2 as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import GanzooError, Interrupted
+
+EPILOG = """examples:
+  ganzoo run dcgan                       train DCGAN on the embedded digits (offline, ~2 min on CPU)
+  ganzoo run dcgan --data mnist --steps 5000 --set g_width=128
+  ganzoo run dcgan --resume runs/dcgan-digits-20261122-091500 --steps 2000
+  ganzoo sample runs/dcgan-digits-20261122-091500/export -n 64 -o grid.png
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ganzoo",
+        description="A model zoo of GAN variants: train, sample and compare them with one trainer.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"ganzoo {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("list", help="list the installed variants", description="Table of installed variants: name, plugin distribution and version, task, summary.")
+
+    pl = sub.add_parser("plugins", help="list installed plugins and any that failed to load", description="Installed plugins with the hooks they implement, and every plugin that failed to load or register, with the reason.")
+    pl.add_argument("--verbose", "-v", action="store_true", help="show the full traceback of each failure")
+
+    sub.add_parser("datasets", help="list the registered datasets", description="Datasets usable with `ganzoo run --data NAME`; any folder of images works as --data PATH too.")
+
+    r = sub.add_parser(
+        "run",
+        help="train a variant",
+        description="Train VARIANT and write a run directory: config.json, metrics.jsonl, loss.png, samples/, checkpoints/ and export/.",
+        epilog="Every variant config key and trainer key can be set with --set; `ganzoo run VARIANT --show-config` prints them with their defaults.",
+    )
+    r.add_argument("variant", metavar="VARIANT", help="variant name (see `ganzoo list`)")
+    r.add_argument("--data", metavar="NAME|PATH", help="registered dataset (see `ganzoo datasets`) or a folder of images; default: the variant's own")
+    r.add_argument("--steps", type=int, metavar="N", help="training steps (default: the variant's demo budget)")
+    r.add_argument("--batch-size", type=int, metavar="N", help="real samples per batch (default: the paper's)")
+    r.add_argument("--device", metavar="D", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    r.add_argument("--seed", type=int, metavar="S", help="random seed (default 0); same seed on CPU -> bit-identical weights")
+    r.add_argument("--out", metavar="DIR", help="run directory (default: runs/VARIANT-DATASET-TIMESTAMP)")
+    r.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE", help="set any config key, e.g. --set lr=1e-4 --set ema=true (repeatable)")
+    r.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint (with its own config; only --steps and --device may change)")
+    r.add_argument("--show-config", action="store_true", help="print the resolved config as JSON and exit without training")
+
+    s = sub.add_parser("sample", help="draw a sample grid from an exported model", description="Draw samples from an export folder (a run's export/) and save them as one PNG grid.")
+    s.add_argument("source", metavar="EXPORT_DIR", help="an export folder: model.safetensors + config.json")
+    s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    s.add_argument("--label", type=int, help="class label for conditional variants")
+    s.add_argument("--device", default="auto", help="device (default auto)")
+    s.add_argument("-o", "--output", default="grid.png", help="output PNG (default grid.png)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except GanzooError as exc:
+        print(f"ganzoo: error: {exc}", file=sys.stderr)
+        return 130 if isinstance(exc, Interrupted) else 2
+    except KeyboardInterrupt:
+        print("ganzoo: interrupted", file=sys.stderr)
+        return 130
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    rows = [header] + rows
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _warn_failures(reg) -> None:
+    if reg.failures:
+        names = sorted({f.plugin for f in reg.failures})
+        print(f"ganzoo: warning: {len(names)} plugin(s) failed to load: {', '.join(names)} (see `ganzoo plugins`)", file=sys.stderr)
+
+
+def cmd_list(args) -> int:
+    from ._plugins import registry
+
+    reg = registry()
+    rows = []
+    for name in sorted(reg.variants):
+        cls = reg.variants[name]
+        dist, version = reg.distribution_of_variant(name)
+        plugin = f"{dist} {version}" if dist else f"{reg.variant_plugin[name]} (in-process)"
+        rows.append((name, plugin, cls.task.value, cls.summary))
+    print(_table(rows, ("variant", "plugin", "task", "summary")))
+    _warn_failures(reg)
+    return 0
+
+
+def cmd_plugins(args) -> int:
+    from ._plugins import plugin_infos, registry
+
+    reg = registry()
+    rows = []
+    for info in plugin_infos():
+        dist = f"{info.distribution} {info.version}" if info.distribution else "(in-process)"
+        provides = [n for n, p in reg.variant_plugin.items() if p == info.name] + [n for n, p in reg.dataset_plugin.items() if p == info.name]
+        rows.append((info.name, dist, ", ".join(info.hooks), ", ".join(sorted(provides))))
+    print(_table(rows, ("plugin", "distribution", "hooks", "provides")))
+    if reg.failures:
+        print("\nfailed:")
+        for f in reg.failures:
+            print(f"  {f.plugin} ({f.distribution or 'in-process'}): {f.error}")
+            if args.verbose and f.detail:
+                print("    " + f.detail.rstrip().replace("\n", "\n    "))
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    from ._plugins import registry
+
+    reg = registry()
+    rows = [
+        (ds.name, ds.kind, "yes" if ds.labels else "no", "yes" if ds.offline else "download", ds.summary)
+        for ds in sorted(reg.datasets.values(), key=lambda d: d.name)
+    ]
+    print(_table(rows, ("dataset", "kind", "labels", "offline", "summary")))
+    _warn_failures(reg)
+    return 0
+
+
+def cmd_run(args) -> int:
+    import json
+
+    from .config import parse_assignments, to_dict
+    from .training import prepare, prepare_resume
+    from .training.trainer import command_line
+
+    if args.resume:
+        extra = [f for f in ("data", "batch_size", "seed", "out") if getattr(args, f) is not None] + (["set"] if args.settings else [])
+        if extra:
+            raise GanzooError(f"--resume continues a run with its own config; it cannot be combined with --{extra[0].replace('_', '-')}")
+        trainer = prepare_resume(args.resume, variant=args.variant, steps=args.steps, device=args.device)
+    else:
+        settings = parse_assignments(args.settings)
+        for key, flag in (("steps", args.steps), ("batch_size", args.batch_size), ("seed", args.seed), ("device", args.device)):
+            if flag is not None:
+                settings[key] = str(flag)
+        trainer = prepare(args.variant, data=args.data, settings=settings, text=True, out=args.out, command=command_line([sys.argv[0], *sys.argv[1:]]))
+    if args.show_config:
+        print(json.dumps({"config": to_dict(trainer.config), "train": to_dict(trainer.train)}, indent=2))
+        return 0
+    info = trainer.data.info
+    print(
+        f"ganzoo: training {trainer.variant.name} on {trainer.dataset} ({len(trainer.data)} samples of "
+        f"{'x'.join(map(str, info.shape))}) for {trainer.config.steps} steps on {trainer.device}"
+        + (f", resuming at step {trainer.step}" if args.resume else ""),
+        file=sys.stderr,
+    )
+    result = trainer.fit()
+    print(f"trained {result.steps} steps at {result.images_per_s:.0f} images/s")
+    print(f"samples: {result.grid}")
+    print(f"weights: {result.export_dir / 'model.safetensors'}")
+    print(f"metrics: {result.metrics}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from ._io import atomic_write_bytes
+    from .export import load_export
+    from .plots import image_grid_png
+    from .training import resolve_device
+
+    if args.n < 1:
+        raise GanzooError(f"-n must be at least 1, got {args.n}")
+    out = Path(args.output)
+    if out.suffix.lower() != ".png":
+        raise GanzooError(f"output '{out}' must end in .png")
+    model = load_export(args.source, device=resolve_device(args.device))
+    images = model.sample(args.n, seed=args.seed, labels=args.label)
+    atomic_write_bytes(out, image_grid_png(images * 2 - 1))
+    print(out)
+    return 0
+
+
+COMMANDS = {
+    "list": cmd_list,
+    "plugins": cmd_plugins,
+    "datasets": cmd_datasets,
+    "run": cmd_run,
+    "sample": cmd_sample,
+}

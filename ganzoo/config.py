@@ -1,0 +1,210 @@
+"""Typed configs and the ``--set key=value`` overrides that edit them.
+
+A run is described by two dataclasses: the variant's own config (a subclass of
+:class:`VariantConfig`, with the paper's hyper-parameters as defaults) and the trainer's
+:class:`TrainConfig`. Both are plain dataclasses so that they print, diff and serialise to JSON
+without ceremony; the field types are the schema that ``--set`` values are checked against.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Literal, Union, get_args, get_origin
+
+from .errors import ConfigError
+
+
+@dataclasses.dataclass
+class VariantConfig:
+    """Fields every variant has; a variant subclasses this and adds its own (all with defaults)."""
+
+    steps: int = 1000  # training iterations (calls of the variant's train_step) in the default budget
+    batch_size: int = 64  # real samples per batch drawn from the dataset
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """What the trainer does around the variant's step; the same for every variant."""
+
+    seed: int = 0  # seeds weights, noise and data order; same seed on CPU gives bit-identical weights
+    device: str = "auto"  # "auto" picks cuda, then mps, then cpu; or any torch device string
+    log_every: int = 25  # steps between lines in metrics.jsonl (and progress-bar updates)
+    sample_every: int = 250  # steps between sample grids in samples/ (0: only at the end)
+    checkpoint_every: int = 250  # steps between checkpoints in checkpoints/ (0: only at the end)
+    keep_checkpoints: int = 2  # newest checkpoints kept; older ones are deleted
+    ema: bool = False  # keep an exponential moving average of the generator weights for sampling/export
+    ema_decay: float = 0.999  # EMA decay per step (the weight of the old average)
+    num_samples: int = 64  # images in each sample grid (drawn from one fixed noise batch)
+    channels_last: bool = True  # NHWC memory layout for image data and conv nets: same math, faster convolutions
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved type of each field (string annotations from ``from __future__`` included)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " | ".join(type_name(a) for a in get_args(tp))
+    if origin is tuple:
+        return f"tuple[{', '.join(type_name(a) for a in get_args(tp))}]"
+    if tp is type(None):
+        return "None"
+    return getattr(tp, "__name__", str(tp))
+
+
+def parse_value(key: str, tp: Any, raw: str) -> Any:
+    """Turn the text of ``--set key=raw`` into a value of type ``tp``, or say why it cannot."""
+    origin = get_origin(tp)
+    text = raw.strip()
+    if origin in (Union, types.UnionType):
+        args = get_args(tp)
+        if type(None) in args and text.lower() in ("none", "null"):
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return parse_value(key, arg, raw)
+            except ConfigError:
+                pass
+        raise _bad(key, tp, raw)
+    if origin is Literal:
+        for choice in get_args(tp):
+            try:
+                if parse_value(key, type(choice), raw) == choice:
+                    return choice
+            except ConfigError:
+                pass
+        raise _bad(key, tp, raw)
+    if origin is tuple:
+        parts = [p for p in text.strip("()[]").split(",") if p.strip()]
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(parse_value(key, args[0], p) for p in parts)
+        if len(parts) != len(args):
+            raise _bad(key, tp, raw)
+        return tuple(parse_value(key, a, p) for a, p in zip(args, parts))
+    if tp is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise _bad(key, tp, raw)
+    if tp is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise _bad(key, tp, raw) from None
+    if tp is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise _bad(key, tp, raw) from None
+    if tp is str:
+        return raw
+    raise ConfigError(f"config key '{key}' has type {type_name(tp)}, which --set cannot parse")
+
+
+def _bad(key: str, tp: Any, raw: str) -> ConfigError:
+    return ConfigError(f"config key '{key}' expects {type_name(tp)}, got {raw!r}")
+
+
+def check_value(key: str, tp: Any, value: Any) -> Any:
+    """Validate a value that came from JSON or Python (not text); returns it, tuples restored."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        for arg in get_args(tp):
+            try:
+                return check_value(key, arg, value)
+            except ConfigError:
+                pass
+        raise _bad(key, tp, repr(value))
+    if origin is Literal:
+        if value in get_args(tp):
+            return value
+        raise _bad(key, tp, repr(value))
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise _bad(key, tp, repr(value))
+        args = get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(check_value(key, args[0], v) for v in value)
+        if len(value) != len(args):
+            raise _bad(key, tp, repr(value))
+        return tuple(check_value(key, a, v) for a, v in zip(args, value))
+    if tp is type(None):
+        if value is None:
+            return None
+        raise _bad(key, tp, repr(value))
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool):
+        if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+            return value
+        raise _bad(key, tp, repr(value))
+    return value
+
+
+def replace(cfg: Any, values: dict[str, Any], *, text: bool = False) -> Any:
+    """A copy of ``cfg`` with ``values`` applied; unknown keys and wrong types raise ConfigError.
+
+    ``text=True`` parses the values from strings (the CLI's ``--set``); otherwise they are checked
+    as Python/JSON values (a config.json read back, or ``ganzoo.create(name, **config)``).
+    """
+    types_ = field_types(type(cfg))
+    changes = {}
+    for key, value in values.items():
+        if key not in types_:
+            raise ConfigError(unknown_key_message(key, types_))
+        changes[key] = parse_value(key, types_[key], value) if text else check_value(key, types_[key], value)
+    return dataclasses.replace(cfg, **changes)
+
+
+def unknown_key_message(key: str, known: typing.Iterable[str]) -> str:
+    import difflib
+
+    known = sorted(known)
+    hint = difflib.get_close_matches(key, known, n=1)
+    msg = f"unknown config key '{key}'"
+    if hint:
+        msg += f" (did you mean '{hint[0]}'?)"
+    return msg + f"; known keys: {', '.join(known)}"
+
+
+def parse_assignments(items: typing.Iterable[str]) -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``; an item without '=' is a ConfigError."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        out[key.strip()] = value
+    return out
+
+
+def split_overrides(
+    values: dict[str, Any], variant_cfg: Any, train_cfg: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Route each key to the variant's config or the trainer's; unknown keys raise ConfigError."""
+    vkeys = {f.name for f in dataclasses.fields(variant_cfg)}
+    tkeys = {f.name for f in dataclasses.fields(train_cfg)}
+    v, t = {}, {}
+    for key, value in values.items():
+        if key in vkeys:
+            v[key] = value
+        elif key in tkeys:
+            t[key] = value
+        else:
+            raise ConfigError(unknown_key_message(key, vkeys | tkeys))
+    return v, t

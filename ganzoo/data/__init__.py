@@ -1,0 +1,35 @@
+"""Datasets: the registry's entries, in-memory tensors, and the batch stream the trainer uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import DataError, PluginError
+from ..variant import DataRequest
+from .memory import BatchStream, InMemoryData
+from .sources import fit_images, load_folder
+from .spec import Dataset
+
+__all__ = ["BatchStream", "Dataset", "InMemoryData", "fit_images", "load_data"]
+
+
+def load_data(name_or_path: str, request: DataRequest) -> InMemoryData:
+    """A registered dataset by name, or a folder of images by path (anything with a '/' or that exists)."""
+    from .._plugins import registry
+
+    reg = registry()
+    if name_or_path in reg.datasets:
+        ds = reg.datasets[name_or_path]
+        if ds.kind != request.kind:
+            raise DataError(f"dataset '{ds.name}' holds {ds.kind} data, but the variant trains on {request.kind} data")
+        return ds.load(request)
+    looks_like_path = any(sep in name_or_path for sep in ("/", "\\")) or name_or_path.startswith(".")
+    if looks_like_path or Path(name_or_path).exists():
+        if request.kind != "image":
+            raise DataError(f"a folder of images cannot serve {request.kind} data")
+        return load_folder(name_or_path, request)
+    try:
+        reg.dataset(name_or_path)
+    except PluginError as exc:
+        raise DataError(f"{exc} Or give a path to a folder of images.") from None
+    raise AssertionError("unreachable")

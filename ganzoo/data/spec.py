@@ -1,0 +1,22 @@
+"""What a dataset plugin registers."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from ..variant import DataKind, DataRequest
+    from .memory import InMemoryData
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """A named dataset: metadata for ``ganzoo datasets`` and a loader called once per run."""
+
+    name: str  # registry name used with --data, e.g. "digits"
+    summary: str  # one line for `ganzoo datasets`
+    load: "Callable[[DataRequest], InMemoryData]"  # builds the whole dataset in memory for a request
+    kind: "DataKind" = "image"  # "image" or "points"
+    labels: bool = False  # whether samples come with class labels
+    offline: bool = True  # False when the first use downloads files

@@ -1,0 +1,32 @@
+"""Errors a user can cause and fix.
+
+Everything raised as a :class:`GanzooError` is the user's to fix (a misspelt variant, a bad
+``--set`` value, a folder with no images); the CLI prints its message and exits with code 2,
+without a traceback. Any other exception is a bug in ganzoo or a plugin and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class GanzooError(Exception):
+    """A user error: the message alone must say what is wrong and, where it can, how to fix it."""
+
+
+class ConfigError(GanzooError):
+    """A config key that does not exist, or a value that does not fit the key's type."""
+
+
+class DataError(GanzooError):
+    """A dataset that cannot be found, loaded, or used by the chosen variant."""
+
+
+class PluginError(GanzooError):
+    """A variant or dataset name that no loaded plugin provides."""
+
+
+class ExportError(GanzooError):
+    """A folder that is not a ganzoo export, or whose weights do not match its config."""
+
+
+class Interrupted(GanzooError):
+    """Training was stopped with Ctrl-C after a checkpoint of the last finished step was written."""

@@ -1,0 +1,231 @@
+"""Exports: a trained generator as a folder laid out like a Hugging Face model repo.
+
+    export/
+      model.safetensors   generator weights; variant, config and ganzoo version also in its metadata
+      config.json         variant, config, data description, ganzoo version
+      README.md           model card with YAML front matter (library_name: ganzoo)
+      samples.png         the final sample grid, shown in the card
+
+An export is rebuilt from config.json alone (the variant class comes from the registry), and its
+tensors are checked by name, shape and dtype before they are loaded. Nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save
+
+from . import __version__
+from ._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from .config import replace, to_dict
+from .errors import ConfigError, ExportError, GanzooError, PluginError
+from .variant import DataInfo, Variant
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+CARD = "README.md"
+GRID = "samples.png"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+
+
+def generator_state(variant: Variant) -> dict[str, torch.Tensor]:
+    return {
+        f"{name}.{key}": value.detach().to("cpu", copy=True).contiguous()
+        for name, module in variant.generators().items()
+        for key, value in module.state_dict().items()
+    }
+
+
+def write_export(folder: Path, *, variant: Variant, doc: dict[str, Any], grid_png: bytes | None, command: str) -> Path:
+    """Write the export folder; ``doc`` is the config.json document (see ``export_doc``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = save(generator_state(variant), metadata={"format": "pt", "ganzoo": json.dumps(doc, sort_keys=True)})
+    atomic_write_bytes(folder / WEIGHTS, weights)
+    atomic_write_json(folder / CONFIG, doc)
+    if grid_png is not None:
+        atomic_write_bytes(folder / GRID, grid_png)
+    atomic_write_text(folder / CARD, model_card(doc, command=command, has_grid=grid_png is not None))
+    return folder
+
+
+def export_doc(variant: Variant, *, dataset: str, steps: int, ema: bool) -> dict[str, Any]:
+    return {
+        "library_name": "ganzoo",
+        "ganzoo_version": __version__,
+        "variant": variant.name,
+        "task": variant.task.value,
+        "config": to_dict(variant.config),
+        "data": variant.data.to_dict(),
+        "dataset": dataset,
+        "trained_steps": steps,
+        "ema": ema,
+    }
+
+
+def model_card(doc: dict[str, Any], *, command: str, has_grid: bool) -> str:
+    from huggingface_hub import ModelCardData
+
+    variant, dataset = doc["variant"], doc["dataset"]
+    card = ModelCardData(
+        library_name="ganzoo",
+        tags=["ganzoo", "gan", variant, f"dataset:{Path(dataset).name}", doc["task"]],
+        pipeline_tag="unconditional-image-generation" if doc["task"] == "unconditional" else None,
+    )
+    shape = "x".join(str(s) for s in doc["data"]["shape"])
+    lines = [
+        "---",
+        card.to_yaml(),
+        "---",
+        "",
+        f"# {variant} trained on {dataset}",
+        "",
+        f"A **{variant}** generator ({doc['task']}) trained with [ganzoo](https://pypi.org/project/ganzoo/) "
+        f"{doc['ganzoo_version']} for {doc['trained_steps']} steps on `{dataset}` "
+        f"(samples of shape {shape}){' with EMA weights' if doc['ema'] else ''}.",
+        "",
+        "## Samples",
+        "",
+        "![samples](samples.png)" if has_grid else "(no sample grid was written)",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "import ganzoo",
+        'model = ganzoo.load("path/to/this/folder")',
+        "images = model.sample(64, seed=0)  # (64, C, H, W) in [0, 1]",
+        "```",
+        "",
+        "or from the command line: `ganzoo sample path/to/this/folder -n 64 -o grid.png`.",
+        "",
+        "## Training",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        "Config:",
+        "",
+        "```json",
+        json.dumps(doc["config"], indent=2, sort_keys=True),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# -- loading -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Model:
+    """A generator loaded from an export, ready to sample."""
+
+    variant: Variant  # the rebuilt variant holding the loaded generator weights
+    doc: dict[str, Any]  # the export's config.json
+    path: Path  # the folder it came from
+
+    @property
+    def name(self) -> str:
+        return self.variant.name
+
+    @torch.no_grad()
+    def sample(self, n: int = 64, seed: int = 0, labels: torch.Tensor | list[int] | int | None = None) -> torch.Tensor:
+        """``n`` samples in [0, 1] on the model's device, the same for the same seed."""
+        if isinstance(labels, int):
+            labels = [labels] * n
+        if labels is not None:
+            labels = torch.as_tensor(labels, dtype=torch.long, device=self.variant.device)
+            nc = self.variant.data.num_classes
+            if nc is None:
+                raise GanzooError(f"variant '{self.name}' was trained without labels; drop --label")
+            if len(labels) != n or bool(((labels < 0) | (labels >= nc)).any()):
+                raise GanzooError(f"labels must be {n} class indices in 0..{nc - 1}")
+        rng = torch.Generator().manual_seed(seed)
+        inputs = self.variant.sample_inputs(n, rng, labels)
+        for g in self.variant.generators().values():
+            g.eval()
+        return self.variant.generate(**inputs).float().add(1).div(2).clamp(0, 1)
+
+
+def read_doc(folder: Path) -> dict[str, Any]:
+    if not folder.exists():
+        raise ExportError(f"export folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise ExportError(f"'{folder}' is not an export folder (expected a folder with {CONFIG} and {WEIGHTS})")
+    if not (folder / CONFIG).is_file():
+        pickles = [p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES]
+        extra = f"; pickle-format files ({', '.join(pickles)}) are never loaded" if pickles else ""
+        raise ExportError(f"'{folder}' is not a ganzoo export: it has no {CONFIG}{extra}")
+    try:
+        doc = json.loads((folder / CONFIG).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ExportError(f"'{folder / CONFIG}' is not valid JSON: {exc}") from None
+    for key in ("variant", "config", "data"):
+        if key not in doc:
+            raise ExportError(f"'{folder / CONFIG}' lacks the '{key}' entry of a ganzoo export")
+    if not (folder / WEIGHTS).is_file():
+        raise ExportError(f"'{folder}' is not a ganzoo export: it has no {WEIGHTS}")
+    return doc
+
+
+def load_export(folder: str | Path, device: str | torch.device = "cpu") -> Model:
+    """Rebuild the variant named in config.json and load the checked weights into its generators."""
+    from ._plugins import registry
+
+    folder = Path(folder).expanduser()
+    doc = read_doc(folder)
+    try:
+        cls = registry().variant(doc["variant"])
+    except PluginError:
+        raise ExportError(
+            f"'{folder}' holds a '{doc['variant']}' model, but no installed plugin provides variant "
+            f"'{doc['variant']}'; install the plugin that provides it (see `ganzoo list`)"
+        ) from None
+    try:
+        config = replace(cls.Config(), doc["config"])
+    except ConfigError as exc:
+        raise ExportError(f"'{folder / CONFIG}' does not fit variant '{cls.name}': {exc}") from None
+    data = DataInfo.from_dict(doc["data"])
+    variant = cls(config, data, device)
+    expected = {k: v for k, v in generator_state(variant).items()}
+    with safe_open(str(folder / WEIGHTS), framework="pt") as f:
+        found = {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
+    problems = []
+    for key, tensor in expected.items():
+        if key not in found:
+            problems.append(f"missing tensor '{key}'")
+            continue
+        shape, dtype = found[key]
+        if shape != tuple(tensor.shape):
+            problems.append(f"'{key}' has shape {list(shape)}, config expects {list(tensor.shape)}")
+        elif _dtype_name(tensor.dtype) != dtype and not (tensor.is_floating_point() and dtype in ("F16", "BF16", "F32")):
+            problems.append(f"'{key}' has dtype {dtype}, config expects {_dtype_name(tensor.dtype)}")
+    problems += [f"unexpected tensor '{k}'" for k in found if k not in expected]
+    if problems:
+        raise ExportError(f"weights in '{folder / WEIGHTS}' do not match its config: " + "; ".join(problems[:10]))
+    tensors = load_file(str(folder / WEIGHTS))
+    for name, module in variant.generators().items():
+        head = name + "."
+        state = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
+        module.load_state_dict({k: v.to(module.state_dict()[k].dtype) for k, v in state.items()})
+        module.eval()
+    return Model(variant, doc, folder)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return {
+        torch.float32: "F32",
+        torch.float16: "F16",
+        torch.bfloat16: "BF16",
+        torch.float64: "F64",
+        torch.int64: "I64",
+        torch.int32: "I32",
+        torch.uint8: "U8",
+        torch.bool: "BOOL",
+    }.get(dtype, str(dtype))

@@ -1,0 +1,44 @@
+"""The hooks a ganzoo plugin can implement.
+
+A plugin is any module or object with functions marked ``@ganzoo.hookimpl`` and named after a
+spec below, exposed through an entry point in the group ``ganzoo``::
+
+    [project.entry-points.ganzoo]
+    mygan = "ganzoo_mygan"
+
+Each hook receives a ``register`` callback; call it once per thing the plugin provides. The
+callback validates what it is given, so a mistake is reported against the plugin that made it
+(``ganzoo plugins``) instead of surfacing later in the middle of a run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .data.spec import Dataset
+    from .variant import Variant
+
+hookspec = pluggy.HookspecMarker("ganzoo")
+hookimpl = pluggy.HookimplMarker("ganzoo")
+
+
+@hookspec
+def register_variants(register: Callable[["type[Variant]"], None]) -> None:
+    """Register GAN variants: call ``register(VariantSubclass)`` for each one.
+
+    The class must subclass :class:`ganzoo.Variant` and set ``name``, ``summary``, ``paper``,
+    ``task``, ``default_dataset`` and ``Config``. A name already taken by another plugin is refused
+    (the first plugin to register it keeps it) and reported by ``ganzoo plugins``.
+    """
+
+
+@hookspec
+def register_datasets(register: Callable[["Dataset"], None]) -> None:
+    """Register datasets: call ``register(ganzoo.Dataset(name=..., load=..., ...))`` for each one.
+
+    ``load(request)`` receives a :class:`ganzoo.DataRequest` (resolution, channels, labels) and
+    returns a :class:`ganzoo.InMemoryData`; it runs once per training run, never per batch.
+    """

@@ -1,0 +1,69 @@
+"""Adversarial losses, written on the discriminator's raw outputs (logits / critic scores).
+
+Working on logits rather than sigmoid probabilities keeps the BCE losses numerically stable
+(``softplus`` instead of ``log(sigmoid)``): the reference DCGAN loop's ``Sigmoid + BCELoss``
+saturates to exactly 0 or 1 in float32 and then stops learning. Every function returns a scalar
+mean over the batch. The names give the loss's paper; each docstring gives its formula.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def d_loss_bce(real: Tensor, fake: Tensor) -> Tensor:
+    """Goodfellow et al. 2014: -E[log D(x)] - E[log(1 - D(G(z)))], with D = sigmoid(logits)."""
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def g_loss_minimax(fake: Tensor) -> Tensor:
+    """The original generator objective, E[log(1 - D(G(z)))], minimised; saturates early in training."""
+    return -F.softplus(fake).mean()
+
+
+def g_loss_nonsaturating(fake: Tensor) -> Tensor:
+    """The paper's practical alternative: -E[log D(G(z))], strong gradients while D is winning."""
+    return F.softplus(-fake).mean()
+
+
+def d_loss_least_squares(real: Tensor, fake: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """Mao et al. 2017, eq. 2: 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]."""
+    return 0.5 * (real - b).pow(2).mean() + 0.5 * (fake - a).pow(2).mean()
+
+
+def g_loss_least_squares(fake: Tensor, c: float = 1.0) -> Tensor:
+    """Mao et al. 2017, eq. 2: 1/2 E[(D(G(z)) - c)^2]."""
+    return 0.5 * (fake - c).pow(2).mean()
+
+
+def d_loss_wasserstein(real: Tensor, fake: Tensor) -> Tensor:
+    """Arjovsky et al. 2017: the critic maximises E[f(x)] - E[f(G(z))], so it minimises the negative."""
+    return fake.mean() - real.mean()
+
+
+def g_loss_wasserstein(fake: Tensor) -> Tensor:
+    """Arjovsky et al. 2017: -E[f(G(z))]. Also the generator loss used with the hinge critic."""
+    return -fake.mean()
+
+
+def d_loss_hinge(real: Tensor, fake: Tensor) -> Tensor:
+    """Lim & Ye 2017 / Miyato et al. 2018: E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
+    return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+
+g_loss_hinge = g_loss_wasserstein
+
+
+def gradient_penalty(critic, real: Tensor, fake: Tensor, rng: torch.Generator | None = None) -> Tensor:
+    """Gulrajani et al. 2017: E[(||grad f(x_hat)||_2 - 1)^2] at random interpolates x_hat of real and fake."""
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    if rng is None:
+        eps = torch.rand(shape, device=real.device, dtype=real.dtype)
+    else:
+        eps = torch.rand(shape, generator=rng).to(real.device, real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    out = critic(x_hat)
+    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()

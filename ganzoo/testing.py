@@ -1,0 +1,138 @@
+"""The conformance check: what every variant, built-in or third-party, must do to work in ganzoo.
+
+Plugin authors call it from their own test suite::
+
+    from ganzoo.testing import check_variant
+
+    def test_mygan_conforms(tmp_path):
+        check_variant("mygan", tmp_path)
+
+It trains the variant for a few steps on tiny random data through the real trainer and checks
+what users rely on: samples have the data's shape and lie in [-1, 1]; losses are finite scalars;
+a checkpoint restores every network, optimizer and RNG so that the next step is bit-identical to
+the uninterrupted one; the export loads back through ``ganzoo.load`` and samples the same images.
+Each failure is an AssertionError that says which of these broke.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import TrainConfig, replace
+from .hookspecs import hookimpl
+from .data.memory import InMemoryData
+from .variant import DataRequest, Variant
+
+
+def tiny_data(request: DataRequest, n: int = 32, num_classes: int = 10, seed: int = 0) -> InMemoryData:
+    """Random data in the shape a variant asks for: uint8 images or 2-D points, with labels."""
+    g = torch.Generator().manual_seed(seed)
+    if request.kind == "points":
+        x = torch.randn(n, 2, generator=g)
+    else:
+        size = request.size or 32
+        x = torch.randint(0, 256, (n, request.channels or 1, size, size), generator=g, dtype=torch.uint8)
+    y = torch.arange(n) % num_classes
+    return InMemoryData("tiny", x, y, num_classes, kind=request.kind)
+
+
+def _states_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> list[str]:
+    return [k for k in a if k not in b or not torch.equal(a[k].cpu(), b[k].cpu())]
+
+
+def check_variant(variant: str | type[Variant], tmp_path: str | Path, *, settings: dict[str, Any] | None = None, steps: int = 2) -> None:
+    """Train ``variant`` (a registered name, or a Variant subclass) for ``steps`` steps on tiny data
+    and check the contract; raises AssertionError naming what broke.
+
+    A class that no plugin registered is registered for the duration of the check, so a plugin's
+    tests need not install the plugin first.
+    """
+    from ._plugins import registry, temporary_plugin
+
+    if not isinstance(variant, str) and variant.name not in registry().variants:
+        with temporary_plugin(_SingleVariant(variant), f"ganzoo.testing:{variant.name}"):
+            assert registry().variants.get(variant.name) is variant, _registration_failure(variant)
+            return check_variant(variant.name, tmp_path, settings=settings, steps=steps)
+    from .export import load_export
+    from .training.checkpoint import latest_checkpoint
+    from .training.trainer import Trainer
+
+    cls = registry().variant(variant) if isinstance(variant, str) else variant
+    tmp_path = Path(tmp_path)
+    config = replace(cls.Config(), {"batch_size": 8, "steps": steps, **(settings or {})})
+    data = tiny_data(cls.data_request(config))
+    train = TrainConfig(seed=0, device="cpu", log_every=1, sample_every=0, checkpoint_every=1, num_samples=8, ema=True, ema_decay=0.5)
+
+    def trainer(run_dir: Path, cfg=config) -> Trainer:
+        return Trainer(cls, cfg, train, data, run_dir, dataset="tiny", progress=False)
+
+    t = trainer(tmp_path / "run")
+    result = t.fit()
+
+    # losses: finite scalars, logged every step
+    assert len(t.history) == steps, f"{cls.name}: expected {steps} metric rows, got {len(t.history)}"
+    for row in t.history:
+        losses = {k: v for k, v in row.items() if k.startswith("loss")}
+        assert losses, f"{cls.name}: train_step returned no losses (keys must start with 'loss')"
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+        assert not bad, f"{cls.name}: non-finite losses at step {row['step']}: {bad}"
+
+    # samples: the data's shape, in [-1, 1]
+    samples = t.samples()
+    expected = (train.num_samples, *data.info.shape)
+    assert tuple(samples.shape) == expected, f"{cls.name}: samples have shape {tuple(samples.shape)}, expected {expected}"
+    assert torch.isfinite(samples).all(), f"{cls.name}: samples contain NaN or inf"
+    if data.kind == "image":
+        assert samples.min() >= -1.0 and samples.max() <= 1.0, f"{cls.name}: image samples outside [-1, 1]"
+
+    # export round trip: loads through the public loader and samples what the trainer sampled
+    model = load_export(result.export_dir)
+    assert model.name == cls.name
+    with t._ema_weights():
+        for name, g in t.variant.generators().items():
+            diff = _states_equal(g.state_dict(), model.variant.generators()[name].state_dict())
+            assert not diff, f"{cls.name}: exported generator '{name}' differs from the trained one: {diff[:3]}"
+    again = model.sample(4, seed=3)
+    assert tuple(again.shape) == (4, *data.info.shape), f"{cls.name}: loaded model samples shape {tuple(again.shape)}"
+    assert torch.equal(again, model.sample(4, seed=3)), f"{cls.name}: sampling with the same seed is not repeatable"
+    if data.kind == "image":
+        assert again.min() >= 0.0 and again.max() <= 1.0, f"{cls.name}: Model.sample must return images in [0, 1]"
+
+    # checkpoint round trip: a resumed run's next step equals the uninterrupted run's
+    ckpt = latest_checkpoint(t.checkpoints)
+    assert ckpt is not None and ckpt.name.endswith(f"{steps:08d}.safetensors"), f"{cls.name}: no final checkpoint"
+    longer = dataclasses.replace(config, steps=steps + 1)
+    straight = trainer(tmp_path / "straight", longer)
+    straight.fit()
+    resumed = trainer(tmp_path / "run", longer)
+    assert resumed.resume() == steps
+    for name, net in t.variant.networks().items():
+        diff = _states_equal(net.state_dict(), resumed.variant.networks()[name].state_dict())
+        assert not diff, f"{cls.name}: checkpoint did not restore network '{name}': {diff[:3]}"
+    resumed.fit()
+    for name, net in straight.variant.networks().items():
+        diff = _states_equal(net.state_dict(), resumed.variant.networks()[name].state_dict())
+        assert not diff, f"{cls.name}: resumed run diverged from the uninterrupted one in '{name}': {diff[:3]}"
+
+
+class _SingleVariant:
+    """A throwaway plugin object that registers one variant class."""
+
+    def __init__(self, cls: type[Variant]):
+        self.cls = cls
+
+    @hookimpl
+    def register_variants(self, register):
+        register(self.cls)
+
+
+def _registration_failure(cls: type[Variant]) -> str:
+    from ._plugins import registry
+
+    errors = [f.error for f in registry().failures if f.plugin == f"ganzoo.testing:{getattr(cls, 'name', cls)}"]
+    return f"variant {cls!r} could not be registered: {'; '.join(errors) or 'unknown reason'}"

@@ -1,0 +1,353 @@
+"""The one trainer every variant shares.
+
+The variant owns its losses and its step; the trainer owns the loop around it: device and seed,
+the in-memory batch stream, EMA, logging to ``metrics.jsonl`` and a progress bar, sample grids
+from one fixed noise batch, checkpoints that resume bit-exactly, and the final export. Only rank
+0 writes files, so multi-process training changes nothing here but who writes.
+
+A run directory looks like::
+
+    runs/dcgan-digits-20261122-091500/
+      config.json        the fully resolved variant and trainer config
+      metrics.jsonl      one JSON line per log step: losses, images/s
+      loss.png           the loss curves so far
+      samples/           step-XXXXXXXX.png grids from the fixed noise batch
+      checkpoints/       step-XXXXXXXX.safetensors, newest kept
+      export/            the trained generator as a Hugging Face model repo
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+from .._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..config import TrainConfig, VariantConfig, replace, to_dict
+from ..data import BatchStream, InMemoryData
+from ..errors import GanzooError, Interrupted
+from ..export import export_doc, write_export
+from ..plots import image_grid_png, loss_curve_png
+from ..variant import Variant
+from .checkpoint import checkpoint_path, latest_checkpoint, prune_checkpoints, restore_checkpoint, save_checkpoint
+from .ema import EMA
+
+
+def resolve_device(spec: str) -> torch.device:
+    """"auto" -> cuda if available, then mps, then cpu; anything else is checked to exist."""
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise GanzooError(f"unknown device '{spec}'; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise GanzooError(f"device '{spec}' asked for, but this machine has no CUDA GPU (use --device cpu)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise GanzooError(f"device '{spec}' asked for, but MPS is not available here (use --device cpu)")
+    return device
+
+
+def _dist() -> tuple[int, int]:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@dataclasses.dataclass
+class RunResult:
+    """Where a finished run put its outputs."""
+
+    run_dir: Path  # the run directory
+    export_dir: Path  # the Hugging Face-style export folder
+    grid: Path  # the final sample grid
+    metrics: Path  # metrics.jsonl
+    steps: int  # steps trained in total
+    images_per_s: float  # real images consumed per second over this session's steps
+
+
+class Trainer:
+    def __init__(
+        self,
+        variant_cls: type[Variant],
+        config: VariantConfig,
+        train: TrainConfig,
+        data: InMemoryData,
+        run_dir: Path,
+        *,
+        dataset: str,
+        command: str = "",
+        progress: bool | None = None,
+    ):
+        variant_cls.check_data(config, data.info)
+        self.rank, self.world = _dist()
+        self.is_main = self.rank == 0
+        self.device = resolve_device(train.device)
+        self.train = train
+        self.config = config
+        self.dataset = dataset
+        self.command = command
+        self.progress = progress
+        self.run_dir = Path(run_dir)
+        self.data = data.to(self.device)
+        torch.manual_seed(train.seed)  # weight init is the first draw from the global RNG
+        self.variant = variant_cls(config, data.info, self.device)
+        if train.channels_last and data.kind == "image":
+            # NHWC convolutions are markedly faster on CPU (oneDNN) and on tensor-core GPUs.
+            self.data.x = self.data.x.contiguous(memory_format=torch.channels_last)
+            for net in self.variant.networks().values():
+                net.to(memory_format=torch.channels_last)
+        self.stream = BatchStream(self.data, config.batch_size, train.seed, rank=self.rank, world=self.world)
+        self.ema = EMA(self.variant.generators(), train.ema_decay) if train.ema else None
+        fixed_rng = torch.Generator().manual_seed(train.seed + 1)  # never touches the training RNG
+        self.fixed_inputs = self.variant.sample_inputs(train.num_samples, fixed_rng)
+        self.step = 0
+        self.history: list[dict[str, Any]] = []
+
+    # -- paths -------------------------------------------------------------------------------------
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.run_dir / "metrics.jsonl"
+
+    def run_doc(self) -> dict[str, Any]:
+        return {
+            "ganzoo_version": __version__,
+            "variant": self.variant.name,
+            "dataset": self.dataset,
+            "data": self.data.info.to_dict(),
+            "config": to_dict(self.config),
+            "train": to_dict(self.train),
+            "command": self.command,
+        }
+
+    # -- resume ------------------------------------------------------------------------------------
+
+    def resume(self) -> int:
+        """Continue from the newest checkpoint in the run directory; returns its step."""
+        path = latest_checkpoint(self.checkpoints)
+        if path is None:
+            raise GanzooError(f"run directory '{self.run_dir}' has no checkpoint to resume from")
+        meta = restore_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream)
+        self.step = meta["step"]
+        self.history = [row for row in read_metrics(self.metrics_path) if row["step"] <= self.step]
+        if self.is_main:  # drop log lines of steps that will be trained again
+            atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.history))
+        return self.step
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def fit(self) -> RunResult:
+        from tqdm.auto import tqdm
+
+        total = self.config.steps
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(self.run_dir / "config.json", self.run_doc())
+        for net in self.variant.networks().values():
+            net.train()
+        disable = (not self.is_main) or (None if self.progress is None else not self.progress)
+        bar = tqdm(total=total, initial=self.step, unit="step", disable=disable, dynamic_ncols=True, file=sys.stderr)
+        start_batches, t0 = self.stream.position, time.perf_counter()
+        mark_batches, mark_t = start_batches, t0
+        try:
+            while self.step < total:
+                losses = self.variant.train_step(self.stream, self.step)
+                if self.ema is not None:
+                    self.ema.update(self.step)
+                self.step += 1
+                bar.update(1)
+                last = self.step == total
+                if self.step % self.train.log_every == 0 or last:
+                    now = time.perf_counter()
+                    ips = (self.stream.position - mark_batches) * self.stream.global_batch / max(now - mark_t, 1e-9)
+                    mark_batches, mark_t = self.stream.position, now
+                    row = {"step": self.step, "images_per_s": round(ips, 1), **{k: float(v) for k, v in losses.items()}}
+                    self._log(row)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+                if _due(self.step, self.train.sample_every) and not last:
+                    self._write_samples()
+                if _due(self.step, self.train.checkpoint_every) and not last:
+                    self._checkpoint()
+        except KeyboardInterrupt:
+            bar.close()
+            self._checkpoint()
+            raise Interrupted(
+                f"interrupted at step {self.step}; a checkpoint was saved. Continue with: "
+                f"ganzoo run {self.variant.name} --resume {self.run_dir}"
+            ) from None
+        bar.close()
+        elapsed = time.perf_counter() - t0
+        ips = (self.stream.position - start_batches) * self.stream.global_batch / max(elapsed, 1e-9)
+        grid = self._write_samples(final=True)
+        self._checkpoint()
+        export = self.run_dir / "export"
+        if self.is_main:
+            with self._ema_weights():
+                doc = export_doc(self.variant, dataset=self.dataset, steps=self.step, ema=self.ema is not None)
+                write_export(export, variant=self.variant, doc=doc, grid_png=grid.read_bytes(), command=self.command)
+        return RunResult(self.run_dir, export, grid, self.metrics_path, self.step, ips)
+
+    # -- outputs (rank 0 only) ---------------------------------------------------------------------
+
+    def _log(self, row: dict[str, Any]) -> None:
+        self.history.append(row)
+        if self.is_main:
+            with open(self.metrics_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+    @contextlib.contextmanager
+    def _ema_weights(self):
+        with self.ema.applied() if self.ema is not None else contextlib.nullcontext():
+            yield
+
+    @torch.no_grad()
+    def samples(self) -> torch.Tensor:
+        """Samples from the fixed inputs, with EMA weights if on, generators in eval mode."""
+        gens = list(self.variant.generators().values())
+        modes = [g.training for g in gens]
+        for g in gens:
+            g.eval()
+        try:
+            with self._ema_weights():
+                return self.variant.generate(**self.fixed_inputs)
+        finally:
+            for g, mode in zip(gens, modes):
+                g.train(mode)
+
+    def _write_samples(self, final: bool = False) -> Path:
+        path = self.run_dir / "samples" / f"step-{self.step:08d}.png"
+        if not self.is_main:
+            return path
+        atomic_write_bytes(path, image_grid_png(self.samples()))
+        if self.history:
+            title = f"{self.variant.name} on {self.dataset}"
+            atomic_write_bytes(self.run_dir / "loss.png", loss_curve_png(self.history, title))
+        return path
+
+    def _checkpoint(self) -> None:
+        if not self.is_main:
+            return
+        path = checkpoint_path(self.checkpoints, self.step)
+        save_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, step=self.step, extra={"ganzoo_version": __version__})
+        prune_checkpoints(self.checkpoints, self.train.keep_checkpoints)
+
+
+def _due(step: int, every: int) -> bool:
+    return every > 0 and step % every == 0
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """Rows of metrics.jsonl; a torn last line (the process was killed mid-append) is skipped."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+# -- building runs from names and settings ----------------------------------------------------------
+
+
+def default_run_dir(variant: str, dataset: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{variant}-{Path(dataset).name or 'data'}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    argv = sys.argv if argv is None else argv
+    return "ganzoo " + shlex.join(argv[1:]) if argv else "ganzoo"
+
+
+def prepare(
+    variant: str,
+    *,
+    data: str | None = None,
+    settings: dict[str, Any] | None = None,
+    text: bool = False,
+    out: str | Path | None = None,
+    command: str = "",
+    progress: bool | None = None,
+) -> Trainer:
+    """A trainer for a new run. ``settings`` holds variant-config and trainer keys alike (``--set``);
+    ``text=True`` parses their values from strings."""
+    from .._plugins import registry
+    from ..config import split_overrides
+    from ..data import load_data
+
+    cls = registry().variant(variant)
+    vset, tset = split_overrides(settings or {}, cls.Config(), TrainConfig())
+    config = replace(cls.Config(), vset, text=text)
+    train = replace(TrainConfig(), tset, text=text)
+    _check_positive(config, train)
+    dataset = data or cls.default_dataset
+    run_dir = Path(out) if out is not None else default_run_dir(cls.name, dataset)
+    if (run_dir / "config.json").exists():
+        raise GanzooError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir} or choose another --out")
+    resolve_device(train.device)  # fail on a bad device before loading data
+    loaded = load_data(dataset, cls.data_request(config))
+    return Trainer(cls, config, train, loaded, run_dir, dataset=dataset, command=command, progress=progress)
+
+
+def prepare_resume(run_dir: str | Path, *, variant: str | None = None, steps: int | None = None, device: str | None = None, progress: bool | None = None) -> Trainer:
+    """A trainer that continues the run in ``run_dir`` from its newest checkpoint, with its own config."""
+    from .._plugins import registry
+    from ..data import load_data
+
+    run_dir = Path(run_dir)
+    doc_path = run_dir / "config.json"
+    if not doc_path.is_file():
+        raise GanzooError(f"'{run_dir}' is not a run directory (no config.json)")
+    doc = json.loads(doc_path.read_text())
+    if variant is not None and variant != doc["variant"]:
+        raise GanzooError(f"'{run_dir}' is a run of '{doc['variant']}', not '{variant}'")
+    cls = registry().variant(doc["variant"])
+    config = replace(cls.Config(), doc["config"])
+    train = replace(TrainConfig(), doc["train"])
+    if steps is not None:
+        config = dataclasses.replace(config, steps=steps)
+    if device is not None:
+        train = dataclasses.replace(train, device=device)
+    _check_positive(config, train)
+    loaded = load_data(doc["dataset"], cls.data_request(config))
+    trainer = Trainer(cls, config, train, loaded, run_dir, dataset=doc["dataset"], command=doc.get("command", ""), progress=progress)
+    done = trainer.resume()
+    if done > config.steps:
+        raise GanzooError(f"'{run_dir}' is already at step {done}; pass --steps larger than that to train on")
+    return trainer
+
+
+def _check_positive(config: VariantConfig, train: TrainConfig) -> None:
+    for obj, key in ((config, "steps"), (config, "batch_size"), (train, "log_every"), (train, "num_samples")):
+        if getattr(obj, key) < 1:
+            raise GanzooError(f"config key '{key}' must be at least 1, got {getattr(obj, key)}")
+    for key in ("sample_every", "checkpoint_every"):
+        if getattr(train, key) < 0:
+            raise GanzooError(f"config key '{key}' must be 0 or more, got {getattr(train, key)}")

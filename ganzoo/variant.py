@@ -1,0 +1,168 @@
+"""The variant contract: what a GAN variant declares, builds and owns.
+
+A variant is a subclass of :class:`Variant`. Its class attributes say what it is (name, summary,
+paper, task, default dataset, config dataclass); an instance builds its networks and optimizers
+for one config and one dataset, owns its training step (losses, n_critic, clipping, penalties) and
+turns generator inputs into samples. The trainer owns everything else: device, seeding, data,
+logging, sample grids, checkpoints, EMA, export. ``docs/writing-a-plugin.md`` walks through a
+complete example.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import enum
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+import torch
+from torch import nn
+
+from .config import VariantConfig
+from .errors import DataError
+
+if TYPE_CHECKING:
+    from .data.memory import BatchStream
+
+
+class Task(str, enum.Enum):
+    """What a variant maps from and to; the harness and the CLI pick their behaviour by it."""
+
+    UNCONDITIONAL = "unconditional"  # noise -> sample
+    CONDITIONAL = "conditional"  # (noise, class label) -> sample of that class
+    UNPAIRED_TRANSLATION = "unpaired-translation"  # image of domain A <-> image of domain B
+    SUPER_RESOLUTION = "super-resolution"  # low-resolution image -> high-resolution image
+
+
+DataKind = Literal["image", "points"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DataRequest:
+    """How a variant wants its data served; the dataset loader resizes and converts to match."""
+
+    kind: DataKind = "image"  # images (N, C, H, W) or points (N, D)
+    size: int | None = None  # square image side in pixels; None keeps the dataset's own
+    channels: int | None = None  # 1 or 3; None keeps the dataset's own
+    labels: bool = False  # the variant needs class labels
+
+
+@dataclasses.dataclass(frozen=True)
+class DataInfo:
+    """What the served data turned out to be; stored in every export so a model can be rebuilt."""
+
+    name: str  # dataset name or folder path
+    kind: DataKind  # "image" or "points"
+    shape: tuple[int, ...]  # shape of one sample: (C, H, W) for images, (D,) for points
+    num_classes: int | None = None  # number of classes when the data has labels
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DataInfo":
+        return cls(name=d["name"], kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"))
+
+
+@dataclasses.dataclass
+class Batch:
+    """One batch of real data on the training device; images in [-1, 1]."""
+
+    x: torch.Tensor  # (B, C, H, W) images or (B, D) points
+    y: torch.Tensor | None = None  # (B,) int64 class labels, when the dataset has them
+
+
+class Variant(abc.ABC):
+    """Base class of every GAN variant. Subclass it, set the class attributes, fill in the methods.
+
+    The constructor receives the resolved config, a description of the data, and the device;
+    ``build`` must create every network on that device and every optimizer. The trainer seeds the
+    global RNG before constructing a variant, so weight init is reproducible.
+    """
+
+    name: ClassVar[str]  # registry name, lowercase with dashes, e.g. "dcgan"
+    summary: ClassVar[str]  # one line for `ganzoo list`
+    paper: ClassVar[str]  # citation with a link, e.g. "Radford et al. 2015, https://arxiv.org/abs/1511.06434"
+    task: ClassVar[Task]  # what the generator maps from and to
+    default_dataset: ClassVar[str]  # dataset used when `ganzoo run NAME` gets no --data
+    Config: ClassVar[type[VariantConfig]]  # dataclass of hyper-parameters, paper values as defaults
+
+    def __init__(self, config: VariantConfig, data: DataInfo, device: torch.device | str = "cpu"):
+        self.config = config
+        self.data = data
+        self.device = torch.device(device)
+        self.build()
+
+    # -- what data the variant takes -------------------------------------------------------------
+
+    @classmethod
+    def data_request(cls, config: VariantConfig) -> DataRequest:
+        """How the data must be served. Default: images at ``config.image_size``/``config.channels``
+        when the config has those fields, labels when the task is conditional."""
+        return DataRequest(
+            kind="image",
+            size=getattr(config, "image_size", None),
+            channels=getattr(config, "channels", None),
+            labels=cls.task == Task.CONDITIONAL,
+        )
+
+    @classmethod
+    def check_data(cls, config: VariantConfig, data: DataInfo) -> None:
+        """Raise DataError, before any training, if this variant cannot train on ``data``."""
+        request = cls.data_request(config)
+        if data.kind != request.kind:
+            raise DataError(
+                f"variant '{cls.name}' trains on {request.kind} data, but dataset '{data.name}' holds {data.kind}"
+            )
+        if request.labels and not data.num_classes:
+            raise DataError(f"variant '{cls.name}' needs class labels, but dataset '{data.name}' has none")
+
+    # -- what the variant builds -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def build(self) -> None:
+        """Create the networks (on ``self.device``) and their optimizers as attributes."""
+
+    @abc.abstractmethod
+    def networks(self) -> dict[str, nn.Module]:
+        """Every network with weights, by a stable name: checkpointed, moved, and wrapped by the trainer."""
+
+    @abc.abstractmethod
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimizer, by a stable name: checkpointed so a resumed run continues exactly."""
+
+    def generators(self) -> dict[str, nn.Module]:
+        """The networks needed to sample: exported, averaged by EMA. Default: ``networks()["generator"]``."""
+        return {"generator": self.networks()["generator"]}
+
+    # -- what the variant does -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def train_step(self, batches: "BatchStream", step: int) -> dict[str, torch.Tensor]:
+        """One training iteration: draw as many batches as the schedule needs (``batches.next()``),
+        update the networks, and return the losses as detached scalar tensors (the trainer calls
+        ``.item()`` only when it logs, so the step never waits on the device)."""
+
+    @abc.abstractmethod
+    def sample_inputs(self, n: int, rng: torch.Generator, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Generator inputs for ``n`` samples drawn from ``rng`` (a CPU generator), on ``self.device``:
+        e.g. ``{"z": noise}`` or ``{"z": noise, "y": labels}``. ``labels`` fixes the classes for a
+        conditional variant; unconditional variants reject them."""
+
+    @abc.abstractmethod
+    def generate(self, **inputs: torch.Tensor) -> torch.Tensor:
+        """Samples for ``inputs`` (as made by ``sample_inputs``), images in [-1, 1]. Called under
+        ``torch.no_grad()`` with the generators in eval mode."""
+
+    # -- helpers for subclasses ------------------------------------------------------------------
+
+    def noise(self, n: int, dim: int, rng: torch.Generator | None = None, *, spatial: bool = False) -> torch.Tensor:
+        """Standard normal noise on the device; from ``rng`` (CPU) when given, else the global RNG."""
+        shape = (n, dim, 1, 1) if spatial else (n, dim)
+        if rng is None:
+            return torch.randn(shape, device=self.device)
+        return torch.randn(shape, generator=rng).to(self.device)
+
+    def reject_labels(self, labels: torch.Tensor | None) -> None:
+        if labels is not None:
+            raise DataError(f"variant '{self.name}' is unconditional and takes no labels")

@@ -1,0 +1,70 @@
+"""Loss functions against values computed by hand."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from ganzoo import losses
+
+real = torch.tensor([2.0, 0.0])
+fake = torch.tensor([-1.0, 1.0])
+
+
+def sp(x):  # softplus by hand
+    return math.log1p(math.exp(x))
+
+
+def test_bce_discriminator():
+    # -log sigmoid(r) = softplus(-r); -log(1 - sigmoid(f)) = softplus(f)
+    expected = (sp(-2) + sp(0)) / 2 + (sp(-1) + sp(1)) / 2
+    assert losses.d_loss_bce(real, fake).item() == pytest.approx(expected)
+
+
+def test_bce_discriminator_matches_probability_form():
+    d_real, d_fake = torch.sigmoid(real), torch.sigmoid(fake)
+    expected = -(torch.log(d_real).mean() + torch.log(1 - d_fake).mean())
+    assert losses.d_loss_bce(real, fake).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_generator_minimax_and_nonsaturating():
+    # minimax: mean log(1 - sigmoid(f)) = -mean softplus(f)
+    assert losses.g_loss_minimax(fake).item() == pytest.approx(-(sp(-1) + sp(1)) / 2)
+    # non-saturating: -mean log sigmoid(f) = mean softplus(-f)
+    assert losses.g_loss_nonsaturating(fake).item() == pytest.approx((sp(1) + sp(-1)) / 2)
+
+
+def test_nonsaturating_gives_stronger_gradient_when_d_wins():
+    f = torch.tensor([-6.0], requires_grad=True)  # D is sure the sample is fake
+    (g_mm,) = torch.autograd.grad(losses.g_loss_minimax(f), f)
+    (g_ns,) = torch.autograd.grad(losses.g_loss_nonsaturating(f), f)
+    assert abs(g_ns.item()) > 100 * abs(g_mm.item())
+
+
+def test_least_squares_both_codings():
+    # a=0, b=1, c=1: 1/2 mean (r-1)^2 + 1/2 mean f^2
+    assert losses.d_loss_least_squares(real, fake).item() == pytest.approx(0.5 * (1 + 1) / 2 + 0.5 * (1 + 1) / 2)
+    assert losses.g_loss_least_squares(fake).item() == pytest.approx(0.5 * (4 + 0) / 2)
+    # a=-1, b=1, c=0
+    assert losses.d_loss_least_squares(real, fake, a=-1, b=1).item() == pytest.approx(0.5 * (1 + 1) / 2 + 0.5 * (0 + 4) / 2)
+    assert losses.g_loss_least_squares(fake, c=0).item() == pytest.approx(0.5 * (1 + 1) / 2)
+
+
+def test_wasserstein_and_hinge():
+    assert losses.d_loss_wasserstein(real, fake).item() == pytest.approx(0.0 - 1.0)
+    assert losses.g_loss_wasserstein(fake).item() == pytest.approx(0.0)
+    # relu(1 - [2, 0]) = [0, 1]; relu(1 + [-1, 1]) = [0, 2]
+    assert losses.d_loss_hinge(real, fake).item() == pytest.approx(0.5 + 1.0)
+
+
+def test_gradient_penalty_known_norm():
+    # f(x) = w . x has gradient w everywhere: penalty = (|w| - 1)^2 = (5 - 1)^2 for w = (3, 4)
+    critic = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[3.0, 4.0]]))
+    r, f = torch.randn(16, 2), torch.randn(16, 2)
+    assert losses.gradient_penalty(critic, r, f).item() == pytest.approx(16.0)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[0.6, 0.8]]))  # unit norm: no penalty
+    assert losses.gradient_penalty(critic, r, f).item() == pytest.approx(0.0, abs=1e-10)
