@@ -9,11 +9,38 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import TrainConfig, VariantConfig
-from .data import BatchStream, Dataset, InMemoryData
+import importlib
+from typing import TYPE_CHECKING
+
 from .errors import GanzooError
 from .hookspecs import hookimpl
-from .variant import Batch, DataInfo, DataRequest, Task, Variant
+
+# The contract's names are imported on first use, so `ganzoo --help` does not wait for torch.
+_LAZY = {
+    "TrainConfig": "config",
+    "VariantConfig": "config",
+    "BatchStream": "data",
+    "Dataset": "data",
+    "InMemoryData": "data",
+    "Batch": "variant",
+    "DataInfo": "variant",
+    "DataRequest": "variant",
+    "Task": "variant",
+    "Variant": "variant",
+}
+
+if TYPE_CHECKING:
+    from .config import TrainConfig, VariantConfig
+    from .data import BatchStream, Dataset, InMemoryData
+    from .variant import Batch, DataInfo, DataRequest, Task, Variant
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
 
 __all__ = [
     "Batch",

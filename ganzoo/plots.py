@@ -8,7 +8,6 @@ from typing import Sequence
 
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
@@ -18,6 +17,8 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
 
 def image_grid_png(images: torch.Tensor, nrow: int | None = None) -> bytes:
     """Images in [-1, 1], (N, C, H, W), as one PNG grid (``nrow`` images per row, default square)."""
+    from torchvision.utils import make_grid
+
     nrow = nrow or max(1, math.ceil(math.sqrt(len(images))))
     grid = make_grid(to_unit(images).cpu(), nrow=nrow, padding=2, pad_value=1.0)
     array = grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()

@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 from ..errors import DataError
 from ..variant import DataRequest
@@ -27,6 +26,8 @@ def data_root() -> Path:
 
 def fit_images(x: torch.Tensor, request: DataRequest, chunk: int = 4096) -> torch.Tensor:
     """uint8 (N, C, H, W) -> the request's channels and square size (centre crop, then resize)."""
+    from torchvision.transforms.v2 import functional as TF  # imported here: torchvision takes ~1.5 s to import
+
     if x.dtype != torch.uint8 or x.ndim != 4:
         raise ValueError("fit_images expects uint8 images shaped (N, C, H, W)")
     if request.channels == 3 and x.shape[1] == 1:
@@ -74,11 +75,15 @@ def load_torchvision(name: str, request: DataRequest, root: Path | None = None, 
     cls_name, num_classes = TORCHVISION[name]
     root = Path(root) if root is not None else data_root()
     cls = getattr(tvd, cls_name)
+    # torchvision checks each file's md5 (CIFAR) or the download's before it reads it; CIFAR's own
+    # files are pickles, unpickled by torchvision only after that check against the official sums.
     try:
         ds = cls(str(root), train=True, download=download)
     except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision raises RuntimeError when files are missing
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(exc).__name__  # torchvision lists every mirror; the last line says why
         raise DataError(
-            f"dataset '{name}' is not in {root} and could not be downloaded ({type(exc).__name__}: {exc}); "
+            f"dataset '{name}' is not in {root} and could not be downloaded ({reason}); "
             f"connect to the internet once, set GANZOO_DATA_DIR to a folder that holds it, or use --data digits"
         ) from None
     data = ds.data
@@ -94,6 +99,7 @@ def load_torchvision(name: str, request: DataRequest, root: Path | None = None, 
 def load_folder(path: str | os.PathLike, request: DataRequest) -> InMemoryData:
     """Every image below ``path``; with class sub-folders (ImageFolder layout) they become labels."""
     from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2 import functional as TF
 
     root = Path(path).expanduser()
     if not root.exists():

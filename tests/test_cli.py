@@ -1,0 +1,111 @@
+"""The command line through a real subprocess: the happy path and every user error."""
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+FAST = ["--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8", "--set", "sample_every=2"]
+
+
+def test_help_documents_every_command(cli):
+    top = cli("--help")
+    assert top.returncode == 0
+    for command in ("list", "plugins", "datasets", "run", "sample"):
+        assert command in top.stdout
+        sub = cli(command, "--help")
+        assert sub.returncode == 0 and "usage: ganzoo " + command in sub.stdout
+
+
+def test_run_then_sample(cli, tmp_path):
+    ran = cli("run", "dcgan", "--steps", "3", *FAST, "--out", "r")
+    assert ran.returncode == 0, ran.stderr
+    assert "samples: r/samples/step-00000003.png" in ran.stdout
+    assert "weights: r/export/model.safetensors" in ran.stdout
+    assert "metrics: r/metrics.jsonl" in ran.stdout
+    assert "images/s" in ran.stdout
+    assert "Traceback" not in ran.stderr
+    sampled = cli("sample", "r/export", "-n", "9", "--seed", "1", "-o", "g.png")
+    assert sampled.returncode == 0, sampled.stderr
+    from PIL import Image
+
+    with Image.open(tmp_path / "g.png") as im:
+        assert im.size == (3 * 34 + 2, 3 * 34 + 2)  # 3x3 grid of 32px images with 2px padding
+
+
+def test_cli_resume_is_bit_identical(cli, tmp_path):
+    assert cli("run", "dcgan", "--steps", "4", *FAST, "--out", "straight").returncode == 0
+    assert cli("run", "dcgan", "--steps", "2", *FAST, "--out", "split").returncode == 0
+    resumed = cli("run", "dcgan", "--resume", "split", "--steps", "4")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming at step 2" in resumed.stderr
+    a = load_file(tmp_path / "straight" / "export" / "model.safetensors")
+    b = load_file(tmp_path / "split" / "export" / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "dcgn"], "unknown variant 'dcgn'; did you mean 'dcgan'? Known variants: dcgan"),
+        (["run", "dcgan", "--set", "lrr=1"], "unknown config key 'lrr' (did you mean 'lr'?)"),
+        (["run", "dcgan", "--set", "lr=fast"], "config key 'lr' expects float, got 'fast'"),
+        (["run", "dcgan", "--set", "image_size=48"], "config key 'image_size' expects 32 | 64, got '48'"),
+        (["run", "dcgan", "--set", "lr"], "--set expects key=value"),
+        (["run", "dcgan", "--steps", "0"], "'steps' must be at least 1"),
+        (["run", "dcgan", "--data", "./no/such/folder"], "dataset path './no/such/folder' does not exist"),
+        (["run", "dcgan", "--data", "empty"], "dataset folder 'empty' holds no images"),
+        (["run", "dcgan", "--data", "nodata"], "unknown dataset 'nodata'"),
+        (["run", "dcgan", "--device", "cuda"], "no CUDA GPU"),
+        (["run", "dcgan", "--resume", "empty", "--data", "digits"], "cannot be combined with --data"),
+        (["run", "dcgan", "--resume", "empty"], "'empty' is not a run directory"),
+        (["sample", "no-such-export"], "export folder 'no-such-export' does not exist"),
+        (["sample", "empty"], "'empty' is not a ganzoo export: it has no config.json"),
+        (["sample", "pickles"], "pickle-format files (model.bin) are never loaded"),
+        (["sample", "empty", "-o", "grid.jpg"], "must end in .png"),
+    ],
+)
+def test_user_errors_exit_2_with_one_clear_line(cli, tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "pickles").mkdir()
+    (tmp_path / "pickles" / "model.bin").write_bytes(b"\x80\x04")
+    done = cli(*args)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_export_with_wrong_tensors_is_refused_by_name(cli, tmp_path):
+    from safetensors.torch import save_file
+
+    assert cli("run", "dcgan", "--steps", "1", *FAST, "--out", "r").returncode == 0
+    weights = tmp_path / "r" / "export" / "model.safetensors"
+    tensors = load_file(weights)
+    tensors["generator.0.weight"] = tensors["generator.0.weight"][:, :4].contiguous()
+    del tensors["generator.1.bias"]
+    save_file(tensors, weights)
+    done = cli("sample", "r/export")
+    assert done.returncode == 2
+    assert "'generator.0.weight' has shape" in done.stderr and "missing tensor 'generator.1.bias'" in done.stderr
+
+
+def test_export_of_an_uninstalled_variant_names_it(cli, tmp_path):
+    import json
+
+    assert cli("run", "dcgan", "--steps", "1", *FAST, "--out", "r").returncode == 0
+    cfg = tmp_path / "r" / "export" / "config.json"
+    doc = json.loads(cfg.read_text())
+    doc["variant"] = "stylegan9"
+    cfg.write_text(json.dumps(doc))
+    done = cli("sample", "r/export")
+    assert done.returncode == 2
+    assert "no installed plugin provides variant 'stylegan9'" in done.stderr
+
+
+def test_list_plugins_datasets(cli):
+    listed = cli("list")
+    assert listed.returncode == 0 and "dcgan" in listed.stdout and "ganzoo 0.1.0" in listed.stdout
+    plugins = cli("plugins")
+    assert "ganzoo.data.builtin" in plugins.stdout and "register_datasets" in plugins.stdout
+    datasets = cli("datasets")
+    assert "digits" in datasets.stdout and "download" in datasets.stdout
