@@ -109,3 +109,37 @@ def test_list_plugins_datasets(cli):
     assert "ganzoo.data.builtin" in plugins.stdout and "register_datasets" in plugins.stdout
     datasets = cli("datasets")
     assert "digits" in datasets.stdout and "download" in datasets.stdout
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, signum):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = os.path.join(os.path.dirname(sys.executable), "ganzoo")
+    cmd = [exe, "run", "dcgan", "--steps", "100000", *FAST, "--set", "log_every=1", "--out", "r"]
+    # A child of a background job inherits SIGINT ignored; restore the default a terminal gives.
+    reset = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=reset)
+    metrics = tmp_path / "r" / "metrics.jsonl"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 3):
+            time.sleep(0.2)
+        proc.send_signal(getattr(signal, signum))
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # never leave a 100,000-step run behind
+        proc.wait()
+    assert proc.returncode == 130, err
+    assert "interrupted at step" in err and "--resume r" in err and "Traceback" not in err
+    step = int(err.split("interrupted at step ")[1].split(";")[0])
+    assert (tmp_path / "r" / "checkpoints" / f"step-{step:08d}.safetensors").is_file()
+    from .conftest import run_cli
+
+    resumed = run_cli("run", "dcgan", "--resume", "r", "--steps", str(step + 2), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming at step {step}" in resumed.stderr

@@ -9,3 +9,7 @@ from ganzoo.testing import check_variant
 @pytest.mark.parametrize("name", ganzoo.list_variants())
 def test_variant_conforms(name, tmp_path):
     check_variant(name, tmp_path)
+
+
+def test_dcgan_conforms_at_64x64_in_colour(tmp_path):
+    check_variant("dcgan", tmp_path, settings={"image_size": 64, "channels": 3, "g_width": 8, "d_width": 8})

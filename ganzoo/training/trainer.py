@@ -22,7 +22,9 @@ import contextlib
 import dataclasses
 import json
 import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -167,26 +169,9 @@ class Trainer:
         disable = (not self.is_main) or (None if self.progress is None else not self.progress)
         bar = tqdm(total=total, initial=self.step, unit="step", disable=disable, dynamic_ncols=True, file=sys.stderr)
         start_batches, t0 = self.stream.position, time.perf_counter()
-        mark_batches, mark_t = start_batches, t0
         try:
-            while self.step < total:
-                losses = self.variant.train_step(self.stream, self.step)
-                if self.ema is not None:
-                    self.ema.update(self.step)
-                self.step += 1
-                bar.update(1)
-                last = self.step == total
-                if self.step % self.train.log_every == 0 or last:
-                    now = time.perf_counter()
-                    ips = (self.stream.position - mark_batches) * self.stream.global_batch / max(now - mark_t, 1e-9)
-                    mark_batches, mark_t = self.stream.position, now
-                    row = {"step": self.step, "images_per_s": round(ips, 1), **{k: float(v) for k, v in losses.items()}}
-                    self._log(row)
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
-                if _due(self.step, self.train.sample_every) and not last:
-                    self._write_samples()
-                if _due(self.step, self.train.checkpoint_every) and not last:
-                    self._checkpoint()
+            with _sigterm_as_interrupt():
+                self._loop(total, bar)
         except KeyboardInterrupt:
             bar.close()
             self._checkpoint()
@@ -205,6 +190,28 @@ class Trainer:
                 doc = export_doc(self.variant, dataset=self.dataset, steps=self.step, ema=self.ema is not None)
                 write_export(export, variant=self.variant, doc=doc, grid_png=grid.read_bytes(), command=self.command)
         return RunResult(self.run_dir, export, grid, self.metrics_path, self.step, ips)
+
+    def _loop(self, total: int, bar) -> None:
+        """The hot loop: one variant step, EMA, and the periodic outputs."""
+        mark_batches, mark_t = self.stream.position, time.perf_counter()
+        while self.step < total:
+            losses = self.variant.train_step(self.stream, self.step)
+            if self.ema is not None:
+                self.ema.update(self.step)
+            self.step += 1
+            bar.update(1)
+            last = self.step == total
+            if self.step % self.train.log_every == 0 or last:
+                now = time.perf_counter()
+                ips = (self.stream.position - mark_batches) * self.stream.global_batch / max(now - mark_t, 1e-9)
+                mark_batches, mark_t = self.stream.position, now
+                row = {"step": self.step, "images_per_s": round(ips, 1), **{k: float(v) for k, v in losses.items()}}
+                self._log(row)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+            if _due(self.step, self.train.sample_every) and not last:
+                self._write_samples()
+            if _due(self.step, self.train.checkpoint_every) and not last:
+                self._checkpoint()
 
     # -- outputs (rank 0 only) ---------------------------------------------------------------------
 
@@ -249,6 +256,23 @@ class Trainer:
         path = checkpoint_path(self.checkpoints, self.step)
         save_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, step=self.step, extra={"ganzoo_version": __version__})
         prune_checkpoints(self.checkpoints, self.train.keep_checkpoints)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (a scheduler preempting the job, `kill`) ends training like Ctrl-C: with a checkpoint."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _due(step: int, every: int) -> bool:
