@@ -37,6 +37,7 @@ class TrainConfig:
     ema: bool = False  # keep an exponential moving average of the generator weights for sampling/export
     ema_decay: float = 0.999  # EMA decay per step (the weight of the old average)
     num_samples: int = 64  # images in each sample grid (drawn from one fixed noise batch)
+    pack: int = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
     channels_last: bool = True  # NHWC memory layout for image data and conv nets: same math, faster convolutions
 
 

@@ -25,7 +25,7 @@ from . import __version__
 from ._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .config import replace, to_dict
 from .errors import ConfigError, ExportError, GanzooError, PluginError
-from .variant import DataInfo, Variant
+from .variant import DataInfo, Task, Variant
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -140,10 +140,10 @@ class Model:
         if isinstance(labels, int):
             labels = [labels] * n
         if labels is not None:
+            if self.variant.task != Task.CONDITIONAL:
+                raise GanzooError(f"variant '{self.name}' is unconditional and takes no labels")
             labels = torch.as_tensor(labels, dtype=torch.long, device=self.variant.device)
             nc = self.variant.data.num_classes
-            if nc is None:
-                raise GanzooError(f"variant '{self.name}' was trained without labels; drop --label")
             if len(labels) != n or bool(((labels < 0) | (labels >= nc)).any()):
                 raise GanzooError(f"labels must be {n} class indices in 0..{nc - 1}")
         rng = torch.Generator().manual_seed(seed)

@@ -91,3 +91,36 @@ class frozen:
     def __exit__(self, *exc) -> None:
         for p, flag in zip(self.params, self.flags):
             p.requires_grad_(flag)
+
+
+class Maxout(nn.Module):
+    """Goodfellow et al. 2013: a linear layer with ``pieces`` outputs per unit, keeping the largest."""
+
+    def __init__(self, in_features: int, out_features: int, pieces: int):
+        super().__init__()
+        self.out_features, self.pieces = out_features, pieces
+        self.linear = nn.Linear(in_features, out_features * pieces)
+
+    def forward(self, x):
+        return self.linear(x).view(*x.shape[:-1], self.out_features, self.pieces).amax(-1)
+
+
+def mlp(sizes: list[int], *, act: str = "relu", batchnorm: bool = False, dropout: float = 0.0,
+        input_dropout: float = 0.0, maxout_pieces: int = 0, out_act: nn.Module | None = None) -> nn.Sequential:
+    """sizes = [in, hidden..., out]. Hidden units are ReLU, LeakyReLU(0.2) or maxout (``maxout_pieces``
+    > 0), optionally with batchnorm and dropout; the output layer is linear, then ``out_act``."""
+    layers: list[nn.Module] = [nn.Dropout(input_dropout)] if input_dropout else []
+    for a, b in zip(sizes[:-2], sizes[1:-1]):
+        if maxout_pieces:
+            layers.append(Maxout(a, b, maxout_pieces))
+        else:
+            layers.append(nn.Linear(a, b))
+            if batchnorm:
+                layers.append(nn.BatchNorm1d(b))
+            layers.append(nn.ReLU() if act == "relu" else nn.LeakyReLU(0.2))
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
+    if out_act is not None:
+        layers.append(out_act)
+    return nn.Sequential(*layers)

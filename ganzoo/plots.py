@@ -52,3 +52,28 @@ def loss_curve_png(history: Sequence[dict], title: str = "") -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def points_png(samples: torch.Tensor, real: torch.Tensor, title: str = "") -> bytes:
+    """Generated 2-D points over real ones: which modes are covered, and how tightly."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5, 5), dpi=100)
+    ax = fig.add_subplot()
+    r, s = real.detach().float().cpu(), samples.detach().float().cpu()
+    ax.scatter(r[:, 0], r[:, 1], s=4, c="#bbbbbb", label="real")
+    ax.scatter(s[:, 0], s[:, 1], s=6, c="#d62728", alpha=0.7, label="generated")
+    lo = torch.minimum(r.min(0).values, torch.tensor([-1.5, -1.5])) - 0.5
+    hi = torch.maximum(r.max(0).values, torch.tensor([1.5, 1.5])) + 0.5
+    ax.set_xlim(lo[0].item(), hi[0].item())
+    ax.set_ylim(lo[1].item(), hi[1].item())
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

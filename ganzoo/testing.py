@@ -45,9 +45,17 @@ def _states_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> lis
     return [k for k in a if k not in b or not torch.equal(a[k].cpu(), b[k].cpu())]
 
 
-def check_variant(variant: str | type[Variant], tmp_path: str | Path, *, settings: dict[str, Any] | None = None, steps: int = 2) -> None:
+def check_variant(
+    variant: str | type[Variant],
+    tmp_path: str | Path,
+    *,
+    settings: dict[str, Any] | None = None,
+    steps: int = 2,
+    data_kind: str | None = None,
+) -> None:
     """Train ``variant`` (a registered name, or a Variant subclass) for ``steps`` steps on tiny data
-    and check the contract; raises AssertionError naming what broke.
+    and check the contract; raises AssertionError naming what broke. ``data_kind`` ("image" or
+    "points") picks the kind of tiny data for a variant that accepts both.
 
     A class that no plugin registered is registered for the duration of the check, so a plugin's
     tests need not install the plugin first.
@@ -57,16 +65,23 @@ def check_variant(variant: str | type[Variant], tmp_path: str | Path, *, setting
     if not isinstance(variant, str) and variant.name not in registry().variants:
         with temporary_plugin(_SingleVariant(variant), f"ganzoo.testing:{variant.name}"):
             assert registry().variants.get(variant.name) is variant, _registration_failure(variant)
-            return check_variant(variant.name, tmp_path, settings=settings, steps=steps)
+            return check_variant(variant.name, tmp_path, settings=settings, steps=steps, data_kind=data_kind)
     from .export import load_export
     from .training.checkpoint import latest_checkpoint
     from .training.trainer import Trainer
 
     cls = registry().variant(variant) if isinstance(variant, str) else variant
     tmp_path = Path(tmp_path)
-    config = replace(cls.Config(), {"batch_size": 8, "steps": steps, **(settings or {})})
-    data = tiny_data(cls.data_request(config))
+    from .config import split_overrides
+
+    vset, tset = split_overrides(settings or {}, cls.Config(), TrainConfig())
+    config = replace(cls.Config(), {"batch_size": 8, "steps": steps, **vset})
+    request = cls.data_request(config)
+    if data_kind is not None:  # for variants that take more than one kind of data
+        request = dataclasses.replace(request, kind=data_kind)
+    data = tiny_data(request)
     train = TrainConfig(seed=0, device="cpu", log_every=1, sample_every=0, checkpoint_every=1, num_samples=8, ema=True, ema_decay=0.5)
+    train = replace(train, tset)
 
     def trainer(run_dir: Path, cfg=config) -> Trainer:
         return Trainer(cls, cfg, train, data, run_dir, dataset="tiny", progress=False)
@@ -84,7 +99,7 @@ def check_variant(variant: str | type[Variant], tmp_path: str | Path, *, setting
 
     # samples: the data's shape, in [-1, 1]
     samples = t.samples()
-    expected = (train.num_samples, *data.info.shape)
+    expected = (t.variant.grid(train.num_samples)[0], *data.info.shape)
     assert tuple(samples.shape) == expected, f"{cls.name}: samples have shape {tuple(samples.shape)}, expected {expected}"
     assert torch.isfinite(samples).all(), f"{cls.name}: samples contain NaN or inf"
     if data.kind == "image":

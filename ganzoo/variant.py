@@ -41,7 +41,7 @@ DataKind = Literal["image", "points"]
 class DataRequest:
     """How a variant wants its data served; the dataset loader resizes and converts to match."""
 
-    kind: DataKind = "image"  # images (N, C, H, W) or points (N, D)
+    kind: DataKind | None = "image"  # images (N, C, H, W), points (N, D), or None for either
     size: int | None = None  # square image side in pixels; None keeps the dataset's own
     channels: int | None = None  # 1 or 3; None keeps the dataset's own
     labels: bool = False  # the variant needs class labels
@@ -87,10 +87,11 @@ class Variant(abc.ABC):
     default_dataset: ClassVar[str]  # dataset used when `ganzoo run NAME` gets no --data
     Config: ClassVar[type[VariantConfig]]  # dataclass of hyper-parameters, paper values as defaults
 
-    def __init__(self, config: VariantConfig, data: DataInfo, device: torch.device | str = "cpu"):
+    def __init__(self, config: VariantConfig, data: DataInfo, device: torch.device | str = "cpu", *, pack: int = 1):
         self.config = config
         self.data = data
         self.device = torch.device(device)
+        self.pack = pack  # PacGAN packing degree, set by the trainer (`--set pack=2`)
         self.build()
 
     # -- what data the variant takes -------------------------------------------------------------
@@ -110,7 +111,7 @@ class Variant(abc.ABC):
     def check_data(cls, config: VariantConfig, data: DataInfo) -> None:
         """Raise DataError, before any training, if this variant cannot train on ``data``."""
         request = cls.data_request(config)
-        if data.kind != request.kind:
+        if request.kind is not None and data.kind != request.kind:
             raise DataError(
                 f"variant '{cls.name}' trains on {request.kind} data, but dataset '{data.name}' holds {data.kind}"
             )
@@ -154,7 +155,31 @@ class Variant(abc.ABC):
         """Samples for ``inputs`` (as made by ``sample_inputs``), images in [-1, 1]. Called under
         ``torch.no_grad()`` with the generators in eval mode."""
 
+    def grid(self, n: int) -> tuple[int, int | None]:
+        """How many samples the trainer's sample grid shows and how many per row (None: square).
+        Conditional variants return one row per class; ``sample_inputs(n, rng)`` then lays the
+        labels out in that order."""
+        return n, None
+
     # -- helpers for subclasses ------------------------------------------------------------------
+
+    @property
+    def d_input_shape(self) -> tuple[int, ...]:
+        """Shape of one discriminator input: the data's, with ``pack`` samples stacked along the
+        first axis (PacGAN, Lin et al. 2018). Build D for this shape and feed it ``packed(x)``, and
+        packing works for the variant without further code."""
+        first, *rest = self.data.shape
+        return (first * self.pack, *rest)
+
+    def packed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, ...) -> (B / pack, pack * C, ...): every pack consecutive samples become one D input.
+        Real samples are packed with real ones, fakes with fakes, since each call takes one kind."""
+        if self.pack == 1:
+            return x
+        b = x.shape[0]
+        if b % self.pack:
+            raise DataError(f"batch of {b} cannot be packed in groups of {self.pack}; make batch_size a multiple of pack")
+        return x.reshape(b // self.pack, self.pack * x.shape[1], *x.shape[2:])
 
     def noise(self, n: int, dim: int, rng: torch.Generator | None = None, *, spatial: bool = False) -> torch.Tensor:
         """Standard normal noise on the device; from ``rng`` (CPU) when given, else the global RNG."""

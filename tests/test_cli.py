@@ -46,7 +46,7 @@ def test_cli_resume_is_bit_identical(cli, tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["run", "dcgn"], "unknown variant 'dcgn'; did you mean 'dcgan'? Known variants: dcgan"),
+        (["run", "dcgn"], "unknown variant 'dcgn'; did you mean 'dcgan'? Known variants: cgan, dcgan"),
         (["run", "dcgan", "--set", "lrr=1"], "unknown config key 'lrr' (did you mean 'lr'?)"),
         (["run", "dcgan", "--set", "lr=fast"], "config key 'lr' expects float, got 'fast'"),
         (["run", "dcgan", "--set", "image_size=48"], "config key 'image_size' expects 32 | 64, got '48'"),
@@ -143,3 +143,15 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, sign
     resumed = run_cli("run", "dcgan", "--resume", "r", "--steps", str(step + 2), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming at step {step}" in resumed.stderr
+
+
+def test_cgan_samples_the_label_asked_for(cli, tmp_path):
+    ran = cli("run", "cgan", "--steps", "2", "--batch-size", "20", "--out", "c")
+    assert ran.returncode == 0, ran.stderr
+    done = cli("sample", "c/export", "--label", "7", "-n", "4", "-o", "sevens.png")
+    assert done.returncode == 0, done.stderr
+    bad = cli("sample", "c/export", "--label", "12", "-n", "4")
+    assert bad.returncode == 2 and "labels must be 4 class indices in 0..9" in bad.stderr
+    assert cli("run", "dcgan", "--steps", "1", *FAST, "--out", "d").returncode == 0
+    unconditional = cli("sample", "d/export", "--label", "3")
+    assert unconditional.returncode == 2 and "variant 'dcgan' is unconditional and takes no labels" in unconditional.stderr

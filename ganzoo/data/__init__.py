@@ -20,12 +20,12 @@ def load_data(name_or_path: str, request: DataRequest) -> InMemoryData:
     reg = registry()
     if name_or_path in reg.datasets:
         ds = reg.datasets[name_or_path]
-        if ds.kind != request.kind:
+        if request.kind is not None and ds.kind != request.kind:
             raise DataError(f"dataset '{ds.name}' holds {ds.kind} data, but the variant trains on {request.kind} data")
         return ds.load(request)
     looks_like_path = any(sep in name_or_path for sep in ("/", "\\")) or name_or_path.startswith(".")
     if looks_like_path or Path(name_or_path).exists():
-        if request.kind != "image":
+        if request.kind not in (None, "image"):
             raise DataError(f"a folder of images cannot serve {request.kind} data")
         return load_folder(name_or_path, request)
     try:

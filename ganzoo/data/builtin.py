@@ -7,6 +7,7 @@ import functools
 from ..hookspecs import hookimpl
 from .sources import TORCHVISION, load_digits, load_torchvision
 from .spec import Dataset
+from .synthetic import load_mixture, stacked_digits
 
 
 @hookimpl
@@ -34,3 +35,29 @@ def register_datasets(register):
                 offline=False,
             )
         )
+    register(
+        Dataset(
+            name="ring8",
+            summary="8 Gaussians on the unit circle, sigma 0.01, 100,000 2-D points (PacGAN protocol)",
+            load=functools.partial(load_mixture, "ring8"),
+            kind="points",
+            labels=True,
+        )
+    )
+    register(
+        Dataset(
+            name="grid25",
+            summary="25 Gaussians on a 5x5 grid with spacing 2, sigma 0.05, 100,000 2-D points (PacGAN protocol)",
+            load=functools.partial(load_mixture, "grid25"),
+            kind="points",
+            labels=True,
+        )
+    )
+    register(
+        Dataset(
+            name="stacked-digits",
+            summary="3 independent digits stacked as RGB channels: 1,000 modes (Stacked MNIST on the embedded digits)",
+            load=stacked_digits,
+            labels=True,
+        )
+    )

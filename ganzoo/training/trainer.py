@@ -37,7 +37,7 @@ from ..config import TrainConfig, VariantConfig, replace, to_dict
 from ..data import BatchStream, InMemoryData
 from ..errors import GanzooError, Interrupted
 from ..export import export_doc, write_export
-from ..plots import image_grid_png, loss_curve_png
+from ..plots import image_grid_png, loss_curve_png, points_png
 from ..variant import Variant
 from .checkpoint import checkpoint_path, latest_checkpoint, prune_checkpoints, restore_checkpoint, save_checkpoint
 from .ema import EMA
@@ -107,7 +107,7 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.data = data.to(self.device)
         torch.manual_seed(train.seed)  # weight init is the first draw from the global RNG
-        self.variant = variant_cls(config, data.info, self.device)
+        self.variant = variant_cls(config, data.info, self.device, pack=train.pack)
         if train.channels_last and data.kind == "image":
             # NHWC convolutions are markedly faster on CPU (oneDNN) and on tensor-core GPUs.
             self.data.x = self.data.x.contiguous(memory_format=torch.channels_last)
@@ -116,7 +116,8 @@ class Trainer:
         self.stream = BatchStream(self.data, config.batch_size, train.seed, rank=self.rank, world=self.world)
         self.ema = EMA(self.variant.generators(), train.ema_decay) if train.ema else None
         fixed_rng = torch.Generator().manual_seed(train.seed + 1)  # never touches the training RNG
-        self.fixed_inputs = self.variant.sample_inputs(train.num_samples, fixed_rng)
+        n, self.grid_nrow = self.variant.grid(train.num_samples)
+        self.fixed_inputs = self.variant.sample_inputs(n, fixed_rng)
         self.step = 0
         self.history: list[dict[str, Any]] = []
 
@@ -244,7 +245,12 @@ class Trainer:
         path = self.run_dir / "samples" / f"step-{self.step:08d}.png"
         if not self.is_main:
             return path
-        atomic_write_bytes(path, image_grid_png(self.samples()))
+        samples = self.samples()
+        if self.data.kind == "points":
+            png = points_png(samples, self.data.x[:2500], title=f"{self.variant.name}, step {self.step}")
+        else:
+            png = image_grid_png(samples, nrow=self.grid_nrow)
+        atomic_write_bytes(path, png)
         if self.history:
             title = f"{self.variant.name} on {self.dataset}"
             atomic_write_bytes(self.run_dir / "loss.png", loss_curve_png(self.history, title))
@@ -369,9 +375,11 @@ def prepare_resume(run_dir: str | Path, *, variant: str | None = None, steps: in
 
 
 def _check_positive(config: VariantConfig, train: TrainConfig) -> None:
-    for obj, key in ((config, "steps"), (config, "batch_size"), (train, "log_every"), (train, "num_samples")):
+    for obj, key in ((config, "steps"), (config, "batch_size"), (train, "log_every"), (train, "num_samples"), (train, "pack")):
         if getattr(obj, key) < 1:
             raise GanzooError(f"config key '{key}' must be at least 1, got {getattr(obj, key)}")
     for key in ("sample_every", "checkpoint_every"):
         if getattr(train, key) < 0:
             raise GanzooError(f"config key '{key}' must be 0 or more, got {getattr(train, key)}")
+    if config.batch_size % train.pack:
+        raise GanzooError(f"batch_size {config.batch_size} must be a multiple of pack {train.pack}")

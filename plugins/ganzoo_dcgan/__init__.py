@@ -49,7 +49,7 @@ class DCGAN(ganzoo.Variant):
         cfg = self.config
         channels, size = self.data.shape[0], self.data.shape[-1]
         self.G = init_dcgan_(dcgan_generator(cfg.z_dim, channels, size, cfg.g_width)).to(self.device)
-        self.D = init_dcgan_(dcgan_discriminator(channels, size, cfg.d_width)).to(self.device)
+        self.D = init_dcgan_(dcgan_discriminator(self.d_input_shape[0], size, cfg.d_width)).to(self.device)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
@@ -64,13 +64,13 @@ class DCGAN(ganzoo.Variant):
         real = batches.next().x
         fake = self.G(self.noise(len(real), self.config.z_dim, spatial=True))
 
-        d_loss = d_loss_bce(self.D(real), self.D(fake.detach()))
+        d_loss = d_loss_bce(self.D(self.packed(real)), self.D(self.packed(fake.detach())))
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
 
         with frozen(self.D):
-            g_loss = g_loss_nonsaturating(self.D(fake))
+            g_loss = g_loss_nonsaturating(self.D(self.packed(fake)))
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
