@@ -40,8 +40,9 @@ class TinyGAN(ganzoo.Variant):
             nn.Linear(cfg.z_dim, cfg.hidden), nn.ReLU(),
             nn.Linear(cfg.hidden, pixels), nn.Tanh(), nn.Unflatten(1, shape),
         ).to(self.device)
+        # D is built for d_input_shape and fed packed(x), so `--set pack=2` (PacGAN) works too.
         self.D = nn.Sequential(
-            nn.Flatten(), nn.Linear(pixels, cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, 1),
+            nn.Flatten(), nn.Linear(math.prod(self.d_input_shape), cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, 1),
         ).to(self.device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
@@ -56,13 +57,13 @@ class TinyGAN(ganzoo.Variant):
         real = batches.next().x  # images in [-1, 1] on self.device
         fake = self.G(self.noise(len(real), self.config.z_dim))
 
-        d_loss = d_loss_bce(self.D(real), self.D(fake.detach()))
+        d_loss = d_loss_bce(self.D(self.packed(real)), self.D(self.packed(fake.detach())))
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_d.step()
 
         with frozen(self.D):  # no weight gradients for D during G's step
-            g_loss = g_loss_nonsaturating(self.D(fake))
+            g_loss = g_loss_nonsaturating(self.D(self.packed(fake)))
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt_g.step()
