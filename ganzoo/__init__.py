@@ -27,12 +27,14 @@ _LAZY = {
     "DataRequest": "variant",
     "Task": "variant",
     "Variant": "variant",
+    "GDVariant": "variant",
+    "update": "variant",
 }
 
 if TYPE_CHECKING:
     from .config import TrainConfig, VariantConfig
     from .data import BatchStream, Dataset, InMemoryData
-    from .variant import Batch, DataInfo, DataRequest, Task, Variant
+    from .variant import Batch, DataInfo, DataRequest, GDVariant, Task, Variant, update
 
 
 def __getattr__(name: str):
@@ -48,6 +50,7 @@ __all__ = [
     "DataInfo",
     "DataRequest",
     "Dataset",
+    "GDVariant",
     "GanzooError",
     "InMemoryData",
     "Task",
@@ -59,6 +62,7 @@ __all__ = [
     "list_variants",
     "load",
     "train",
+    "update",
 ]
 
 

@@ -49,6 +49,15 @@ def dcgan_generator(z_dim: int, channels: int, size: int, width: int, batchnorm:
     return nn.Sequential(*layers)
 
 
+def dcgan_pair(variant, z_dim: int, g_width: int, d_width: int, d_norm: str = "batch") -> tuple[nn.Module, nn.Module]:
+    """DCGAN generator and discriminator for ``variant``'s data, on its device, with DCGAN init.
+    The discriminator takes ``variant.d_input_shape``, so PacGAN packing works."""
+    channels, size = variant.data.shape[0], variant.data.shape[-1]
+    G = init_dcgan_(dcgan_generator(z_dim, channels, size, g_width)).to(variant.device)
+    D = init_dcgan_(dcgan_discriminator(variant.d_input_shape[0], size, d_width, norm=d_norm)).to(variant.device)
+    return G, D
+
+
 def dcgan_discriminator(channels: int, size: int, width: int, norm: str = "batch", out_features: int = 1) -> nn.Sequential:
     """image (B, channels, size, size) -> (B, out_features) raw scores.
 

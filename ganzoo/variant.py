@@ -191,3 +191,41 @@ class Variant(abc.ABC):
     def reject_labels(self, labels: torch.Tensor | None) -> None:
         if labels is not None:
             raise DataError(f"variant '{self.name}' is unconditional and takes no labels")
+
+
+class GDVariant(Variant):
+    """A variant with one generator ``self.G`` fed noise ``z`` and one discriminator ``self.D``, each
+    with its optimizer (``self.opt_g``, ``self.opt_d``): the shape most GANs have. It supplies
+    ``networks``, ``optimizers``, ``sample_inputs`` and ``generate``; a subclass writes ``build``
+    (setting ``self.z_dim`` too) and ``train_step``."""
+
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    z_dim: int
+    spatial_noise: ClassVar[bool] = False  # noise shaped (n, z_dim, 1, 1) for convolutional generators
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"generator": self.G, "discriminator": self.D}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.opt_g, "discriminator": self.opt_d}
+
+    def sample_inputs(self, n, rng, labels=None):
+        self.reject_labels(labels)
+        return {"z": self.noise(n, self.z_dim, rng, spatial=self.spatial_noise)}
+
+    def generate(self, z):
+        return self.G(z)
+
+    def fake(self, n: int) -> torch.Tensor:
+        """``n`` generated samples from fresh noise, with the graph kept for the generator's step."""
+        return self.G(self.noise(n, self.z_dim, spatial=self.spatial_noise))
+
+
+def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One optimizer step on ``loss``: clear the gradients, backpropagate, step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()

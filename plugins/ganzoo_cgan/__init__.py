@@ -62,7 +62,7 @@ class MLPDiscriminator(nn.Module):
         return self.out(torch.cat([self.x(x), self.y(y_onehot)], dim=1))
 
 
-class CGAN(ganzoo.Variant):
+class CGAN(ganzoo.GDVariant):
     name = "cgan"
     summary = "Conditional GAN: G and D see the class label; sample any digit on demand"
     paper = "Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784"
@@ -96,12 +96,6 @@ class CGAN(ganzoo.Variant):
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
 
-    def networks(self):
-        return {"generator": self.G, "discriminator": self.D}
-
-    def optimizers(self):
-        return {"generator": self.opt_g, "discriminator": self.opt_d}
-
     def grid(self, n):
         per_class = max(1, n // self.classes)
         return per_class * self.classes, per_class  # one row per class
@@ -126,14 +120,10 @@ class CGAN(ganzoo.Variant):
         real, y = batch.x, batch.y
         fake = self.generate(self.noise(len(real), self.config.z_dim), y)
         d_loss = d_loss_bce(self._d(real, y), self._d(fake.detach(), y))
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        ganzoo.update(self.opt_d, d_loss)
         with frozen(self.D):
             g_loss = g_loss_nonsaturating(self._d(fake, y))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+        ganzoo.update(self.opt_g, g_loss)
         return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
 
     def sample_inputs(self, n, rng, labels=None):

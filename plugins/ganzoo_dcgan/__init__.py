@@ -18,7 +18,7 @@ import torch
 
 import ganzoo
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
-from ganzoo.nets import dcgan_discriminator, dcgan_generator, frozen, init_dcgan_
+from ganzoo.nets import dcgan_pair, frozen
 
 
 @dataclasses.dataclass
@@ -37,51 +37,32 @@ class DCGANConfig(ganzoo.VariantConfig):
     beta2: float = 0.999  # Adam default, unchanged in the paper
 
 
-class DCGAN(ganzoo.Variant):
+class DCGAN(ganzoo.GDVariant):
     name = "dcgan"
     summary = "Deep convolutional GAN: strided conv G and D with batchnorm"
     paper = "Radford, Metz & Chintala 2015, https://arxiv.org/abs/1511.06434"
     task = ganzoo.Task.UNCONDITIONAL
     default_dataset = "digits"
     Config = DCGANConfig
+    spatial_noise = True
 
     def build(self) -> None:
         cfg = self.config
-        channels, size = self.data.shape[0], self.data.shape[-1]
-        self.G = init_dcgan_(dcgan_generator(cfg.z_dim, channels, size, cfg.g_width)).to(self.device)
-        self.D = init_dcgan_(dcgan_discriminator(self.d_input_shape[0], size, cfg.d_width)).to(self.device)
+        self.z_dim = cfg.z_dim
+        self.G, self.D = dcgan_pair(self, cfg.z_dim, cfg.g_width, cfg.d_width)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
 
-    def networks(self):
-        return {"generator": self.G, "discriminator": self.D}
-
-    def optimizers(self):
-        return {"generator": self.opt_g, "discriminator": self.opt_d}
-
     def train_step(self, batches, step):
         real = batches.next().x
-        fake = self.G(self.noise(len(real), self.config.z_dim, spatial=True))
-
+        fake = self.fake(len(real))
         d_loss = d_loss_bce(self.D(self.packed(real)), self.D(self.packed(fake.detach())))
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
-
+        ganzoo.update(self.opt_d, d_loss)
         with frozen(self.D):
             g_loss = g_loss_nonsaturating(self.D(self.packed(fake)))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+        ganzoo.update(self.opt_g, g_loss)
         return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
-
-    def sample_inputs(self, n, rng, labels=None):
-        self.reject_labels(labels)
-        return {"z": self.noise(n, self.config.z_dim, rng, spatial=True)}
-
-    def generate(self, z):
-        return self.G(z)
 
 
 @ganzoo.hookimpl

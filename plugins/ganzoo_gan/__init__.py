@@ -44,7 +44,7 @@ class GANConfig(ganzoo.VariantConfig):
     beta2: float = 0.999  # Adam beta2
 
 
-class GAN(ganzoo.Variant):
+class GAN(ganzoo.GDVariant):
     name = "gan"
     summary = "The original GAN: MLP generator, maxout discriminator with dropout"
     paper = "Goodfellow et al. 2014, https://arxiv.org/abs/1406.2661"
@@ -76,12 +76,6 @@ class GAN(ganzoo.Variant):
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
 
-    def networks(self):
-        return {"generator": self.G, "discriminator": self.D}
-
-    def optimizers(self):
-        return {"generator": self.opt_g, "discriminator": self.opt_d}
-
     def grid(self, n):
         return (max(n, 1000), None) if self.data.kind == "points" else (n, None)
 
@@ -89,27 +83,15 @@ class GAN(ganzoo.Variant):
         for _ in range(self.config.k):
             real = batches.next().x
             with torch.no_grad():
-                fake = self.G(self.noise(len(real), self.z_dim))
+                fake = self.fake(len(real))
             d_loss = d_loss_bce(self.D(self.packed(real)), self.D(self.packed(fake)))
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            ganzoo.update(self.opt_d, d_loss)
 
-        fake = self.G(self.noise(self.config.batch_size, self.z_dim))
         g_loss_fn = g_loss_nonsaturating if self.config.g_loss == "nonsaturating" else g_loss_minimax
         with frozen(self.D):
-            g_loss = g_loss_fn(self.D(self.packed(fake)))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+            g_loss = g_loss_fn(self.D(self.packed(self.fake(self.config.batch_size))))
+        ganzoo.update(self.opt_g, g_loss)
         return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
-
-    def sample_inputs(self, n, rng, labels=None):
-        self.reject_labels(labels)
-        return {"z": self.noise(n, self.z_dim, rng)}
-
-    def generate(self, z):
-        return self.G(z)
 
 
 @ganzoo.hookimpl

@@ -17,7 +17,7 @@ import torch
 
 import ganzoo
 from ganzoo.losses import d_loss_least_squares, g_loss_least_squares
-from ganzoo.nets import dcgan_discriminator, dcgan_generator, frozen, init_dcgan_
+from ganzoo.nets import dcgan_pair, frozen
 
 CODINGS = {"0-1-1": (0.0, 1.0, 1.0), "-1-1-0": (-1.0, 1.0, 0.0)}  # name: (a, b, c)
 
@@ -37,50 +37,33 @@ class LSGANConfig(ganzoo.VariantConfig):
     beta2: float = 0.999  # Adam beta2
 
 
-class LSGAN(ganzoo.Variant):
+class LSGAN(ganzoo.GDVariant):
     name = "lsgan"
     summary = "Least-squares GAN: D regresses to codes a/b, G to c, on DCGAN stacks"
     paper = "Mao et al. 2017, https://arxiv.org/abs/1611.04076"
     task = ganzoo.Task.UNCONDITIONAL
     default_dataset = "digits"
     Config = LSGANConfig
+    spatial_noise = True
 
     def build(self):
         cfg = self.config
-        channels, size = self.data.shape[0], self.data.shape[-1]
-        self.G = init_dcgan_(dcgan_generator(cfg.z_dim, channels, size, cfg.g_width)).to(self.device)
-        self.D = init_dcgan_(dcgan_discriminator(self.d_input_shape[0], size, cfg.d_width)).to(self.device)
+        self.z_dim = cfg.z_dim
+        self.G, self.D = dcgan_pair(self, cfg.z_dim, cfg.g_width, cfg.d_width)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
         self.a, self.b, self.c = CODINGS[cfg.coding]
 
-    def networks(self):
-        return {"generator": self.G, "discriminator": self.D}
-
-    def optimizers(self):
-        return {"generator": self.opt_g, "discriminator": self.opt_d}
-
     def train_step(self, batches, step):
         real = batches.next().x
-        fake = self.G(self.noise(len(real), self.config.z_dim, spatial=True))
+        fake = self.fake(len(real))
         d_loss = d_loss_least_squares(self.D(self.packed(real)), self.D(self.packed(fake.detach())), self.a, self.b)
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        ganzoo.update(self.opt_d, d_loss)
         with frozen(self.D):
             g_loss = g_loss_least_squares(self.D(self.packed(fake)), self.c)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+        ganzoo.update(self.opt_g, g_loss)
         return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
-
-    def sample_inputs(self, n, rng, labels=None):
-        self.reject_labels(labels)
-        return {"z": self.noise(n, self.config.z_dim, rng, spatial=True)}
-
-    def generate(self, z):
-        return self.G(z)
 
 
 @ganzoo.hookimpl

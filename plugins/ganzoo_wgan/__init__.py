@@ -21,7 +21,7 @@ import torch
 
 import ganzoo
 from ganzoo.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
-from ganzoo.nets import dcgan_discriminator, dcgan_generator, frozen, init_dcgan_
+from ganzoo.nets import dcgan_pair, frozen
 
 
 @dataclasses.dataclass
@@ -55,13 +55,14 @@ class WGANGPConfig(ganzoo.VariantConfig):
     beta2: float = 0.9  # Adam beta2 (Algorithm 1)
 
 
-class WGAN(ganzoo.Variant):
+class WGAN(ganzoo.GDVariant):
     name = "wgan"
     summary = "Wasserstein GAN: critic with weight clipping, RMSProp, n_critic = 5"
     paper = "Arjovsky, Chintala & Bottou 2017, https://arxiv.org/abs/1701.07875"
     task = ganzoo.Task.UNCONDITIONAL
     default_dataset = "digits"
     Config = WGANConfig
+    spatial_noise = True
 
     def critic_norm(self) -> str:
         return "batch"
@@ -71,17 +72,10 @@ class WGAN(ganzoo.Variant):
 
     def build(self):
         cfg = self.config
-        channels, size = self.data.shape[0], self.data.shape[-1]
-        self.G = init_dcgan_(dcgan_generator(cfg.z_dim, channels, size, cfg.g_width)).to(self.device)
-        self.D = init_dcgan_(dcgan_discriminator(self.d_input_shape[0], size, cfg.d_width, norm=self.critic_norm())).to(self.device)
+        self.z_dim = cfg.z_dim
+        self.G, self.D = dcgan_pair(self, cfg.z_dim, cfg.g_width, cfg.d_width, d_norm=self.critic_norm())
         self.opt_g = self.make_optimizer(self.G.parameters())
         self.opt_d = self.make_optimizer(self.D.parameters())
-
-    def networks(self):
-        return {"generator": self.G, "discriminator": self.D}
-
-    def optimizers(self):
-        return {"generator": self.opt_g, "discriminator": self.opt_d}
 
     def critic_loss(self, real, fake):
         """The critic's loss for one step, and the extra terms to log."""
@@ -96,27 +90,15 @@ class WGAN(ganzoo.Variant):
         for _ in range(self.config.n_critic):
             real = batches.next().x
             with torch.no_grad():
-                fake = self.G(self.noise(len(real), self.config.z_dim, spatial=True))
+                fake = self.fake(len(real))
             d_loss, extra = self.critic_loss(real, fake)
-            self.opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            self.opt_d.step()
+            ganzoo.update(self.opt_d, d_loss)
             self.after_critic_step()
 
-        fake = self.G(self.noise(self.config.batch_size, self.config.z_dim, spatial=True))
         with frozen(self.D):
-            g_loss = g_loss_wasserstein(self.D(self.packed(fake)))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+            g_loss = g_loss_wasserstein(self.D(self.packed(self.fake(self.config.batch_size))))
+        ganzoo.update(self.opt_g, g_loss)
         return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach(), **extra}
-
-    def sample_inputs(self, n, rng, labels=None):
-        self.reject_labels(labels)
-        return {"z": self.noise(n, self.config.z_dim, rng, spatial=True)}
-
-    def generate(self, z):
-        return self.G(z)
 
 
 class WGANGP(WGAN):
