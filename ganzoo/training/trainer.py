@@ -114,6 +114,8 @@ class Trainer:
             for net in self.variant.networks().values():
                 net.to(memory_format=torch.channels_last)
         self.stream = BatchStream(self.data, config.batch_size, train.seed, rank=self.rank, world=self.world)
+        if self.stream.batch_size != config.batch_size and self.is_main:
+            print(f"ganzoo: warning: dataset '{dataset}' has only {len(data)} samples; batches of {self.stream.batch_size} instead of {config.batch_size}", file=sys.stderr)
         self.ema = EMA(self.variant.generators(), train.ema_decay) if train.ema else None
         fixed_rng = torch.Generator().manual_seed(train.seed + 1)  # never touches the training RNG
         n, self.grid_nrow = self.variant.grid(train.num_samples)

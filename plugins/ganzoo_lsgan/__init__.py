@@ -24,7 +24,7 @@ CODINGS = {"0-1-1": (0.0, 1.0, 1.0), "-1-1-0": (-1.0, 1.0, 0.0)}  # name: (a, b,
 
 @dataclasses.dataclass
 class LSGANConfig(ganzoo.VariantConfig):
-    steps: int = 1500  # demo budget: about 2 minutes on 2 CPU cores
+    steps: int = 2500  # demo budget: about 2 minutes on 2 CPU cores
     batch_size: int = 64  # paper, Section 4
     image_size: Literal[32, 64] = 32  # DCGAN-style stacks at 32x32 (digits, MNIST, CIFAR-10) or 64x64
     channels: int | None = None  # None takes the dataset's channels
