@@ -26,7 +26,7 @@ GROUP = "ganzoo"
 DISTRIBUTION = "ganzoo"
 AUTOLOAD_ENV = "GANZOO_DISABLE_PLUGIN_AUTOLOAD"
 # Core modules that are plugins like any other; loaded even with autoload disabled.
-CORE_PLUGINS = ("ganzoo.data.builtin",)
+CORE_PLUGINS = ("ganzoo.data.builtin", "ganzoo.eval.builtin")
 
 pm = pluggy.PluginManager(GROUP)
 pm.add_hookspecs(hookspecs)
@@ -170,6 +170,7 @@ def registry() -> Registry:
     failures = list(_load_failures)
     _collect(pm.hook.register_datasets, reg.add_dataset, failures)
     _collect(pm.hook.register_variants, reg.add_variant, failures)
+    _collect(pm.hook.register_metrics, reg.add_metric, failures)
     reg.failures = failures
     reg.distributions = dict(_dist_of)
     _cache = (key, reg)

@@ -27,6 +27,8 @@ class Registry:
     variant_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
     datasets: dict[str, Any] = dataclasses.field(default_factory=dict)  # name -> Dataset
     dataset_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
+    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)  # name -> Metric
+    metric_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
     failures: list = dataclasses.field(default_factory=list)  # PluginFailure records
     distributions: dict[str, tuple] = dataclasses.field(default_factory=dict)  # plugin -> (dist, version)
 
@@ -55,6 +57,18 @@ class Registry:
         self.datasets[dataset.name] = dataset
         self.dataset_plugin[dataset.name] = plugin
 
+    def add_metric(self, plugin: str, metric: Any) -> None:
+        from .eval import Metric
+
+        if not isinstance(metric, Metric):
+            raise RegistrationError(f"register_metrics expects a ganzoo.eval.Metric, got {type(metric).__name__}")
+        if not NAME_RE.match(metric.name):
+            raise RegistrationError(f"metric name {metric.name!r} must be lowercase letters, digits, '-' or '_'")
+        if metric.name in self.metrics:
+            raise RegistrationError(f"metric '{metric.name}' is already registered by plugin '{self.metric_plugin[metric.name]}'")
+        self.metrics[metric.name] = metric
+        self.metric_plugin[metric.name] = plugin
+
     # -- look-up -----------------------------------------------------------------------------------
 
     def variant(self, name: str) -> type:
@@ -68,6 +82,12 @@ class Registry:
             return self.datasets[name]
         except KeyError:
             raise PluginError(_unknown("dataset", name, self.datasets)) from None
+
+    def metric(self, name: str) -> Any:
+        try:
+            return self.metrics[name]
+        except KeyError:
+            raise PluginError(_unknown("metric", name, self.metrics)) from None
 
     def distribution_of_variant(self, name: str) -> tuple[str | None, str | None]:
         return self.distributions.get(self.variant_plugin.get(name, ""), (None, None))

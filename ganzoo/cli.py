@@ -55,6 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint (with its own config; only --steps and --device may change)")
     r.add_argument("--show-config", action="store_true", help="print the resolved config as JSON and exit without training")
 
+    e = sub.add_parser(
+        "eval",
+        help="score a trained model with the evaluation harness",
+        description="Score an export folder (or a run directory's export/) with every metric that applies to it, or the ones named; prints a table and writes eval.json beside the weights.",
+    )
+    e.add_argument("path", metavar="PATH", help="run directory or export folder")
+    e.add_argument("--metrics", nargs="+", metavar="NAME", help="metric names (see `ganzoo metrics`); default: all that apply")
+    e.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    e.add_argument("--device", default="auto", help="device (default auto)")
+    e.add_argument("--json", action="store_true", help="print the eval.json document to stdout instead of a table")
+
+    sub.add_parser("metrics", help="list the registered metrics", description="Metrics usable with `ganzoo eval --metrics`, with their protocols.")
+
     s = sub.add_parser("sample", help="draw a sample grid from an exported model", description="Draw samples from an export folder (a run's export/) and save them as one PNG grid.")
     s.add_argument("source", metavar="EXPORT_DIR", help="an export folder: model.safetensors + config.json")
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
@@ -192,7 +205,39 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    import json
+
+    from .eval import evaluate
+    from .training import resolve_device
+
+    doc = evaluate(args.path, args.metrics, seed=args.seed, device=str(resolve_device(args.device)))
+    if args.json:
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return 0
+    rows = [
+        (name, key, f"{value:.4g}" if isinstance(value, float) else str(value))
+        for name, result in doc["metrics"].items()
+        for key, value in result["values"].items()
+    ]
+    print(_table(rows, ("metric", "value", "")))
+    print(f"wrote {Path(doc['model']['path']) / 'eval.json'}")
+    return 0
+
+
+def cmd_metrics(args) -> int:
+    from ._plugins import registry
+
+    reg = registry()
+    rows = [(m.name, reg.metric_plugin[m.name], m.summary) for m in sorted(reg.metrics.values(), key=lambda m: m.name)]
+    print(_table(rows, ("metric", "plugin", "summary")))
+    _warn_failures(reg)
+    return 0
+
+
 COMMANDS = {
+    "eval": cmd_eval,
+    "metrics": cmd_metrics,
     "list": cmd_list,
     "plugins": cmd_plugins,
     "datasets": cmd_datasets,

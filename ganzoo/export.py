@@ -136,7 +136,14 @@ class Model:
 
     @torch.no_grad()
     def sample(self, n: int = 64, seed: int = 0, labels: torch.Tensor | list[int] | int | None = None) -> torch.Tensor:
-        """``n`` samples in [0, 1] on the model's device, the same for the same seed."""
+        """``n`` samples on the model's device, the same for the same seed: images in [0, 1],
+        points as they are."""
+        out = self.generate(n, seed=seed, labels=labels).float()
+        return out if self.variant.data.kind == "points" else out.add(1).div(2).clamp(0, 1)
+
+    @torch.no_grad()
+    def generate(self, n: int, seed: int = 0, labels: torch.Tensor | list[int] | int | None = None) -> torch.Tensor:
+        """``n`` samples in the variant's own range ([-1, 1] for images), as the trainer sees them."""
         if isinstance(labels, int):
             labels = [labels] * n
         if labels is not None:
@@ -150,7 +157,7 @@ class Model:
         inputs = self.variant.sample_inputs(n, rng, labels)
         for g in self.variant.generators().values():
             g.eval()
-        return self.variant.generate(**inputs).float().add(1).div(2).clamp(0, 1)
+        return self.variant.generate(**inputs)
 
 
 def read_doc(folder: Path) -> dict[str, Any]:

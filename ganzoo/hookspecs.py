@@ -19,6 +19,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .data.spec import Dataset
+    from .eval import Metric
     from .variant import Variant
 
 hookspec = pluggy.HookspecMarker("ganzoo")
@@ -41,4 +42,13 @@ def register_datasets(register: Callable[["Dataset"], None]) -> None:
 
     ``load(request)`` receives a :class:`ganzoo.DataRequest` (resolution, channels, labels) and
     returns a :class:`ganzoo.InMemoryData`; it runs once per training run, never per batch.
+    """
+
+
+@hookspec
+def register_metrics(register: Callable[["Metric"], None]) -> None:
+    """Register evaluation metrics: call ``register(ganzoo.eval.Metric(...))`` for each one.
+
+    The metric's name must encode its protocol (feature network, sample counts, reference split);
+    ``applies(ctx)`` says whether it makes sense for a model, ``compute(ctx)`` returns its values.
     """

@@ -10,7 +10,7 @@ FAST = ["--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8", "--set
 def test_help_documents_every_command(cli):
     top = cli("--help")
     assert top.returncode == 0
-    for command in ("list", "plugins", "datasets", "run", "sample"):
+    for command in ("list", "plugins", "datasets", "metrics", "run", "sample", "eval"):
         assert command in top.stdout
         sub = cli(command, "--help")
         assert sub.returncode == 0 and "usage: ganzoo " + command in sub.stdout

@@ -15,8 +15,9 @@ def test_dcgan_conforms_at_64x64_in_colour(tmp_path):
     check_variant("dcgan", tmp_path, settings={"image_size": 64, "channels": 3, "g_width": 8, "d_width": 8})
 
 
-def test_gan_conforms_on_points(tmp_path):
-    check_variant("gan", tmp_path, data_kind="points")
+@pytest.mark.parametrize("name", ["gan", "cgan"])
+def test_mlp_variants_conform_on_points(name, tmp_path):
+    check_variant(name, tmp_path, data_kind="points")
 
 
 def test_cgan_conforms_with_the_conv_architecture(tmp_path):

@@ -4,7 +4,8 @@ Generator and discriminator both receive the class label. The paper's MNIST netw
 4.1): G maps z (100 dims) to 200 ReLU units and the one-hot label to 1000 ReLU units, joins them
 into 1200 ReLU units and outputs the image; D maps the image to a maxout layer of 240 units x 5
 pieces and the label to one of 50 units x 5 pieces, joins them into a maxout layer of 240 units x
-4 pieces, with dropout 0.5, and outputs one logit. ``arch = "conv"`` swaps in the DCGAN stacks
+4 pieces, with dropout 0.5, and outputs one logit; the MLPs also train on labelled 2-D points
+(ring8, grid25), conditioned on the mode. ``arch = "conv"`` swaps in the DCGAN stacks
 with the label as extra input: concatenated to z for G, as one-hot planes beside the image for D.
 """
 
@@ -41,11 +42,11 @@ class CGANConfig(ganzoo.VariantConfig):
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, classes: int, shape: tuple[int, ...]):
+    def __init__(self, z_dim: int, classes: int, shape: tuple[int, ...], out_act: nn.Module):
         super().__init__()
         self.z = nn.Sequential(nn.Linear(z_dim, 200), nn.ReLU())
         self.y = nn.Sequential(nn.Linear(classes, 1000), nn.ReLU())
-        self.out = nn.Sequential(nn.Linear(1200, 1200), nn.ReLU(), nn.Linear(1200, math.prod(shape)), nn.Tanh(), nn.Unflatten(1, shape))
+        self.out = nn.Sequential(nn.Linear(1200, 1200), nn.ReLU(), nn.Linear(1200, math.prod(shape)), out_act, nn.Unflatten(1, shape))
 
     def forward(self, z, y_onehot):
         return self.out(torch.cat([self.z(z), self.y(y_onehot)], dim=1))
@@ -72,13 +73,15 @@ class CGAN(ganzoo.GDVariant):
 
     @classmethod
     def data_request(cls, config):
-        return ganzoo.DataRequest(kind="image", size=config.image_size, channels=config.channels, labels=True)
+        # The MLPs also take labelled 2-D points (ring8/grid25, conditioned on the mode).
+        kind = None if config.arch == "mlp" else "image"
+        return ganzoo.DataRequest(kind=kind, size=config.image_size, channels=config.channels, labels=True)
 
     @classmethod
     def check_data(cls, config, data):
         super().check_data(config, data)
         size = data.shape[-1]
-        if config.arch == "conv" and (size < 8 or size & (size - 1)):
+        if config.arch == "conv" and data.kind == "image" and (size < 8 or size & (size - 1)):
             raise ganzoo.GanzooError(f"cgan with arch=conv needs image_size 32 or 64 (a power of two), got {size}")
 
     def build(self):
@@ -86,7 +89,8 @@ class CGAN(ganzoo.GDVariant):
         self.classes = self.data.num_classes
         shape = self.data.shape
         if cfg.arch == "mlp":
-            self.G = MLPGenerator(cfg.z_dim, self.classes, shape).to(self.device)
+            out_act = nn.Identity() if self.data.kind == "points" else nn.Tanh()
+            self.G = MLPGenerator(cfg.z_dim, self.classes, shape, out_act).to(self.device)
             self.D = MLPDiscriminator(math.prod(self.d_input_shape), self.classes * self.pack, cfg.dropout).to(self.device)
         else:
             size = shape[-1]
@@ -97,6 +101,8 @@ class CGAN(ganzoo.GDVariant):
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
 
     def grid(self, n):
+        if self.data.kind == "points":
+            n = max(n, 1000)
         per_class = max(1, n // self.classes)
         return per_class * self.classes, per_class  # one row per class
 

@@ -1,0 +1,121 @@
+"""The evaluation harness: metrics registered by plugins, run on any export with a stated protocol.
+
+A metric is a :class:`Metric` registered through the ``register_metrics`` hook. Its name encodes its
+protocol (feature network, sample counts, reference split), and every result records the protocol
+again with the sample counts, seed, ganzoo version and the model's identity, so a number can be
+reproduced or rejected by anyone who reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from .. import __version__
+from ..errors import GanzooError
+
+RESULTS = "eval.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """A registered metric; ``compute`` returns named values, e.g. {"fid": 3.1, "fid_floor": 1.2}."""
+
+    name: str  # id that encodes the protocol, e.g. "fid-digitscnn-halves"
+    summary: str  # one line for `ganzoo metrics`
+    protocol: dict[str, Any]  # what the number means: feature network, counts, split, thresholds
+    applies: "Callable[[EvalContext], bool]"  # whether the metric makes sense for this model and data
+    compute: "Callable[[EvalContext], dict[str, float]]"  # the values, larger/smaller-is-better per key
+
+
+class EvalContext:
+    """What a metric sees: the loaded model, its training data, a seed, and cached samples/features."""
+
+    def __init__(self, model, data, seed: int = 0, device: str | torch.device = "cpu"):
+        self.model = model  # ganzoo.export.Model
+        self.data = data  # InMemoryData the model was trained on (the reference)
+        self.seed = seed
+        self.device = torch.device(device)
+        self._cache: dict[Any, Any] = {}
+
+    @property
+    def task(self) -> str:
+        return self.model.doc.get("task", "")
+
+    def cached(self, key: Any, make: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    @torch.no_grad()
+    def samples(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` samples in the model's native range ([-1, 1] for images), generated in batches."""
+        key = ("samples", n, None if labels is None else labels.sum().item())
+
+        def make():
+            chunks = []
+            for i in range(0, n, 500):  # bounded memory; chunk i has its own seed, so n fixes the set
+                lab = None if labels is None else labels[i : i + 500]
+                chunks.append(self.model.generate(min(500, n - i), seed=self.seed + i, labels=lab).float().cpu())
+            return torch.cat(chunks)
+
+        return self.cached(key, make)
+
+    def real(self) -> torch.Tensor:
+        return self.cached("real", lambda: self.data.as_model_input(self.data.x).cpu())
+
+
+def model_identity(path: Path) -> dict[str, Any]:
+    """Which model a result belongs to: its folder, variant and the sha256 of its weights."""
+    weights = path / "model.safetensors"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else None
+    return {"path": str(path), "weights_sha256": digest}
+
+
+def evaluate(path: str | Path, metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu", write: bool = True) -> dict[str, Any]:
+    """Score the export (or a run directory's export) at ``path``; writes eval.json beside the weights."""
+    from .._io import atomic_write_json
+    from .._plugins import registry
+    from ..data import load_data
+    from ..export import load_export
+
+    path = Path(path)
+    export = path / "export" if (path / "export" / "config.json").is_file() else path
+    model = load_export(export, device=device)
+    cls = type(model.variant)
+    request = dataclasses.replace(cls.data_request(model.variant.config), kind=model.variant.data.kind)
+    data = load_data(model.doc["dataset"], request)
+    ctx = EvalContext(model, data, seed=seed, device=device)
+    reg = registry()
+    if metrics:
+        chosen = [reg.metric(name) for name in metrics]
+        for m in chosen:
+            if not m.applies(ctx):
+                raise GanzooError(f"metric '{m.name}' does not apply to a {model.name} model trained on {model.doc['dataset']}")
+    else:
+        chosen = [m for m in reg.metrics.values() if m.applies(ctx)]
+    results = {}
+    for m in chosen:
+        t0 = time.perf_counter()
+        values = m.compute(ctx)
+        results[m.name] = {"values": values, "protocol": m.protocol, "seconds": round(time.perf_counter() - t0, 2)}
+    doc = {
+        "ganzoo_version": __version__,
+        "model": {**model_identity(export), "variant": model.name, "dataset": model.doc["dataset"]},
+        "seed": seed,
+        "metrics": results,
+    }
+    if write:
+        atomic_write_json(export / RESULTS, doc)
+    return doc
+
+
+def read_results(export: Path) -> dict[str, Any] | None:
+    path = export / RESULTS
+    return json.loads(path.read_text()) if path.is_file() else None

@@ -1,0 +1,127 @@
+"""The metrics that come with ganzoo, registered through the same hook a plugin uses."""
+
+from __future__ import annotations
+
+import torch
+
+from ..hookspecs import hookimpl
+from . import EvalContext, Metric
+from . import math as M
+
+DIGIT_IMAGES = {"digits", "mnist"}  # data the digits CNN's features and judgements are meaningful for
+MAX_N = 10_000  # cap on samples per side for the feature metrics
+
+
+def _cnn(ctx: EvalContext):
+    from .digits_cnn import load
+
+    return ctx.cached("digits-cnn", lambda: load(ctx.device))
+
+
+@torch.no_grad()
+def _run(ctx: EvalContext, x: torch.Tensor, what: str) -> torch.Tensor:
+    net = _cnn(ctx)
+    fn = net.features if what == "features" else net
+    return torch.cat([fn(x[i : i + 1000].to(ctx.device)).cpu() for i in range(0, len(x), 1000)])
+
+
+def _halves(ctx: EvalContext) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two disjoint halves of the real data (a fixed split), as features."""
+
+    def make():
+        real = ctx.real()
+        perm = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))
+        n = min(len(real) // 2, MAX_N)
+        return _run(ctx, real[perm[:n]], "features"), _run(ctx, real[perm[n : 2 * n]], "features")
+
+    return ctx.cached("halves", make)
+
+
+def _generated_features(ctx: EvalContext) -> torch.Tensor:
+    n = len(_halves(ctx)[0])
+    return ctx.cached("gen-features", lambda: _run(ctx, ctx.samples(n), "features"))
+
+
+def _digit_images(ctx: EvalContext) -> bool:
+    return ctx.data.kind == "image" and ctx.model.doc["dataset"] in DIGIT_IMAGES and ctx.data.x.shape[1] == 1
+
+
+def _fid(ctx):
+    a, b = _halves(ctx)
+    gen = _generated_features(ctx)
+    return {"fid": M.fid(gen, a), "fid_real_floor": M.fid(b, a), "n_generated": len(gen), "n_real": len(a)}
+
+
+def _kid(ctx):
+    a, b = _halves(ctx)
+    mean, std = M.kid(_generated_features(ctx), a, seed=ctx.seed)
+    floor, _ = M.kid(b, a, seed=ctx.seed)
+    return {"kid_mean": mean, "kid_std": std, "kid_real_floor": floor}
+
+
+def _pr(ctx):
+    a, _ = _halves(ctx)
+    precision, recall = M.precision_recall(_generated_features(ctx), a)
+    return {"precision": precision, "recall": recall}
+
+
+def _is(ctx):
+    logits = _run(ctx, ctx.samples(5000), "logits")
+    mean, std = M.inception_score(logits, seed=ctx.seed)
+    return {"is_mean": mean, "is_std": std}
+
+
+def _mixture(ctx):
+    from ..data.synthetic import MIXTURES
+
+    means_fn, sigma = MIXTURES[ctx.model.doc["dataset"]]
+    return M.mode_coverage(ctx.samples(2500), means_fn(), sigma)
+
+
+def _stacked(ctx):
+    x = ctx.samples(26_000)
+    digits = torch.stack([_run(ctx, x[:, c : c + 1], "logits").argmax(1) for c in range(3)], dim=1)
+    triples = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
+    counts = torch.bincount(triples, minlength=1000)
+    reference = torch.bincount(ctx.data.y.cpu(), minlength=1000).double()
+    return {"modes": float((counts > 0).sum()), "kl": M.histogram_kl(counts, reference)}
+
+
+def _label_accuracy(ctx):
+    classes = ctx.model.variant.data.num_classes
+    labels = torch.arange(10_000) % classes
+    pred = _run(ctx, ctx.samples(10_000, labels=labels), "logits").argmax(1)
+    per_class = [(pred[labels == c] == c).double().mean().item() for c in range(classes)]
+    return {"accuracy": (pred == labels).double().mean().item(), **{f"accuracy_class_{c}": a for c, a in enumerate(per_class)}}
+
+
+FEATURES = {"feature_network": "digits-cnn (ganzoo/eval/weights/digits-cnn.safetensors), 128-d penultimate layer",
+            "reference": "half A of a fixed random split of the training data; floor = half B vs half A",
+            "n": f"generated = real = half the dataset, at most {MAX_N}"}
+
+
+@hookimpl
+def register_metrics(register):
+    register(Metric("fid-digitscnn-halves", "FID on digits-CNN features, beside the real-vs-real floor", FEATURES, _digit_images, _fid))
+    register(Metric("kid-digitscnn-halves", "KID (polynomial kernel, 100 subsets of <= 1000) on digits-CNN features", FEATURES, _digit_images, _kid))
+    register(Metric("pr-digitscnn-halves-k3", "Improved precision and recall (Kynkäänniemi et al. 2019), k = 3", FEATURES, _digit_images, _pr))
+    register(Metric(
+        "is-digitscnn-n5000", "Inception Score with the digits CNN as classifier, 5,000 samples, 10 splits",
+        {"classifier": "digits-cnn", "n": 5000, "splits": 10}, _digit_images, _is,
+    ))
+    register(Metric(
+        "modes-pacgan-n2500", "Modes captured, % high quality and reverse KL on ring8/grid25 (PacGAN protocol)",
+        {"n": 2500, "high_quality": "within 3 sigma of the nearest mode", "captured": ">= 1 high-quality sample nearest",
+         "reverse_kl": "KL(mode histogram of high-quality samples || uniform)"},
+        lambda ctx: ctx.model.doc["dataset"] in ("ring8", "grid25"), _mixture,
+    ))
+    register(Metric(
+        "modes-stacked-digits-n26000", "Distinct digit triples and KL to the data's triple histogram (VEEGAN/PacGAN protocol)",
+        {"n": 26000, "classifier": "digits-cnn on each channel", "kl": "KL(generated triples || data triples)"},
+        lambda ctx: ctx.model.doc["dataset"] == "stacked-digits", _stacked,
+    ))
+    register(Metric(
+        "label-accuracy-digitscnn-n10000", "Accuracy of the digits CNN on G(z, y) against y, overall and per class",
+        {"classifier": "digits-cnn", "n": 10000, "labels": "1,000 per class"},
+        lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _label_accuracy,
+    ))

@@ -1,0 +1,79 @@
+"""The offline feature network for digit data: a small CNN trained on the embedded digits.
+
+FID, KID and precision/recall need a feature network, and Inception's weights cannot be
+downloaded offline; class-based metrics (stacked-digits modes, CGAN label accuracy, Inception
+Score) need a classifier. This network is both: its 128-d penultimate layer is the feature space,
+its logits the judge. Its weights ship with ganzoo (``weights/digits-cnn.safetensors``) and are
+reproduced bit-for-bit on CPU by ``python benchmarks/train_digits_cnn.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SIZE = 32  # input side; samples at other sizes are resized to this
+WEIGHTS = "digits-cnn.safetensors"
+HELD_OUT_SEED = 0  # the permutation that splits digits into train (first 80 %) and held-out (last 20 %)
+
+
+class DigitsCNN(nn.Module):
+    """(B, 1, 32, 32) in [-1, 1] -> 10 logits; ``features`` gives the 128-d penultimate activations."""
+
+    num_features = 128
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(128 * 4 * 4, self.num_features), nn.ReLU(),
+        )
+        self.head = nn.Linear(self.num_features, 10)
+
+    @staticmethod
+    def prepare(x: torch.Tensor) -> torch.Tensor:
+        """Any (B, C, H, W) in [-1, 1] -> (B, 1, 32, 32): grey by channel mean, bilinear resize."""
+        x = x.float()
+        if x.shape[1] != 1:
+            x = x.mean(1, keepdim=True)
+        if x.shape[-1] != SIZE or x.shape[-2] != SIZE:
+            x = F.interpolate(x, size=(SIZE, SIZE), mode="bilinear", antialias=True, align_corners=False)
+        return x
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.prepare(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def held_out_split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of the training and held-out parts of the digits (fixed for everyone)."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(HELD_OUT_SEED))
+    cut = int(n * 0.8)
+    return perm[:cut], perm[cut:]
+
+
+def load(device: str | torch.device = "cpu") -> DigitsCNN:
+    """The shipped network in eval mode, its weights read with safetensors (never unpickled)."""
+    from safetensors.torch import load
+
+    data = resources.files("ganzoo.eval").joinpath("weights", WEIGHTS).read_bytes()
+    net = DigitsCNN()
+    net.load_state_dict(load(data))
+    return net.to(device).eval()
+
+
+def metadata() -> dict:
+    """What the shipped weights were trained with and how accurate they are (from the file's metadata)."""
+    from safetensors import safe_open
+
+    path = resources.files("ganzoo.eval").joinpath("weights", WEIGHTS)
+    with resources.as_file(path) as p, safe_open(str(p), framework="pt") as f:
+        return json.loads(f.metadata()["ganzoo"])

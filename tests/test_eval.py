@@ -1,0 +1,105 @@
+"""The evaluation harness: metric math on hand-computed cases, the shipped digits CNN, `ganzoo eval`."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from ganzoo import DataRequest
+from ganzoo.data import load_data
+from ganzoo.data.synthetic import ring8_means
+from ganzoo.eval import digits_cnn
+from ganzoo.eval import math as M
+
+
+def gaussian(n, d, mean=0.0, std=1.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=torch.float64) * std + mean
+
+
+def test_fid_of_identical_gaussians_is_about_zero_and_of_shifted_ones_the_closed_form():
+    a, b = gaussian(50_000, 4, seed=0), gaussian(50_000, 4, seed=1)
+    assert M.fid(a, b) < 0.01
+    # N(0, I) vs N(m, 4I) in 4 dims, m = (1, 1, 1, 1): |m|^2 + tr(I + 4I - 2 (4I)^(1/2)) = 4 + 4 * (1 - 2)^2
+    shifted = gaussian(50_000, 4, mean=1.0, std=2.0, seed=2)
+    assert M.fid(a, shifted) == pytest.approx(4 * 1.0 + 4 * 1.0, rel=0.03)
+
+
+def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():
+    a, b = gaussian(2000, 8, seed=0), gaussian(2000, 8, seed=1)
+    same, _ = M.kid(a, b, subsets=20)
+    apart, _ = M.kid(a, gaussian(2000, 8, mean=1.0, seed=2), subsets=20)
+    assert abs(same) < 0.01 and apart > 10 * max(abs(same), 1e-4)
+
+
+def test_precision_recall_on_constructed_clouds():
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(4000, 2, generator=g)
+    half = torch.rand(4000, 2, generator=g) * torch.tensor([0.5, 1.0])  # covers the left half only
+    precision, recall = M.precision_recall(half, real)
+    assert precision > 0.95 and 0.35 < recall < 0.65
+    outside = torch.rand(4000, 2, generator=g) + 5.0
+    assert M.precision_recall(outside, real) == (0.0, 0.0)
+
+
+def test_inception_score_of_confident_even_and_collapsed_classifiers():
+    even = torch.eye(10).repeat(500, 1) * 50
+    assert M.inception_score(even, splits=1)[0] == pytest.approx(10.0, rel=1e-6)
+    assert M.inception_score(even)[0] == pytest.approx(10.0, rel=0.02)  # 10 random splits: nearly balanced
+    collapsed = torch.zeros(5000, 10)
+    collapsed[:, 3] = 50
+    assert M.inception_score(collapsed)[0] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_mode_coverage_on_constructed_points():
+    means = ring8_means()
+    hit = means[:6].repeat(10, 1)  # 60 points exactly on 6 of the 8 modes
+    between = torch.tensor([[0.0, 0.0]] * 20)  # far from every mode (distance 1 > 3 sigma)
+    out = M.mode_coverage(torch.cat([hit, between]), means, sigma=0.01)
+    assert out["modes"] == 6
+    assert out["high_quality_percent"] == pytest.approx(75.0)
+    assert out["reverse_kl"] == pytest.approx(math.log(8 / 6))
+
+
+def test_histogram_kl_by_hand():
+    assert M.histogram_kl(torch.tensor([1.0, 1.0]), torch.tensor([0.5, 0.5])) == pytest.approx(0.0)
+    assert M.histogram_kl(torch.tensor([3.0, 1.0]), torch.tensor([0.5, 0.5])) == pytest.approx(0.75 * math.log(1.5) + 0.25 * math.log(0.5))
+
+
+def test_shipped_digits_cnn_classifies_the_held_out_digits():
+    net = digits_cnn.load()
+    d = load_data("digits", DataRequest(size=32, channels=1))
+    _, test_idx = digits_cnn.held_out_split(len(d))
+    with torch.no_grad():
+        accuracy = (net(d.as_model_input(d.x[test_idx])).argmax(1) == d.y[test_idx]).float().mean().item()
+    assert accuracy >= 0.97
+    assert digits_cnn.metadata()["held_out_accuracy"] == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_ganzoo_eval_through_the_cli(cli, tmp_path):
+    fast = ["--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8"]
+    assert cli("run", "dcgan", "--steps", "2", *fast, "--out", "r").returncode == 0
+    done = cli("eval", "r", "--metrics", "fid-digitscnn-halves", "pr-digitscnn-halves-k3", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    fid = doc["metrics"]["fid-digitscnn-halves"]["values"]
+    assert fid["fid"] > fid["fid_real_floor"] >= 0 and fid["n_generated"] == fid["n_real"] == 898
+    assert doc["model"]["variant"] == "dcgan" and len(doc["model"]["weights_sha256"]) == 64
+    assert json.loads((tmp_path / "r" / "export" / "eval.json").read_text()) == doc
+    table = cli("eval", "r/export", "--metrics", "is-digitscnn-n5000")
+    assert table.returncode == 0 and "is_mean" in table.stdout
+    bad = cli("eval", "r", "--metrics", "modes-pacgan-n2500")
+    assert bad.returncode == 2 and "does not apply" in bad.stderr
+    unknown = cli("eval", "r", "--metrics", "fid")
+    assert unknown.returncode == 2 and "unknown metric 'fid'" in unknown.stderr
+
+
+def test_mode_metric_on_a_ring_model(tmp_path):
+    import ganzoo
+    from ganzoo.eval import evaluate
+
+    result = ganzoo.train("gan", data="ring8", out=str(tmp_path / "g"), steps=2, batch_size=50)
+    doc = evaluate(result.run_dir, ["modes-pacgan-n2500"])
+    values = doc["metrics"]["modes-pacgan-n2500"]["values"]
+    assert 0 <= values["modes"] <= 8 and 0 <= values["high_quality_percent"] <= 100
