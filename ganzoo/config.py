@@ -37,6 +37,10 @@ class TrainConfig:
     ema: bool = False  # keep an exponential moving average of the generator weights for sampling/export
     ema_decay: float = 0.999  # EMA decay per step (the weight of the old average)
     num_samples: int = 64  # images in each sample grid (drawn from one fixed noise batch)
+    eval_every: int = 0  # steps between evaluations with the harness during training (0: none)
+    eval_metrics: tuple[str, ...] = ()  # metrics to run then; empty: every metric that applies
+    best_metric: str = ""  # "metric:key" whose best value keeps checkpoints/best.safetensors, e.g. "fid-digitscnn-halves:fid"
+    best_mode: Literal["min", "max"] = "min"  # whether lower (FID) or higher (accuracy) values of best_metric are better
     pack: int = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
     channels_last: bool = True  # NHWC memory layout for image data and conv nets: same math, faster convolutions
 

@@ -54,7 +54,22 @@ def write_export(folder: Path, *, variant: Variant, doc: dict[str, Any], grid_pn
     return folder
 
 
-def export_doc(variant: Variant, *, dataset: str, steps: int, ema: bool) -> dict[str, Any]:
+CARD_MARK = "<!-- written by ganzoo: rewritten when the model is evaluated -->"
+
+
+def refresh_card(folder: Path, results: dict[str, Any]) -> bool:
+    """Re-render a ganzoo-written model card with evaluation results as model-index; a card the
+    user wrote (without ganzoo's mark) is left alone. Returns whether the card was rewritten."""
+    card = folder / CARD
+    if card.is_file() and CARD_MARK not in card.read_text():
+        return False
+    doc = read_doc(folder)
+    text = model_card(doc, command=doc.get("command", ""), has_grid=(folder / GRID).is_file(), results=results)
+    atomic_write_text(card, text)
+    return True
+
+
+def export_doc(variant: Variant, *, dataset: str, steps: int, ema: bool, command: str = "") -> dict[str, Any]:
     return {
         "library_name": "ganzoo",
         "ganzoo_version": __version__,
@@ -65,23 +80,37 @@ def export_doc(variant: Variant, *, dataset: str, steps: int, ema: bool) -> dict
         "dataset": dataset,
         "trained_steps": steps,
         "ema": ema,
+        "command": command,
     }
 
 
-def model_card(doc: dict[str, Any], *, command: str, has_grid: bool) -> str:
-    from huggingface_hub import ModelCardData
+def model_card(doc: dict[str, Any], *, command: str, has_grid: bool, results: dict[str, Any] | None = None) -> str:
+    from huggingface_hub import EvalResult, ModelCardData
 
     variant, dataset = doc["variant"], doc["dataset"]
+    task = "unconditional-image-generation" if doc["task"] == "unconditional" else doc["task"]
+    evals = [
+        EvalResult(
+            task_type=task, dataset_type=Path(dataset).name, dataset_name=Path(dataset).name,
+            metric_type=key, metric_name=f"{metric} {key}", metric_value=value,
+        )
+        for metric, result in (results or {}).get("metrics", {}).items()
+        for key, value in result["values"].items()
+        if isinstance(value, (int, float))
+    ]
     card = ModelCardData(
         library_name="ganzoo",
         tags=["ganzoo", "gan", variant, f"dataset:{Path(dataset).name}", doc["task"]],
         pipeline_tag="unconditional-image-generation" if doc["task"] == "unconditional" else None,
+        model_name=f"{variant}-{Path(dataset).name}" if evals else None,
+        eval_results=evals or None,
     )
     shape = "x".join(str(s) for s in doc["data"]["shape"])
     lines = [
         "---",
         card.to_yaml(),
         "---",
+        CARD_MARK,
         "",
         f"# {variant} trained on {dataset}",
         "",
@@ -93,6 +122,7 @@ def model_card(doc: dict[str, Any], *, command: str, has_grid: bool) -> str:
         "",
         "![samples](samples.png)" if has_grid else "(no sample grid was written)",
         "",
+        *_results_section(results),
         "## Use",
         "",
         "```python",
@@ -117,6 +147,18 @@ def model_card(doc: dict[str, Any], *, command: str, has_grid: bool) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _results_section(results: dict[str, Any] | None) -> list[str]:
+    if not results:
+        return []
+    lines = ["## Evaluation", "", f"`ganzoo eval`, seed {results['seed']}, ganzoo {results['ganzoo_version']}:", "",
+             "| metric | value |", "|---|---|"]
+    for metric, result in results["metrics"].items():
+        for key, value in result["values"].items():
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            lines.append(f"| {metric} {key} | {shown} |")
+    return lines + ["", "Protocols are in eval.json beside the weights.", ""]
 
 
 # -- loading -------------------------------------------------------------------------------------

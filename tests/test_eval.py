@@ -87,6 +87,8 @@ def test_ganzoo_eval_through_the_cli(cli, tmp_path):
     assert fid["fid"] > fid["fid_real_floor"] >= 0 and fid["n_generated"] == fid["n_real"] == 898
     assert doc["model"]["variant"] == "dcgan" and len(doc["model"]["weights_sha256"]) == 64
     assert json.loads((tmp_path / "r" / "export" / "eval.json").read_text()) == doc
+    card = (tmp_path / "r" / "export" / "README.md").read_text()
+    assert "model-index:" in card and "fid-digitscnn-halves fid" in card and "## Evaluation" in card
     table = cli("eval", "r/export", "--metrics", "is-digitscnn-n5000")
     assert table.returncode == 0 and "is_mean" in table.stdout
     bad = cli("eval", "r", "--metrics", "modes-pacgan-n2500")
@@ -103,3 +105,49 @@ def test_mode_metric_on_a_ring_model(tmp_path):
     doc = evaluate(result.run_dir, ["modes-pacgan-n2500"])
     values = doc["metrics"]["modes-pacgan-n2500"]["values"]
     assert 0 <= values["modes"] <= 8 and 0 <= values["high_quality_percent"] <= 100
+
+
+def test_a_card_the_user_wrote_is_not_rewritten(tmp_path):
+    import ganzoo
+    from ganzoo.export import refresh_card
+
+    result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=1, batch_size=16, g_width=8, d_width=8)
+    card = result.export_dir / "README.md"
+    card.write_text("# my own card\n")
+    assert refresh_card(result.export_dir, {"seed": 0, "ganzoo_version": "x", "metrics": {}}) is False
+    assert card.read_text() == "# my own card\n"
+
+
+def test_conditional_metrics_on_a_cgan(tmp_path):
+    import ganzoo
+    from ganzoo.eval import evaluate
+
+    result = ganzoo.train("cgan", out=str(tmp_path / "c"), steps=2, batch_size=20)
+    doc = evaluate(result.run_dir, ["label-accuracy-digitscnn-n10000", "fid-per-class-digitscnn"])
+    acc = doc["metrics"]["label-accuracy-digitscnn-n10000"]["values"]
+    assert 0 <= acc["accuracy"] <= 1 and len([k for k in acc if k.startswith("accuracy_class_")]) == 10
+    fids = doc["metrics"]["fid-per-class-digitscnn"]["values"]
+    assert len(fids) == 11 and all(v >= 0 for v in fids.values())
+
+
+def test_trainer_evaluates_keeps_the_best_checkpoint_and_trains_the_same(tmp_path):
+    from ganzoo.training import prepare
+    from ganzoo.training.checkpoint import read_checkpoint
+
+    fast = {"batch_size": 16, "g_width": 8, "d_width": 8, "steps": 4, "log_every": 1}
+    plain = prepare("dcgan", settings=fast, out=tmp_path / "plain", progress=False)
+    plain.fit()
+    evald = prepare("dcgan", out=tmp_path / "eval", progress=False, settings={
+        **fast, "eval_every": 2, "eval_metrics": ("fid-digitscnn-halves",), "best_metric": "fid-digitscnn-halves:fid",
+    })
+    evald.fit()
+    rows = [json.loads(l) for l in (tmp_path / "eval" / "metrics.jsonl").read_text().splitlines()]
+    fids = {r["step"]: r["eval/fid-digitscnn-halves/fid"] for r in rows if "eval/fid-digitscnn-halves/fid" in r}
+    assert sorted(fids) == [2, 4]
+    _, meta = read_checkpoint(tmp_path / "eval" / "checkpoints" / "best.safetensors")
+    assert meta["best"]["fid-digitscnn-halves:fid"] == min(fids.values())
+    assert meta["step"] == min(fids, key=fids.get)
+    # evaluating never perturbs training: same weights as the run without evaluation
+    for name, net in plain.variant.networks().items():
+        other = evald.variant.networks()[name].state_dict()
+        assert all(torch.equal(v, other[k]) for k, v in net.state_dict().items())

@@ -56,7 +56,7 @@ class EvalContext:
     @torch.no_grad()
     def samples(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` samples in the model's native range ([-1, 1] for images), generated in batches."""
-        key = ("samples", n, None if labels is None else labels.sum().item())
+        key = ("samples", n, None if labels is None else hashlib.sha1(labels.cpu().numpy().tobytes()).hexdigest())
 
         def make():
             chunks = []
@@ -81,7 +81,6 @@ def model_identity(path: Path) -> dict[str, Any]:
 def evaluate(path: str | Path, metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu", write: bool = True) -> dict[str, Any]:
     """Score the export (or a run directory's export) at ``path``; writes eval.json beside the weights."""
     from .._io import atomic_write_json
-    from .._plugins import registry
     from ..data import load_data
     from ..export import load_export
 
@@ -92,19 +91,7 @@ def evaluate(path: str | Path, metrics: list[str] | None = None, *, seed: int = 
     request = dataclasses.replace(cls.data_request(model.variant.config), kind=model.variant.data.kind)
     data = load_data(model.doc["dataset"], request)
     ctx = EvalContext(model, data, seed=seed, device=device)
-    reg = registry()
-    if metrics:
-        chosen = [reg.metric(name) for name in metrics]
-        for m in chosen:
-            if not m.applies(ctx):
-                raise GanzooError(f"metric '{m.name}' does not apply to a {model.name} model trained on {model.doc['dataset']}")
-    else:
-        chosen = [m for m in reg.metrics.values() if m.applies(ctx)]
-    results = {}
-    for m in chosen:
-        t0 = time.perf_counter()
-        values = m.compute(ctx)
-        results[m.name] = {"values": values, "protocol": m.protocol, "seconds": round(time.perf_counter() - t0, 2)}
+    results = run_metrics(ctx, metrics)
     doc = {
         "ganzoo_version": __version__,
         "model": {**model_identity(export), "variant": model.name, "dataset": model.doc["dataset"]},
@@ -112,8 +99,31 @@ def evaluate(path: str | Path, metrics: list[str] | None = None, *, seed: int = 
         "metrics": results,
     }
     if write:
+        from ..export import refresh_card
+
         atomic_write_json(export / RESULTS, doc)
+        refresh_card(export, doc)
     return doc
+
+
+def run_metrics(ctx: EvalContext, metrics: list[str] | None) -> dict[str, dict[str, Any]]:
+    """The named metrics (all that apply when none are named): values, protocol and time of each."""
+    from .._plugins import registry
+
+    reg = registry()
+    if metrics:
+        chosen = [reg.metric(name) for name in metrics]
+        for m in chosen:
+            if not m.applies(ctx):
+                raise GanzooError(f"metric '{m.name}' does not apply to a {ctx.model.name} model trained on {ctx.model.doc['dataset']}")
+    else:
+        chosen = [m for m in reg.metrics.values() if m.applies(ctx)]
+    results = {}
+    for m in chosen:
+        t0 = time.perf_counter()
+        values = m.compute(ctx)
+        results[m.name] = {"values": values, "protocol": m.protocol, "seconds": round(time.perf_counter() - t0, 2)}
+    return results
 
 
 def read_results(export: Path) -> dict[str, Any] | None:

@@ -95,6 +95,18 @@ def _label_accuracy(ctx):
     return {"accuracy": (pred == labels).double().mean().item(), **{f"accuracy_class_{c}": a for c, a in enumerate(per_class)}}
 
 
+def _fid_per_class(ctx):
+    real, y = ctx.real(), ctx.data.y.cpu()
+    out = {}
+    for c in range(ctx.model.variant.data.num_classes):
+        real_c = real[y == c][:MAX_N]
+        labels = torch.full((len(real_c),), c)
+        gen = ctx.samples(len(real_c), labels=labels)
+        out[f"fid_class_{c}"] = M.fid(_run(ctx, gen, "features"), _run(ctx, real_c, "features"))
+    out["fid_mean"] = sum(out.values()) / len(out)
+    return out
+
+
 FEATURES = {"feature_network": "digits-cnn (ganzoo/eval/weights/digits-cnn.safetensors), 128-d penultimate layer",
             "reference": "half A of a fixed random split of the training data; floor = half B vs half A",
             "n": f"generated = real = half the dataset, at most {MAX_N}"}
@@ -124,4 +136,9 @@ def register_metrics(register):
         "label-accuracy-digitscnn-n10000", "Accuracy of the digits CNN on G(z, y) against y, overall and per class",
         {"classifier": "digits-cnn", "n": 10000, "labels": "1,000 per class"},
         lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _label_accuracy,
+    ))
+    register(Metric(
+        "fid-per-class-digitscnn", "FID per class on digits-CNN features: G(z, c) against the real images of class c",
+        {"feature_network": "digits-cnn", "n": "per class: as many generated as real images of that class"},
+        lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _fid_per_class,
     ))

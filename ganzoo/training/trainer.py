@@ -121,6 +121,7 @@ class Trainer:
         n, self.grid_nrow = self.variant.grid(train.num_samples)
         self.fixed_inputs = self.variant.sample_inputs(n, fixed_rng)
         self.step = 0
+        self.best: float | None = None  # best value of train.best_metric so far
         self.history: list[dict[str, Any]] = []
 
     # -- paths -------------------------------------------------------------------------------------
@@ -153,6 +154,7 @@ class Trainer:
             raise GanzooError(f"run directory '{self.run_dir}' has no checkpoint to resume from")
         meta = restore_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream)
         self.step = meta["step"]
+        self.best = meta.get("best_value")
         self.history = [row for row in read_metrics(self.metrics_path) if row["step"] <= self.step]
         if self.is_main:  # drop log lines of steps that will be trained again
             atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.history))
@@ -190,7 +192,7 @@ class Trainer:
         export = self.run_dir / "export"
         if self.is_main:
             with self._ema_weights():
-                doc = export_doc(self.variant, dataset=self.dataset, steps=self.step, ema=self.ema is not None)
+                doc = export_doc(self.variant, dataset=self.dataset, steps=self.step, ema=self.ema is not None, command=self.command)
                 write_export(export, variant=self.variant, doc=doc, grid_png=grid.read_bytes(), command=self.command)
         return RunResult(self.run_dir, export, grid, self.metrics_path, self.step, ips)
 
@@ -213,6 +215,8 @@ class Trainer:
                 bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
             if _due(self.step, self.train.sample_every) and not last:
                 self._write_samples()
+            if _due(self.step, self.train.eval_every):
+                self._evaluate()
             if _due(self.step, self.train.checkpoint_every) and not last:
                 self._checkpoint()
 
@@ -258,11 +262,48 @@ class Trainer:
             atomic_write_bytes(self.run_dir / "loss.png", loss_curve_png(self.history, title))
         return path
 
+    def evaluate(self) -> dict[str, dict[str, float]]:
+        """Run the harness on the current generator (EMA weights if on) without touching training
+        state: sampling uses its own seeded generators, the networks' modes are restored."""
+        from ..eval import EvalContext, run_metrics
+        from ..export import Model
+
+        gens = list(self.variant.generators().values())
+        modes = [g.training for g in gens]
+        doc = {"dataset": self.dataset, "task": self.variant.task.value, "variant": self.variant.name}
+        # Metrics may draw from the global RNG (building a network initialises its weights): fork it,
+        # so a run with evaluation trains exactly as one without.
+        devices = [self.device] if self.device.type == "cuda" else []
+        try:
+            with self._ema_weights(), torch.random.fork_rng(devices=devices, device_type=self.device.type if devices else "cuda"):
+                ctx = EvalContext(Model(self.variant, doc, self.run_dir), self.data, seed=self.train.seed, device=self.device)
+                return {name: r["values"] for name, r in run_metrics(ctx, list(self.train.eval_metrics)).items()}
+        finally:
+            for g, mode in zip(gens, modes):
+                g.train(mode)
+
+    def _evaluate(self) -> None:
+        results = self.evaluate()
+        row = {"step": self.step, **{f"eval/{m}/{k}": v for m, values in results.items() for k, v in values.items()}}
+        self._log(row)
+        if not self.train.best_metric or not self.is_main:
+            return
+        metric, _, key = self.train.best_metric.partition(":")
+        value = results.get(metric, {}).get(key)
+        if value is None:
+            raise GanzooError(f"best_metric '{self.train.best_metric}' was not computed; it must be 'metric:key' of an evaluated metric")
+        better = self.best is None or (value < self.best if self.train.best_mode == "min" else value > self.best)
+        if better:
+            self.best = value
+            save_checkpoint(self.checkpoints / "best.safetensors", variant=self.variant, ema=self.ema, stream=self.stream,
+                            step=self.step, extra={"ganzoo_version": __version__, "best": {self.train.best_metric: value}})
+
     def _checkpoint(self) -> None:
         if not self.is_main:
             return
         path = checkpoint_path(self.checkpoints, self.step)
-        save_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, step=self.step, extra={"ganzoo_version": __version__})
+        extra = {"ganzoo_version": __version__, "best_value": self.best}
+        save_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, step=self.step, extra=extra)
         prune_checkpoints(self.checkpoints, self.train.keep_checkpoints)
 
 
