@@ -23,3 +23,20 @@ def test_readme_quickstart_has_the_run_and_test_lines_ci_uses():
     assert quickstart[0] == "pip install -e . && ganzoo run dcgan"
     assert quickstart[1].startswith('pip install -e ".[test]"')
     assert "grep -m1 '^pip install -e \"\\.\\[test\\]\"' README.md" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_guide_metric_example_registers_and_runs(register_plugin, tmp_path):
+    import types
+
+    import ganzoo
+    from ganzoo.eval import evaluate
+
+    guide = (ROOT / "docs" / "writing-a-plugin.md").read_text()
+    [source] = [b for b in code_blocks(guide, "python") if "def register_metrics" in b]
+    module = types.ModuleType("guide_metric_plugin")
+    exec("import ganzoo\n" + source, module.__dict__)
+    register_plugin(module, "guide-metric")
+    result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=1, batch_size=16, g_width=8, d_width=8)
+    doc = evaluate(result.run_dir, ["mean-brightness-n1000"])
+    value = doc["metrics"]["mean-brightness-n1000"]["values"]["brightness"]
+    assert -1.0 <= value <= 1.0 and doc["metrics"]["mean-brightness-n1000"]["protocol"] == {"n": 1000}
