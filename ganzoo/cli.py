@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--metrics", nargs="+", metavar="NAME", help="metric names (see `ganzoo metrics`); default: all that apply")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     e.add_argument("--device", default="auto", help="device (default auto)")
+    e.add_argument("--features", metavar="MODULE:CALLABLE", help="a feature extractor for the *-userfeatures-* metrics: CALLABLE() returns a module mapping images in [-1, 1] to (N, D) features")
     e.add_argument("--json", action="store_true", help="print the eval.json document to stdout instead of a table")
 
     sub.add_parser("metrics", help="list the registered metrics", description="Metrics usable with `ganzoo eval --metrics`, with their protocols.")
@@ -211,7 +212,7 @@ def cmd_eval(args) -> int:
     from .eval import evaluate
     from .training import resolve_device
 
-    doc = evaluate(args.path, args.metrics, seed=args.seed, device=str(resolve_device(args.device)))
+    doc = evaluate(args.path, args.metrics, seed=args.seed, device=str(resolve_device(args.device)), features=args.features)
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
         return 0

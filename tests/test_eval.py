@@ -151,3 +151,23 @@ def test_trainer_evaluates_keeps_the_best_checkpoint_and_trains_the_same(tmp_pat
     for name, net in plain.variant.networks().items():
         other = evald.variant.networks()[name].state_dict()
         assert all(torch.equal(v, other[k]) for k, v in net.state_dict().items())
+
+
+def test_user_supplied_feature_extractor(cli, tmp_path):
+    (tmp_path / "myfeatures.py").write_text(
+        "import torch\n"
+        "def pooled():\n"
+        "    return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten())\n"
+    )
+    fast = ["--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8"]
+    assert cli("run", "dcgan", "--steps", "1", *fast, "--out", "r").returncode == 0
+    env = {"PYTHONPATH": str(tmp_path)}
+    done = cli("eval", "r", "--features", "myfeatures:pooled", "--metrics", "fid-userfeatures-halves", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)["metrics"]["fid-userfeatures-halves"]
+    assert result["protocol"]["features"] == "myfeatures:pooled"
+    assert result["values"]["fid"] > result["values"]["fid_real_floor"] >= 0
+    missing = cli("eval", "r", "--metrics", "fid-userfeatures-halves")
+    assert missing.returncode == 2 and "does not apply" in missing.stderr
+    bad = cli("eval", "r", "--features", "nosuchmodule:f", env=env)
+    assert bad.returncode == 2 and "cannot load feature extractor 'nosuchmodule:f'" in bad.stderr

@@ -37,11 +37,13 @@ class Metric:
 class EvalContext:
     """What a metric sees: the loaded model, its training data, a seed, and cached samples/features."""
 
-    def __init__(self, model, data, seed: int = 0, device: str | torch.device = "cpu"):
+    def __init__(self, model, data, seed: int = 0, device: str | torch.device = "cpu", features=None, features_spec: str = ""):
         self.model = model  # ganzoo.export.Model
         self.data = data  # InMemoryData the model was trained on (the reference)
         self.seed = seed
         self.device = torch.device(device)
+        self.features = features  # user-supplied extractor: images in [-1, 1] -> (N, D), or None
+        self.features_spec = features_spec  # "module:callable" it came from, recorded in results
         self._cache: dict[Any, Any] = {}
 
     @property
@@ -78,8 +80,26 @@ def model_identity(path: Path) -> dict[str, Any]:
     return {"path": str(path), "weights_sha256": digest}
 
 
-def evaluate(path: str | Path, metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu", write: bool = True) -> dict[str, Any]:
-    """Score the export (or a run directory's export) at ``path``; writes eval.json beside the weights."""
+def load_features(spec: str, device: str | torch.device = "cpu"):
+    """``"package.module:factory"`` -> the extractor ``factory()`` builds, in eval mode on ``device``."""
+    import importlib
+
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise GanzooError(f"--features expects MODULE:CALLABLE, got {spec!r}")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise GanzooError(f"cannot load feature extractor {spec!r}: {exc}") from None
+    extractor = factory()
+    if isinstance(extractor, torch.nn.Module):
+        extractor = extractor.to(device).eval()
+    return extractor
+
+
+def evaluate(path: str | Path, metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu", write: bool = True, features: str | None = None) -> dict[str, Any]:
+    """Score the export (or a run directory's export) at ``path``; writes eval.json beside the weights.
+    ``features`` ("module:callable") supplies a feature extractor for the *-userfeatures-* metrics."""
     from .._io import atomic_write_json
     from ..data import load_data
     from ..export import load_export
@@ -90,7 +110,8 @@ def evaluate(path: str | Path, metrics: list[str] | None = None, *, seed: int = 
     cls = type(model.variant)
     request = dataclasses.replace(cls.data_request(model.variant.config), kind=model.variant.data.kind)
     data = load_data(model.doc["dataset"], request)
-    ctx = EvalContext(model, data, seed=seed, device=device)
+    extractor = load_features(features, device) if features else None
+    ctx = EvalContext(model, data, seed=seed, device=device, features=extractor, features_spec=features or "")
     results = run_metrics(ctx, metrics)
     doc = {
         "ganzoo_version": __version__,
@@ -122,7 +143,8 @@ def run_metrics(ctx: EvalContext, metrics: list[str] | None) -> dict[str, dict[s
     for m in chosen:
         t0 = time.perf_counter()
         values = m.compute(ctx)
-        results[m.name] = {"values": values, "protocol": m.protocol, "seconds": round(time.perf_counter() - t0, 2)}
+        protocol = {**m.protocol, **({"features": ctx.features_spec} if "userfeatures" in m.name else {})}
+        results[m.name] = {"values": values, "protocol": protocol, "seconds": round(time.perf_counter() - t0, 2)}
     return results
 
 

@@ -20,48 +20,56 @@ def _cnn(ctx: EvalContext):
 
 @torch.no_grad()
 def _run(ctx: EvalContext, x: torch.Tensor, what: str) -> torch.Tensor:
-    net = _cnn(ctx)
-    fn = net.features if what == "features" else net
-    return torch.cat([fn(x[i : i + 1000].to(ctx.device)).cpu() for i in range(0, len(x), 1000)])
+    """Digits-CNN features or logits, or (what == "user") the user-supplied extractor's features."""
+    if what == "user":
+        fn = ctx.features
+    else:
+        net = _cnn(ctx)
+        fn = net.features if what == "features" else net
+    return torch.cat([fn(x[i : i + 1000].to(ctx.device)).flatten(1).float().cpu() for i in range(0, len(x), 1000)])
 
 
-def _halves(ctx: EvalContext) -> tuple[torch.Tensor, torch.Tensor]:
+def _halves(ctx: EvalContext, what: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Two disjoint halves of the real data (a fixed split), as features."""
 
     def make():
         real = ctx.real()
         perm = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))
         n = min(len(real) // 2, MAX_N)
-        return _run(ctx, real[perm[:n]], "features"), _run(ctx, real[perm[n : 2 * n]], "features")
+        return _run(ctx, real[perm[:n]], what), _run(ctx, real[perm[n : 2 * n]], what)
 
-    return ctx.cached("halves", make)
+    return ctx.cached(("halves", what), make)
 
 
-def _generated_features(ctx: EvalContext) -> torch.Tensor:
-    n = len(_halves(ctx)[0])
-    return ctx.cached("gen-features", lambda: _run(ctx, ctx.samples(n), "features"))
+def _generated_features(ctx: EvalContext, what: str) -> torch.Tensor:
+    n = len(_halves(ctx, what)[0])
+    return ctx.cached(("gen-features", what), lambda: _run(ctx, ctx.samples(n), what))
 
 
 def _digit_images(ctx: EvalContext) -> bool:
     return ctx.data.kind == "image" and ctx.model.doc["dataset"] in DIGIT_IMAGES and ctx.data.x.shape[1] == 1
 
 
-def _fid(ctx):
-    a, b = _halves(ctx)
-    gen = _generated_features(ctx)
+def _user_features(ctx: EvalContext) -> bool:
+    return ctx.features is not None and ctx.data.kind == "image"
+
+
+def _fid(ctx, what="features"):
+    a, b = _halves(ctx, what)
+    gen = _generated_features(ctx, what)
     return {"fid": M.fid(gen, a), "fid_real_floor": M.fid(b, a), "n_generated": len(gen), "n_real": len(a)}
 
 
-def _kid(ctx):
-    a, b = _halves(ctx)
-    mean, std = M.kid(_generated_features(ctx), a, seed=ctx.seed)
+def _kid(ctx, what="features"):
+    a, b = _halves(ctx, what)
+    mean, std = M.kid(_generated_features(ctx, what), a, seed=ctx.seed)
     floor, _ = M.kid(b, a, seed=ctx.seed)
     return {"kid_mean": mean, "kid_std": std, "kid_real_floor": floor}
 
 
-def _pr(ctx):
-    a, _ = _halves(ctx)
-    precision, recall = M.precision_recall(_generated_features(ctx), a)
+def _pr(ctx, what="features"):
+    a, _ = _halves(ctx, what)
+    precision, recall = M.precision_recall(_generated_features(ctx, what), a)
     return {"precision": precision, "recall": recall}
 
 
@@ -137,6 +145,10 @@ def register_metrics(register):
         {"classifier": "digits-cnn", "n": 10000, "labels": "1,000 per class"},
         lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _label_accuracy,
     ))
+    user = {**FEATURES, "feature_network": "user-supplied (ganzoo eval --features MODULE:CALLABLE); its spec is in the result"}
+    register(Metric("fid-userfeatures-halves", "FID on the features of a user-supplied extractor, beside the floor", user, _user_features, lambda c: _fid(c, "user")))
+    register(Metric("kid-userfeatures-halves", "KID on the features of a user-supplied extractor", user, _user_features, lambda c: _kid(c, "user")))
+    register(Metric("pr-userfeatures-halves-k3", "Precision/recall (k = 3) on a user-supplied extractor's features", user, _user_features, lambda c: _pr(c, "user")))
     register(Metric(
         "fid-per-class-digitscnn", "FID per class on digits-CNN features: G(z, c) against the real images of class c",
         {"feature_network": "digits-cnn", "n": "per class: as many generated as real images of that class"},
