@@ -18,6 +18,7 @@ EPILOG = """examples:
   ganzoo run dcgan --data mnist --steps 5000 --set g_width=128
   ganzoo run dcgan --resume runs/dcgan-digits-20261122-091500 --steps 2000
   ganzoo sample runs/dcgan-digits-20261122-091500/export -n 64 -o grid.png
+  ganzoo eval runs/dcgan-digits-20261122-091500      score it with every metric that applies
 """
 
 
