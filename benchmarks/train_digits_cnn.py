@@ -44,7 +44,7 @@ def main() -> int:
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     g = torch.Generator().manual_seed(SEED)
     t0 = time.time()
-    for epoch in range(EPOCHS):
+    for _epoch in range(EPOCHS):
         perm = train_idx[torch.randperm(len(train_idx), generator=g)]
         for i in range(0, len(perm), BATCH):
             idx = perm[i : i + BATCH]

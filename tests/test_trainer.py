@@ -15,7 +15,6 @@ import ganzoo
 from ganzoo.training import prepare, prepare_resume
 from ganzoo.training.checkpoint import latest_checkpoint, list_checkpoints, read_checkpoint
 
-from .conftest import run_cli
 
 FAST = {"batch_size": 16, "g_width": 8, "d_width": 8, "log_every": 1, "sample_every": 2, "checkpoint_every": 2}
 
@@ -52,7 +51,7 @@ def test_resumed_run_matches_uninterrupted_run(tmp_path):
 
 
 def test_run_directory_layout(tmp_path):
-    t = train(tmp_path, "run", steps=4, keep_checkpoints=1)
+    train(tmp_path, "run", steps=4, keep_checkpoints=1)
     run = tmp_path / "run"
     doc = json.loads((run / "config.json").read_text())
     assert doc["variant"] == "dcgan" and doc["dataset"] == "digits" and doc["config"]["steps"] == 4

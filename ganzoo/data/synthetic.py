@@ -50,7 +50,7 @@ def load_mixture(name: str, request: DataRequest) -> InMemoryData:
 
 def stacked_digits(request: DataRequest, n: int = 50_000, seed: int = SEED) -> InMemoryData:
     """n 3-channel images, each channel an independently drawn digit; label = 100*r + 10*g + b."""
-    from .sources import fit_images, load_digits
+    from .sources import load_digits
 
     base = load_digits(DataRequest(size=request.size, channels=1))
     g = torch.Generator().manual_seed(seed)

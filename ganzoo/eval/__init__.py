@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -146,8 +145,3 @@ def run_metrics(ctx: EvalContext, metrics: list[str] | None) -> dict[str, dict[s
         protocol = {**m.protocol, **({"features": ctx.features_spec} if "userfeatures" in m.name else {})}
         results[m.name] = {"values": values, "protocol": protocol, "seconds": round(time.perf_counter() - t0, 2)}
     return results
-
-
-def read_results(export: Path) -> dict[str, Any] | None:
-    path = export / RESULTS
-    return json.loads(path.read_text()) if path.is_file() else None
