@@ -156,14 +156,16 @@ def temporary_plugin(plugin: Any, name: str) -> Iterator[None]:
         pm.unregister(name=name)
 
 
-_cache: tuple[tuple[int, ...], Registry] | None = None
+_cache: tuple[frozenset, Registry] | None = None
 
 
 def registry() -> Registry:
     """Everything the loaded plugins register, collected again whenever the set of plugins changes."""
     global _cache
     load_plugins()
-    key = tuple(id(p) for p in pm.get_plugins())
+    # The key holds the plugin objects themselves (not their ids, which Python reuses once an
+    # unregistered plugin is freed), so any register/unregister invalidates the cache.
+    key = frozenset(pm.list_name_plugin())
     if _cache is not None and _cache[0] == key:
         return _cache[1]
     reg = Registry()

@@ -194,3 +194,4 @@ def test_example_plugin_from_the_docs_conforms(tmp_path):
     from ganzoo.testing import check_variant
 
     check_variant(make_variant("tinygan-docs"), tmp_path)
+
