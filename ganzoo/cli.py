@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score an export folder (or a run directory's export/) with every metric that applies to it, or the ones named; prints a table and writes eval.json beside the weights.",
     )
     e.add_argument("path", metavar="PATH", help="run directory or export folder")
-    e.add_argument("--metrics", nargs="+", metavar="NAME", help="metric names (see `ganzoo metrics`); default: all that apply")
+    e.add_argument("--metrics", nargs="+", metavar="NAME", help="metric names (see `ganzoo metrics`); default: all that apply, except the *-inception-* ones, which download weights")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     e.add_argument("--device", default="auto", help="device (default auto)")
     e.add_argument("--features", metavar="MODULE:CALLABLE", help="a feature extractor for the *-userfeatures-* metrics: CALLABLE() returns a module mapping images in [-1, 1] to (N, D) features")

@@ -31,6 +31,7 @@ class Metric:
     protocol: dict[str, Any]  # what the number means: feature network, counts, split, thresholds
     applies: "Callable[[EvalContext], bool]"  # whether the metric makes sense for this model and data
     compute: "Callable[[EvalContext], dict[str, float]]"  # the values, larger/smaller-is-better per key
+    default: bool = True  # run by `ganzoo eval` when no metric is named; False for ones that download weights
 
 
 class EvalContext:
@@ -137,7 +138,7 @@ def run_metrics(ctx: EvalContext, metrics: list[str] | None) -> dict[str, dict[s
             if not m.applies(ctx):
                 raise GanzooError(f"metric '{m.name}' does not apply to a {ctx.model.name} model trained on {ctx.model.doc['dataset']}")
     else:
-        chosen = [m for m in reg.metrics.values() if m.applies(ctx)]
+        chosen = [m for m in reg.metrics.values() if m.default and m.applies(ctx)]
     results = {}
     for m in chosen:
         t0 = time.perf_counter()

@@ -18,15 +18,28 @@ def _cnn(ctx: EvalContext):
     return ctx.cached("digits-cnn", lambda: load(ctx.device))
 
 
+def _inception(ctx: EvalContext):
+    from . import inception
+
+    return ctx.cached("inception", lambda: inception.load(ctx.device))
+
+
 @torch.no_grad()
 def _run(ctx: EvalContext, x: torch.Tensor, what: str) -> torch.Tensor:
-    """Digits-CNN features or logits, or (what == "user") the user-supplied extractor's features."""
+    """Features or logits of ``x`` by the network ``what`` names: digits-CNN "features"/"logits",
+    "inception"/"inception-logits", or "user" (the user-supplied extractor)."""
+    chunk = 1000
     if what == "user":
         fn = ctx.features
+    elif what.startswith("inception"):
+        from .inception import FEATURES, LOGITS
+
+        net, key, chunk = _inception(ctx), (LOGITS if what == "inception-logits" else FEATURES), 100  # 299x299 inputs
+        fn = lambda batch: net(batch)[key]  # noqa: E731
     else:
         net = _cnn(ctx)
         fn = net.features if what == "features" else net
-    return torch.cat([fn(x[i : i + 1000].to(ctx.device)).flatten(1).float().cpu() for i in range(0, len(x), 1000)])
+    return torch.cat([fn(x[i : i + chunk].to(ctx.device)).flatten(1).float().cpu() for i in range(0, len(x), chunk)])
 
 
 def _halves(ctx: EvalContext, what: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,6 +61,10 @@ def _generated_features(ctx: EvalContext, what: str) -> torch.Tensor:
 
 def _digit_images(ctx: EvalContext) -> bool:
     return ctx.data.kind == "image" and ctx.model.doc["dataset"] in DIGIT_IMAGES and ctx.data.x.shape[1] == 1
+
+
+def _images(ctx: EvalContext) -> bool:
+    return ctx.data.kind == "image"
 
 
 def _user_features(ctx: EvalContext) -> bool:
@@ -73,8 +90,8 @@ def _pr(ctx, what="features"):
     return {"precision": precision, "recall": recall}
 
 
-def _is(ctx):
-    logits = _run(ctx, ctx.samples(5000), "logits")
+def _is(ctx, what="logits"):
+    logits = _run(ctx, ctx.samples(5000), what)
     mean, std = M.inception_score(logits, seed=ctx.seed)
     return {"is_mean": mean, "is_std": std}
 
@@ -144,6 +161,16 @@ def register_metrics(register):
         "label-accuracy-digitscnn-n10000", "Accuracy of the digits CNN on G(z, y) against y, overall and per class",
         {"classifier": "digits-cnn", "n": 10000, "labels": "1,000 per class"},
         lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _label_accuracy,
+    ))
+    inception = {**FEATURES, "feature_network": "Inception-v3 2015-12-05 (TTUR/torch-fidelity), pool3 2048-d, inputs quantised "
+                 "to uint8 and resized bilinearly to 299x299 as TF1 does; grey images repeated to RGB"}
+    inc = dict(default=False)  # needs the Inception weights (a download): run when named, not by default
+    register(Metric("fid-inception-halves", "FID with the standard Inception-v3 features, beside the floor", inception, _images, lambda c: _fid(c, "inception"), **inc))
+    register(Metric("kid-inception-halves", "KID with the standard Inception-v3 features", inception, _images, lambda c: _kid(c, "inception"), **inc))
+    register(Metric(
+        "is-inception-n5000", "Inception Score (Salimans et al. 2016) with the standard Inception-v3, 5,000 samples, 10 splits",
+        {"classifier": inception["feature_network"].replace("pool3 2048-d", "1008-way logits without bias"), "n": 5000, "splits": 10},
+        _images, lambda c: _is(c, "inception-logits"), **inc,
     ))
     user = {**FEATURES, "feature_network": "user-supplied (ganzoo eval --features MODULE:CALLABLE); its spec is in the result"}
     register(Metric("fid-userfeatures-halves", "FID on the features of a user-supplied extractor, beside the floor", user, _user_features, lambda c: _fid(c, "user")))
