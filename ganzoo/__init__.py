@@ -58,9 +58,12 @@ __all__ = [
     "Variant",
     "VariantConfig",
     "__version__",
+    "create",
     "hookimpl",
     "list_variants",
     "load",
+    "pull",
+    "push",
     "train",
     "update",
 ]
@@ -83,8 +86,63 @@ def train(variant: str, *, data: str | None = None, out: str | None = None, prog
     return prepare(variant, data=data, settings=settings, out=out, progress=progress).fit()
 
 
-def load(source: str, device: str = "cpu"):
-    """A trained generator from an export folder; returns a model with ``.sample(n, seed=...)``."""
+def create(name: str, *, data: str | None = None, device: str = "cpu", seed: int = 0, **config):
+    """A freshly initialised ``name`` model (untrained), shaped for ``data`` (default: the variant's
+    own dataset); ``config`` sets variant-config keys. Same object as :func:`load` returns."""
+    import torch
+
+    from ._plugins import registry
+    from .config import replace
+    from .data import load_data
+    from .export import Model, export_doc
+
+    cls = registry().variant(name)
+    cfg = replace(cls.Config(), config)
+    loaded = load_data(data or cls.default_dataset, cls.data_request(cfg))
+    cls.check_data(cfg, loaded.info)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        variant = cls(cfg, loaded.info, device)
+    doc = export_doc(variant, dataset=data or cls.default_dataset, steps=0, ema=False)
+    for g in variant.generators().values():
+        g.eval()
+    return Model(variant, doc, None)
+
+
+def load(source: str, device: str = "cpu", *, token: str | None = None):
+    """A trained model ready to sample: ``model.sample(n, seed=..., labels=...)`` gives images in [0, 1].
+
+    ``source`` is a local export folder (or run directory), ``"hf-hub:user/name"`` with an optional
+    ``@revision`` (downloaded into the Hugging Face cache, or found there offline), or the name of a
+    pretrained model (``ganzoo list --pretrained``)."""
     from .export import load_export
 
-    return load_export(source, device=device)
+    return load_export(resolve(source, token=token), device=device)
+
+
+def resolve(source: str, *, token: str | None = None):
+    """The local export folder ``source`` names, downloading it first if it is on the Hub."""
+    from pathlib import Path
+
+    from ._hub import PREFIX, pull
+
+    if source.startswith(PREFIX):
+        return pull(source, token=token)
+    path = Path(source).expanduser()
+    if (path / "export" / "config.json").is_file():
+        return path / "export"
+    return path
+
+
+def pull(repo: str, *, token: str | None = None):
+    """Download ``user/name[@revision]`` into the Hugging Face cache; the local folder's path."""
+    from ._hub import pull as _pull
+
+    return _pull(repo, token=token)
+
+
+def push(export: str, repo: str, *, private: bool = False, revision: str | None = None, token: str | None = None, overwrite_card: bool = False) -> str:
+    """Upload an export (or a run directory's export) to ``repo`` in one commit; the commit URL."""
+    from ._hub import push as _push
+
+    return _push(export, repo, private=private, revision=revision, token=token, overwrite_card=overwrite_card)

@@ -19,6 +19,8 @@ EPILOG = """examples:
   ganzoo run dcgan --resume runs/dcgan-digits-20261122-091500 --steps 2000
   ganzoo sample runs/dcgan-digits-20261122-091500/export -n 64 -o grid.png
   ganzoo eval runs/dcgan-digits-20261122-091500      score it with every metric that applies
+  ganzoo push runs/dcgan-digits-20261122-091500 --repo you/dcgan-digits
+  ganzoo sample hf-hub:you/dcgan-digits@main -o grid.png
 """
 
 
@@ -70,13 +72,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("metrics", help="list the registered metrics", description="Metrics usable with `ganzoo eval --metrics`, with their protocols.")
 
-    s = sub.add_parser("sample", help="draw a sample grid from an exported model", description="Draw samples from an export folder (a run's export/) and save them as one PNG grid.")
-    s.add_argument("source", metavar="EXPORT_DIR", help="an export folder: model.safetensors + config.json")
+    s = sub.add_parser("sample", help="draw a sample grid from an exported model", description="Draw samples from an export folder, a run directory or a Hub repo and save them as one PNG grid.")
+    s.add_argument("source", metavar="SOURCE", help="an export folder (model.safetensors + config.json), a run directory, or hf-hub:USER/NAME[@REVISION]")
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     s.add_argument("--label", type=int, help="class label for conditional variants")
     s.add_argument("--device", default="auto", help="device (default auto)")
     s.add_argument("-o", "--output", default="grid.png", help="output PNG (default grid.png)")
+    s.add_argument("--token", help="Hugging Face token for private repos (default: HF_TOKEN or `hf auth login`)")
+
+    pu = sub.add_parser(
+        "push", help="publish an export to the Hugging Face Hub",
+        description="Upload an export folder (or a run directory's export/) to a Hub model repo in one commit, creating the repo if needed: "
+        "model.safetensors, config.json, README.md model card, samples.png and eval.json when present.",
+    )
+    pu.add_argument("export", metavar="EXPORT_DIR", help="export folder or run directory")
+    pu.add_argument("--repo", required=True, metavar="USER/NAME", help="the Hub repo to push to")
+    pu.add_argument("--private", action="store_true", help="create the repo private")
+    pu.add_argument("--revision", metavar="BRANCH", help="branch to commit to, created if needed (default main)")
+    pu.add_argument("--token", help="Hugging Face token with write access (default: HF_TOKEN or `hf auth login`)")
+    pu.add_argument("--overwrite-card", action="store_true", help="replace a README.md on the Hub that ganzoo did not write")
+
+    pl2 = sub.add_parser(
+        "pull", help="download a model from the Hugging Face Hub",
+        description="Download USER/NAME[@REVISION] into the Hugging Face cache (HF_HOME, HF_HUB_OFFLINE and HF_ENDPOINT apply) and print its local path.",
+    )
+    pl2.add_argument("repo", metavar="USER/NAME[@REVISION]", help="Hub repo, optionally pinned to a branch, tag or commit")
+    pl2.add_argument("--token", help="Hugging Face token for private repos (default: HF_TOKEN or `hf auth login`)")
     return p
 
 
@@ -190,8 +212,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    from . import load
     from ._io import atomic_write_bytes
-    from .export import load_export
     from .plots import image_grid_png
     from .training import resolve_device
 
@@ -200,7 +222,7 @@ def cmd_sample(args) -> int:
     out = Path(args.output)
     if out.suffix.lower() != ".png":
         raise GanzooError(f"output '{out}' must end in .png")
-    model = load_export(args.source, device=resolve_device(args.device))
+    model = load(args.source, device=resolve_device(args.device), token=args.token)
     images = model.sample(args.n, seed=args.seed, labels=args.label)
     atomic_write_bytes(out, image_grid_png(images * 2 - 1))
     print(out)
@@ -237,7 +259,25 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def cmd_push(args) -> int:
+    from . import push
+
+    print(push(args.export, args.repo, private=args.private, revision=args.revision, token=args.token, overwrite_card=args.overwrite_card))
+    return 0
+
+
+def cmd_pull(args) -> int:
+    from . import load, pull
+
+    path = pull(args.repo, token=args.token)
+    load(str(path))  # refuses, by name, an export that would not load: a missing plugin, mismatched tensors
+    print(path)
+    return 0
+
+
 COMMANDS = {
+    "push": cmd_push,
+    "pull": cmd_pull,
     "eval": cmd_eval,
     "metrics": cmd_metrics,
     "list": cmd_list,

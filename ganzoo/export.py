@@ -70,10 +70,14 @@ def refresh_card(folder: Path, results: dict[str, Any]) -> bool:
 
 
 def export_doc(variant: Variant, *, dataset: str, steps: int, ema: bool, command: str = "") -> dict[str, Any]:
+    from ._plugins import registry
+
+    distribution, version = registry().distribution_of_variant(variant.name)
     return {
         "library_name": "ganzoo",
         "ganzoo_version": __version__,
         "variant": variant.name,
+        "plugin": {"distribution": distribution, "version": version},  # what to pip install to load it
         "task": variant.task.value,
         "config": to_dict(variant.config),
         "data": variant.data.to_dict(),
@@ -100,6 +104,7 @@ def model_card(doc: dict[str, Any], *, command: str, has_grid: bool, results: di
     ]
     card = ModelCardData(
         library_name="ganzoo",
+        license="mit",  # ganzoo's own; the card says so and that the training data's terms apply too
         tags=["ganzoo", "gan", variant, f"dataset:{Path(dataset).name}", doc["task"]],
         pipeline_tag="unconditional-image-generation" if doc["task"] == "unconditional" else None,
         model_name=f"{variant}-{Path(dataset).name}" if evals else None,
@@ -127,11 +132,16 @@ def model_card(doc: dict[str, Any], *, command: str, has_grid: bool, results: di
         "",
         "```python",
         "import ganzoo",
-        'model = ganzoo.load("path/to/this/folder")',
+        'model = ganzoo.load("path/to/this/folder")  # or "hf-hub:user/name" once pushed',
         "images = model.sample(64, seed=0)  # (64, C, H, W) in [0, 1]",
         "```",
         "",
         "or from the command line: `ganzoo sample path/to/this/folder -n 64 -o grid.png`.",
+        "",
+        "## License",
+        "",
+        "The weights are released under the MIT license, as ganzoo is; the terms of the training data "
+        f"(`{dataset}`) apply as well. Edit this section and the `license` field if yours differ.",
         "",
         "## Training",
         "",
@@ -170,7 +180,7 @@ class Model:
 
     variant: Variant  # the rebuilt variant holding the loaded generator weights
     doc: dict[str, Any]  # the export's config.json
-    path: Path  # the folder it came from
+    path: Path | None  # the folder it came from; None for a fresh ganzoo.create() model
 
     @property
     def name(self) -> str:
@@ -232,9 +242,11 @@ def load_export(folder: str | Path, device: str | torch.device = "cpu") -> Model
     try:
         cls = registry().variant(doc["variant"])
     except PluginError:
+        dist = (doc.get("plugin") or {}).get("distribution")
+        how = f"`pip install {dist}`" if dist else "install the plugin that provides it"
         raise ExportError(
             f"'{folder}' holds a '{doc['variant']}' model, but no installed plugin provides variant "
-            f"'{doc['variant']}'; install the plugin that provides it (see `ganzoo list`)"
+            f"'{doc['variant']}'; {how}, then check `ganzoo list`"
         ) from None
     try:
         config = replace(cls.Config(), doc["config"])

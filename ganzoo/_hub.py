@@ -1,0 +1,136 @@
+"""Publishing exports to the Hugging Face Hub and pulling them back, through huggingface_hub.
+
+Everything network- and cache-related is huggingface_hub's: HF_HOME, HF_HUB_CACHE, HF_ENDPOINT,
+HF_HUB_OFFLINE and tokens (HF_TOKEN, `hf auth login`) work the usual way, and pulled files live in
+the ordinary Hub cache. ganzoo adds what makes a GAN export safe and useful: only the export's own
+files are fetched (pickle-format weights in a repo are never downloaded or loaded), revisions pin
+exactly, errors are one sentence, and a model card the user wrote on the Hub is not overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import __version__
+from .errors import ExportError, GanzooError
+
+PREFIX = "hf-hub:"
+FILES = ("model.safetensors", "config.json", "README.md", "samples.png", "eval.json")  # what an export holds
+_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def parse(source: str) -> tuple[str, str | None]:
+    """``"hf-hub:user/name@rev"`` or ``"user/name@rev"`` -> (repo id, revision or None)."""
+    repo, _, revision = source.removeprefix(PREFIX).partition("@")
+    if not _REPO.match(repo) or ".." in repo or (revision == "" and "@" in source):
+        raise GanzooError(f"'{source}' is not a Hub model id: expected user/name or user/name@revision")
+    return repo, revision or None
+
+
+def pull(source: str, *, token: str | None = None) -> Path:
+    """Download an export into the Hugging Face cache (or find it there offline); its local folder."""
+    from huggingface_hub import snapshot_download
+
+    repo, revision = parse(source)
+    try:
+        folder = Path(snapshot_download(
+            repo, revision=revision, token=token, allow_patterns=list(FILES),
+            library_name="ganzoo", library_version=__version__,
+        ))
+    except Exception as exc:  # huggingface_hub and httpx errors, translated into one sentence
+        raise GanzooError(_explain(exc, repo, revision)) from None
+    if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
+        raise ExportError(_not_an_export(repo, revision, token))
+    return folder
+
+
+def _explain(exc: Exception, repo: str, revision: str | None) -> str:
+    from huggingface_hub import constants
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"'{repo}'" + (f" at revision '{revision}'" if revision else "")
+    if isinstance(exc, RevisionNotFoundError):
+        return f"the Hub repo '{repo}' has no revision '{revision}'"
+    if isinstance(exc, GatedRepoError):
+        return f"the Hub repo '{repo}' is gated: accept its conditions on the Hub and pass a token"
+    if isinstance(exc, RepositoryNotFoundError):
+        return f"no model repo '{repo}' on {constants.ENDPOINT} (if it is private, pass --token or log in with `hf auth login`)"
+    if isinstance(exc, (LocalEntryNotFoundError, OfflineModeIsEnabled)):
+        return f"{where} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and the Hub cannot be reached (offline)"
+    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
+        return f"the Hub answered {exc.response.status_code} while downloading {where}; nothing was loaded, try again"
+    return f"downloading {where} failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'}); nothing was loaded"
+
+
+def _not_an_export(repo: str, revision: str | None, token: str | None) -> str:
+    """Why a repo without our files is refused, naming any pickle-format weights it has instead."""
+    from huggingface_hub import HfApi
+
+    from .export import PICKLE_SUFFIXES
+
+    try:
+        files = HfApi().list_repo_files(repo, revision=revision, token=token)
+    except Exception:  # offline or refused: the plain message is still true
+        files = []
+    pickles = [f for f in files if f.endswith(PICKLE_SUFFIXES)]
+    if pickles:
+        return (f"the Hub repo '{repo}' has pickle-format weights ({', '.join(pickles[:3])}) and no model.safetensors; "
+                "ganzoo never loads pickles")
+    return f"the Hub repo '{repo}' is not a ganzoo export: it lacks config.json or model.safetensors"
+
+
+def push(export: str | Path, repo: str, *, private: bool = False, revision: str | None = None, token: str | None = None,
+         overwrite_card: bool = False, message: str | None = None) -> str:
+    """Upload an export folder to ``repo`` in one commit (creating the repo and branch if needed);
+    returns the commit's URL. A README.md on the Hub that ganzoo did not write is kept unless
+    ``overwrite_card``."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    from .export import CARD_MARK, load_export
+
+    repo_id, rev = parse(repo)
+    if rev:
+        raise GanzooError(f"give the branch with --revision, not in the repo id '{repo}'")
+    folder = Path(export).expanduser()
+    if (folder / "export" / "config.json").is_file():
+        folder = folder / "export"  # a run directory: push its export
+    model = load_export(folder)  # refuses anything that would not load back: checked before uploading
+    api = HfApi(token=token, library_name="ganzoo", library_version=__version__)
+    files = [f for f in FILES if (folder / f).is_file()]
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision:
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        if "README.md" in files and not overwrite_card and api.file_exists(repo_id, "README.md", revision=revision):
+            remote_card = Path(api.hf_hub_download(repo_id, "README.md", revision=revision)).read_text()
+            if CARD_MARK not in remote_card:
+                files.remove("README.md")
+                print(f"kept the README.md on the Hub: it was not written by ganzoo (--overwrite-card replaces it)")
+        info = api.create_commit(
+            repo_id,
+            operations=[CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(folder / f)) for f in files],
+            commit_message=message or f"Upload {model.name} trained on {model.doc.get('dataset', '?')} with ganzoo {__version__}",
+            revision=revision,
+        )
+    except Exception as exc:
+        raise GanzooError(_explain_push(exc, repo_id)) from None
+    return info.commit_url
+
+
+def _explain_push(exc: Exception, repo: str) -> str:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
+        status = exc.response.status_code
+        if status in (401, 403):
+            return f"the Hub refused to write to '{repo}' ({status}): pass --token with write access or log in with `hf auth login`"
+        return f"the Hub answered {status} while pushing to '{repo}'; nothing was committed"
+    return f"pushing to '{repo}' failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'}); nothing was committed"
