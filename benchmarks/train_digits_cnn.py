@@ -1,14 +1,18 @@
-"""Train the offline digits feature network that ships as ganzoo/eval/weights/digits-cnn.safetensors.
+"""Train the offline digit classifiers that ship in ganzoo/eval/weights/.
 
-    python benchmarks/train_digits_cnn.py            # rewrites the shipped weights
+    python benchmarks/train_digits_cnn.py                    # digits-cnn.safetensors (handwritten)
+    python benchmarks/train_digits_cnn.py --domain typeset   # typeset-cnn.safetensors (CycleGAN's domain B judge)
 
-Deterministic on CPU for its seed: the same command gives the same bytes. Training uses the
-first 80 % of a fixed permutation of scikit-learn's digits (at 32x32, as every variant sees
-them), with +-2 pixel shifts as augmentation; the accuracy is measured on the held-out 20 %.
+Deterministic on CPU for its seed: the same command gives the same bytes. The handwritten network
+trains on the first 80 % of a fixed permutation of scikit-learn's digits (at 32x32, as every
+variant sees them), with +-2 pixel shifts as augmentation; the accuracy is measured on the
+held-out 20 %. The typeset network trains on digits-typeset's domain B plus 6,000 more rendered
+digits, and is tested on 2,000 digits rendered with another seed.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -21,10 +25,12 @@ from safetensors.torch import save
 from ganzoo import DataRequest
 from ganzoo._io import atomic_write_bytes
 from ganzoo.data import load_data
-from ganzoo.eval.digits_cnn import DigitsCNN, held_out_split
+from ganzoo.data.typeset import SEED as TYPESET_SEED
+from ganzoo.data.typeset import render
+from ganzoo.eval.digits_cnn import TYPESET_WEIGHTS, WEIGHTS, DigitsCNN, held_out_split
 
 SEED, EPOCHS, BATCH, LR = 0, 40, 64, 1e-3
-OUT = Path(__file__).resolve().parents[1] / "ganzoo" / "eval" / "weights" / "digits-cnn.safetensors"
+FOLDER = Path(__file__).resolve().parents[1] / "ganzoo" / "eval" / "weights"
 
 
 def shifted(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -34,12 +40,26 @@ def shifted(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return padded[:, :, dy : dy + x.shape[2], dx : dx + x.shape[3]]
 
 
+def data(domain: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(x, y, train indices, held-out indices), images in [-1, 1] at 32x32."""
+    if domain == "handwritten":
+        d = load_data("digits", DataRequest(size=32, channels=1))
+        x, y = d.as_model_input(d.x), d.y
+        return x, y, *held_out_split(len(x))
+    parts = [render(2000, TYPESET_SEED), render(6000, TYPESET_SEED + 1), render(2000, TYPESET_SEED + 2)]  # the last is held out
+    x = torch.cat([p[0] for p in parts]).float().div(127.5).sub(1)
+    y = torch.cat([p[1] for p in parts])
+    return x, y, torch.arange(8000), torch.arange(8000, 10000)
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--domain", choices=["handwritten", "typeset"], default="handwritten")
+    args = parser.parse_args()
+    out = FOLDER / (WEIGHTS if args.domain == "handwritten" else TYPESET_WEIGHTS)
     torch.manual_seed(SEED)
     torch.use_deterministic_algorithms(True)
-    d = load_data("digits", DataRequest(size=32, channels=1))
-    x, y = d.as_model_input(d.x), d.y
-    train_idx, test_idx = held_out_split(len(x))
+    x, y, train_idx, test_idx = data(args.domain)
     net = DigitsCNN()
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     g = torch.Generator().manual_seed(SEED)
@@ -60,11 +80,11 @@ def main() -> int:
         "held_out_samples": len(test_idx),
         "train_samples": len(train_idx),
         "recipe": {"seed": SEED, "epochs": EPOCHS, "batch_size": BATCH, "lr": LR, "optimizer": "Adam", "augmentation": "shift +-2 px"},
-        "command": "python benchmarks/train_digits_cnn.py",
+        "command": "python benchmarks/train_digits_cnn.py" + ("" if args.domain == "handwritten" else " --domain typeset"),
     }
     state = {k: v.contiguous() for k, v in net.state_dict().items()}
-    atomic_write_bytes(OUT, save(state, metadata={"ganzoo": json.dumps(meta, sort_keys=True)}))
-    print(f"held-out accuracy {accuracy:.4f} on {len(test_idx)} digits; {time.time() - t0:.0f} s; wrote {OUT}")
+    atomic_write_bytes(out, save(state, metadata={"ganzoo": json.dumps(meta, sort_keys=True)}))
+    print(f"held-out accuracy {accuracy:.4f} on {len(test_idx)} digits; {time.time() - t0:.0f} s; wrote {out}")
     return 0 if accuracy >= 0.97 else 1
 
 

@@ -129,6 +129,10 @@ def validate_variant(cls: Any) -> None:
     abstract = sorted(getattr(cls, "__abstractmethods__", ()))
     if abstract:
         raise RegistrationError(f"variant '{cls.name}' does not implement {', '.join(abstract)}")
+    if cls.task == Task.UNPAIRED_TRANSLATION and cls.translate is Variant.translate:
+        raise RegistrationError(f"variant '{cls.name}' is an unpaired-translation variant but does not implement translate")
+    if cls.task == Task.SUPER_RESOLUTION and (cls.upscale is Variant.upscale or not (isinstance(cls.scale, int) and cls.scale > 1)):
+        raise RegistrationError(f"variant '{cls.name}' is a super-resolution variant: it must implement upscale and set scale > 1")
     from .config import TrainConfig
 
     clash = {f.name for f in dataclasses.fields(cfg)} & {f.name for f in dataclasses.fields(TrainConfig)}

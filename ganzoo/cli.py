@@ -81,6 +81,29 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", default="grid.png", help="output PNG (default grid.png)")
     s.add_argument("--token", help="Hugging Face token for private repos (default: HF_TOKEN or `hf auth login`)")
 
+    t = sub.add_parser(
+        "translate", help="translate an image with an unpaired-translation model (CycleGAN)",
+        description="Translate INPUT (any image file) from domain A to B (or B to A) with an exported CycleGAN and save the result as PNG.",
+    )
+    t.add_argument("source", metavar="EXPORT", help="export folder, run directory or hf-hub:USER/NAME[@REVISION]")
+    t.add_argument("input", metavar="INPUT", help="image file to translate")
+    t.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="a2b (default) or b2a")
+    t.add_argument("-o", "--output", default="translated.png", help="output PNG (default translated.png)")
+    t.add_argument("--device", default="auto", help="device (default auto)")
+    t.add_argument("--token", help="Hugging Face token for private repos")
+
+    u = sub.add_parser(
+        "upscale", help="super-resolve an image with a super-resolution model (SRGAN)",
+        description="Upscale INPUT (any image file, any size) with an exported super-resolution model and save the result as PNG; "
+        "large images are processed in overlapping tiles.",
+    )
+    u.add_argument("source", metavar="EXPORT", help="export folder, run directory or hf-hub:USER/NAME[@REVISION]")
+    u.add_argument("input", metavar="INPUT", help="image file to upscale")
+    u.add_argument("-o", "--output", default="upscaled.png", help="output PNG (default upscaled.png)")
+    u.add_argument("--tile", type=int, default=128, help="tile side in input pixels, bounding memory (default 128)")
+    u.add_argument("--device", default="auto", help="device (default auto)")
+    u.add_argument("--token", help="Hugging Face token for private repos")
+
     pu = sub.add_parser(
         "push", help="publish an export to the Hugging Face Hub",
         description="Upload an export folder (or a run directory's export/) to a Hub model repo in one commit, creating the repo if needed: "
@@ -259,6 +282,69 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def _read_image(path: str, channels: int):
+    """An image file as float (C, H, W) in [0, 1] with the model's channel count."""
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2 import functional as TF
+
+    if not Path(path).is_file():
+        raise GanzooError(f"input image '{path}' does not exist")
+    try:
+        with Image.open(path) as im:
+            return TF.to_dtype(TF.pil_to_tensor(im.convert("L" if channels == 1 else "RGB")), scale=True)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise GanzooError(f"cannot read image '{path}': {exc}") from None
+
+
+def _write_image(path: str, image) -> None:
+    from io import BytesIO
+
+    from torchvision.transforms.v2 import functional as TF
+
+    from ._io import atomic_write_bytes
+
+    if Path(path).suffix.lower() != ".png":
+        raise GanzooError(f"output '{path}' must end in .png")
+    buf = BytesIO()
+    TF.to_pil_image(image.cpu()).save(buf, format="PNG")
+    atomic_write_bytes(Path(path), buf.getvalue())
+    print(path)
+
+
+def _image_model(args, task: str):
+    from . import load
+    from .training import resolve_device
+
+    if Path(args.output).suffix.lower() != ".png":
+        raise GanzooError(f"output '{args.output}' must end in .png")
+    model = load(args.source, device=resolve_device(args.device), token=args.token)
+    if model.variant.task.value != task:
+        raise GanzooError(f"'{args.source}' holds a {model.name} model ({model.variant.task.value}), not a {task} model")
+    return model
+
+
+def cmd_translate(args) -> int:
+    import torch.nn.functional as F
+
+    model = _image_model(args, "unpaired-translation")
+    x = _read_image(args.input, model.variant.data.shape[0])
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % 4, -w % 4  # two stride-2 stages: pad to a multiple of 4, crop back after
+    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+    padded = F.pad(x[None], (0, pad_w, 0, pad_h), mode=mode)[0] if pad_h or pad_w else x
+    _write_image(args.output, model.translate(padded, args.direction)[:, :h, :w])
+    return 0
+
+
+def cmd_upscale(args) -> int:
+    if args.tile < 16:
+        raise GanzooError(f"--tile must be at least 16, got {args.tile}")
+    model = _image_model(args, "super-resolution")
+    x = _read_image(args.input, model.variant.data.shape[0])
+    _write_image(args.output, model.upscale(x, tile=args.tile))
+    return 0
+
+
 def cmd_push(args) -> int:
     from . import push
 
@@ -276,6 +362,8 @@ def cmd_pull(args) -> int:
 
 
 COMMANDS = {
+    "translate": cmd_translate,
+    "upscale": cmd_upscale,
     "push": cmd_push,
     "pull": cmd_pull,
     "eval": cmd_eval,

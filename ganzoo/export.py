@@ -194,6 +194,33 @@ class Model:
         return out if self.variant.data.kind == "points" else out.add(1).div(2).clamp(0, 1)
 
     @torch.no_grad()
+    def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
+        """Unpaired translation (CycleGAN): images in [0, 1], (N, C, H, W) or (C, H, W), of domain A
+        ("a2b") or B ("b2a") -> the other domain's, in [0, 1], on the model's device."""
+        if direction not in ("a2b", "b2a"):
+            raise GanzooError(f"direction must be 'a2b' or 'b2a', got {direction!r}")
+        return self._image_to_image(images, lambda x: self.variant.translate(x, direction))
+
+    @torch.no_grad()
+    def upscale(self, images: torch.Tensor, tile: int | None = None) -> torch.Tensor:
+        """Super-resolution: images in [0, 1], (N, C, h, w) or (C, h, w) -> ``scale`` times larger, in
+        [0, 1]. ``tile`` (LR pixels) processes large images in overlapping tiles to bound memory."""
+        fn = self.variant.upscale if tile is None else lambda x: _tiled(self.variant.upscale, x, tile, self.variant.scale)
+        return self._image_to_image(images, fn)
+
+    def _image_to_image(self, images: torch.Tensor, fn) -> torch.Tensor:
+        single = images.ndim == 3
+        x = images.unsqueeze(0) if single else images
+        if x.ndim != 4 or x.shape[1] != self.variant.data.shape[0]:
+            raise GanzooError(f"expected images shaped (N, {self.variant.data.shape[0]}, H, W), got {tuple(images.shape)}")
+        if x.dtype == torch.uint8:
+            x = x.float() / 255
+        for g in self.variant.generators().values():
+            g.eval()
+        out = fn(x.to(self.variant.device, torch.float32) * 2 - 1).float().add(1).div(2).clamp(0, 1)
+        return out[0] if single else out
+
+    @torch.no_grad()
     def generate(self, n: int, seed: int = 0, labels: torch.Tensor | list[int] | int | None = None) -> torch.Tensor:
         """``n`` samples in the variant's own range ([-1, 1] for images), as the trainer sees them."""
         if isinstance(labels, int):
@@ -210,6 +237,24 @@ class Model:
         for g in self.variant.generators().values():
             g.eval()
         return self.variant.generate(**inputs)
+
+
+def _tiled(fn, x: torch.Tensor, tile: int, scale: int, overlap: int = 32) -> torch.Tensor:
+    """``fn`` (x``scale`` upscaling) over overlapping tiles of ``x``; each tile's border of
+    ``overlap`` LR pixels is computed but discarded, so seams see the same context as the interior."""
+    b, c, h, w = x.shape
+    if h <= tile and w <= tile:
+        return fn(x)
+    out = x.new_empty(b, c, h * scale, w * scale)
+    for top in range(0, h, tile):
+        for left in range(0, w, tile):
+            t0, l0 = max(0, top - overlap), max(0, left - overlap)
+            t1, l1 = min(h, top + tile + overlap), min(w, left + tile + overlap)
+            y = fn(x[:, :, t0:t1, l0:l1])
+            th, tw = min(tile, h - top), min(tile, w - left)
+            oy, ox = (top - t0) * scale, (left - l0) * scale
+            out[:, :, top * scale : (top + th) * scale, left * scale : (left + tw) * scale] = y[:, :, oy : oy + th * scale, ox : ox + tw * scale]
+    return out
 
 
 def read_doc(folder: Path) -> dict[str, Any]:

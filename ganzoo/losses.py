@@ -67,3 +67,54 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, rng: torch.Generator | 
     out = critic(x_hat)
     (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def cycle_consistency(x: Tensor, reconstructed: Tensor) -> Tensor:
+    """||F(G(x)) - x||_1, the cycle-consistency loss of CycleGAN (Zhu et al. 2017, Eq. 2), mean over pixels."""
+    return (reconstructed - x).abs().mean()
+
+
+def identity(x: Tensor, mapped: Tensor) -> Tensor:
+    """||G(y) - y||_1 for y already in G's target domain: CycleGAN's identity loss (Section 5.2,
+    after Taigman et al. 2017), which keeps colours and content a mapping need not change."""
+    return (mapped - x).abs().mean()
+
+
+class HistoryBuffer:
+    """The discriminator's history of generated images (Shrivastava et al. 2017; CycleGAN Section 4):
+    each fake in a batch is, with probability 1/2, swapped for one of up to ``capacity`` earlier
+    fakes (which is then replaced by it), so D does not forget what G used to produce. Its contents
+    are training state: ``state``/``load_state`` go into checkpoints. Random draws come from the
+    global RNG, which the trainer seeds and checkpoints."""
+
+    def __init__(self, capacity: int = 50):
+        self.capacity = capacity
+        self.images: Tensor | None = None  # (count, C, H, W), detached
+        self.count = 0
+
+    def query(self, fakes: Tensor) -> Tensor:
+        if self.capacity == 0:
+            return fakes
+        fakes = fakes.detach()
+        if self.images is None:
+            self.images = fakes.new_zeros((self.capacity, *fakes.shape[1:]))
+        out = fakes.clone()
+        for i in range(len(fakes)):  # at most batch-size iterations of cheap tensor ops
+            if self.count < self.capacity:
+                self.images[self.count] = fakes[i]
+                self.count += 1
+            elif float(torch.rand(())) < 0.5:
+                j = int(torch.randint(0, self.capacity, ()))
+                out[i] = self.images[j]
+                self.images[j] = fakes[i]
+        return out
+
+    def state(self, prefix: str) -> dict[str, Tensor]:
+        if self.images is None:
+            return {}
+        return {f"{prefix}.images": self.images, f"{prefix}.count": torch.tensor(self.count)}
+
+    def load_state(self, state: dict[str, Tensor], prefix: str) -> None:
+        if f"{prefix}.images" in state:
+            self.images = state[f"{prefix}.images"].clone()
+            self.count = int(state[f"{prefix}.count"])

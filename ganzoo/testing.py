@@ -8,7 +8,8 @@ Plugin authors call it from their own test suite::
         check_variant("mygan", tmp_path)
 
 It trains the variant for a few steps on tiny random data through the real trainer and checks
-what users rely on: samples have the data's shape and lie in [-1, 1]; losses are finite scalars;
+what users rely on: samples have the data's shape and lie in [-1, 1] (for image-to-image variants:
+translations and upscaled images of the right shape); losses are finite scalars;
 a checkpoint restores every network, optimizer and RNG so that the next step is bit-identical to
 the uninterrupted one; the export loads back through ``ganzoo.load`` and samples the same images.
 Each failure is an AssertionError that says which of these broke.
@@ -33,12 +34,18 @@ def tiny_data(request: DataRequest, n: int = 32, num_classes: int = 10, seed: in
     """Random data in the shape a variant asks for: uint8 images or 2-D points, with labels."""
     g = torch.Generator().manual_seed(seed)
     if request.kind == "points":
-        x = torch.randn(n, 2, generator=g)
-    else:
-        size = request.size or 32
-        x = torch.randint(0, 256, (n, request.channels or 1, size, size), generator=g, dtype=torch.uint8)
+        return InMemoryData("tiny", torch.randn(n, 2, generator=g), torch.arange(n) % num_classes, num_classes, kind="points")
+    size = request.size or 32
+    shape = (request.channels or 1, size, size)
+    x = torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8)
     y = torch.arange(n) % num_classes
-    return InMemoryData("tiny", x, y, num_classes, kind=request.kind)
+    extra = {}
+    if request.domains == 2:  # a second, unpaired domain of a different size
+        extra["x_b"] = torch.randint(0, 256, (n + 5, *shape), generator=g, dtype=torch.uint8)
+        extra["y_b"] = torch.arange(n + 5) % num_classes
+    if request.crop:  # whole held-out images, larger than the crops and not square
+        extra["held_out"] = [torch.randint(0, 256, (shape[0], size + 8, size + 4), generator=g, dtype=torch.uint8)]
+    return InMemoryData("tiny", x, y, num_classes, kind="image", **extra)
 
 
 def _states_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> list[str]:
@@ -112,27 +119,57 @@ def check_variant(
         for name, g in t.variant.generators().items():
             diff = _states_equal(g.state_dict(), model.variant.generators()[name].state_dict())
             assert not diff, f"{cls.name}: exported generator '{name}' differs from the trained one: {diff[:3]}"
+    _check_outputs(cls, model, data)
+
+    # checkpoint round trip: the final checkpoint restores every network
+    ckpt = latest_checkpoint(t.checkpoints)
+    assert ckpt is not None and ckpt.name.endswith(f"{steps:08d}.safetensors"), f"{cls.name}: no final checkpoint"
+    restored = trainer(tmp_path / "run")
+    assert restored.resume() == steps
+    for name, net in t.variant.networks().items():
+        diff = _states_equal(net.state_dict(), restored.variant.networks()[name].state_dict())
+        assert not diff, f"{cls.name}: checkpoint did not restore network '{name}': {diff[:3]}"
+
+    # interrupted after `steps` and resumed: ends bit-identical to a run that was never interrupted
+    longer = dataclasses.replace(config, steps=steps + 1)
+    straight = trainer(tmp_path / "straight", longer)
+    straight.fit()
+    trainer(tmp_path / "stopped", longer).fit(stop_at=steps)
+    resumed = trainer(tmp_path / "stopped", longer)
+    assert resumed.resume() == steps
+    resumed.fit()
+    for name, net in straight.variant.networks().items():
+        diff = _states_equal(net.state_dict(), resumed.variant.networks()[name].state_dict())
+        assert not diff, f"{cls.name}: resumed run diverged from the uninterrupted one in '{name}': {diff[:3]}"
+
+
+def _check_outputs(cls: type[Variant], model, data: InMemoryData) -> None:
+    """What a loaded model gives its user: samples, translations or upscaled images, in [0, 1]."""
+    from .variant import Task
+
+    if cls.task == Task.UNPAIRED_TRANSLATION:
+        a = data.x[:3].float() / 255
+        for direction in ("a2b", "b2a"):
+            out = model.translate(a, direction)
+            assert out.shape == a.shape, f"{cls.name}: translate({direction}) gave shape {tuple(out.shape)} for {tuple(a.shape)}"
+            assert out.min() >= 0.0 and out.max() <= 1.0, f"{cls.name}: Model.translate must return images in [0, 1]"
+            assert torch.equal(out, model.translate(a, direction)), f"{cls.name}: translate is not deterministic"
+        return
+    if cls.task == Task.SUPER_RESOLUTION:
+        s = cls.scale
+        lr = data.x[:2, :, : data.x.shape[2] // s, : data.x.shape[3] // s].float() / 255
+        out = model.upscale(lr)
+        expected = (2, lr.shape[1], lr.shape[2] * s, lr.shape[3] * s)
+        assert tuple(out.shape) == expected, f"{cls.name}: upscale gave shape {tuple(out.shape)}, expected {expected}"
+        assert out.min() >= 0.0 and out.max() <= 1.0, f"{cls.name}: Model.upscale must return images in [0, 1]"
+        odd = torch.rand(lr.shape[1], lr.shape[2] + 3, lr.shape[3] + 1, generator=torch.Generator().manual_seed(0))
+        assert model.upscale(odd).shape[-2:] == (odd.shape[1] * s, odd.shape[2] * s), f"{cls.name}: upscale needs inputs of any size"
+        return
     again = model.sample(4, seed=3)
     assert tuple(again.shape) == (4, *data.info.shape), f"{cls.name}: loaded model samples shape {tuple(again.shape)}"
     assert torch.equal(again, model.sample(4, seed=3)), f"{cls.name}: sampling with the same seed is not repeatable"
     if data.kind == "image":
         assert again.min() >= 0.0 and again.max() <= 1.0, f"{cls.name}: Model.sample must return images in [0, 1]"
-
-    # checkpoint round trip: a resumed run's next step equals the uninterrupted run's
-    ckpt = latest_checkpoint(t.checkpoints)
-    assert ckpt is not None and ckpt.name.endswith(f"{steps:08d}.safetensors"), f"{cls.name}: no final checkpoint"
-    longer = dataclasses.replace(config, steps=steps + 1)
-    straight = trainer(tmp_path / "straight", longer)
-    straight.fit()
-    resumed = trainer(tmp_path / "run", longer)
-    assert resumed.resume() == steps
-    for name, net in t.variant.networks().items():
-        diff = _states_equal(net.state_dict(), resumed.variant.networks()[name].state_dict())
-        assert not diff, f"{cls.name}: checkpoint did not restore network '{name}': {diff[:3]}"
-    resumed.fit()
-    for name, net in straight.variant.networks().items():
-        diff = _states_equal(net.state_dict(), resumed.variant.networks()[name].state_dict())
-        assert not diff, f"{cls.name}: resumed run diverged from the uninterrupted one in '{name}': {diff[:3]}"
 
 
 class _SingleVariant:

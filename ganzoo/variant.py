@@ -22,7 +22,7 @@ from .config import VariantConfig
 from .errors import DataError
 
 if TYPE_CHECKING:
-    from .data.memory import BatchStream
+    from .data.memory import BatchStream, InMemoryData
 
 
 class Task(str, enum.Enum):
@@ -45,6 +45,8 @@ class DataRequest:
     size: int | None = None  # square image side in pixels; None keeps the dataset's own
     channels: int | None = None  # 1 or 3; None keeps the dataset's own
     labels: bool = False  # the variant needs class labels
+    domains: int = 1  # 2: two unpaired image domains A and B (CycleGAN); Batch.x_b then holds B
+    crop: bool = False  # serve random size x size crops of whole photos (super-resolution), not resized images
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,13 +57,14 @@ class DataInfo:
     kind: DataKind  # "image" or "points"
     shape: tuple[int, ...]  # shape of one sample: (C, H, W) for images, (D,) for points
     num_classes: int | None = None  # number of classes when the data has labels
+    domains: int = 1  # 2 for unpaired two-domain data; both domains have ``shape``
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes}
+        return {"name": self.name, "kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes, "domains": self.domains}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DataInfo":
-        return cls(name=d["name"], kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"))
+        return cls(name=d["name"], kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"), domains=d.get("domains", 1))
 
 
 @dataclasses.dataclass
@@ -70,6 +73,7 @@ class Batch:
 
     x: torch.Tensor  # (B, C, H, W) images or (B, D) points
     y: torch.Tensor | None = None  # (B,) int64 class labels, when the dataset has them
+    x_b: torch.Tensor | None = None  # two-domain data: an independently shuffled batch of domain B
 
 
 class Variant(abc.ABC):
@@ -117,6 +121,11 @@ class Variant(abc.ABC):
             )
         if request.labels and not data.num_classes:
             raise DataError(f"variant '{cls.name}' needs class labels, but dataset '{data.name}' has none")
+        if request.domains != data.domains:
+            raise DataError(
+                f"variant '{cls.name}' trains on {request.domains}-domain data, but dataset '{data.name}' has {data.domains}"
+                + ("; give a folder with trainA/ and trainB/" if request.domains == 2 else "")
+            )
 
     # -- what the variant builds -----------------------------------------------------------------
 
@@ -131,6 +140,14 @@ class Variant(abc.ABC):
     @abc.abstractmethod
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Every optimizer, by a stable name: checkpointed so a resumed run continues exactly."""
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Training state that is neither a network nor an optimizer (e.g. CycleGAN's history of
+        generated images), checkpointed so a resumed run continues exactly. Default: none."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what ``extra_state`` returned."""
 
     def generators(self) -> dict[str, nn.Module]:
         """The networks needed to sample: exported, averaged by EMA. Default: ``networks()["generator"]``."""
@@ -160,6 +177,26 @@ class Variant(abc.ABC):
         Conditional variants return one row per class; ``sample_inputs(n, rng)`` then lays the
         labels out in that order."""
         return n, None
+
+    def example_inputs(self, data: "InMemoryData", n: int, rng: torch.Generator) -> dict[str, torch.Tensor]:
+        """The fixed inputs of the trainer's sample grid, whose ``generate`` output has ``grid(n)[0]``
+        images. Default: ``sample_inputs(n, rng)``. Image-to-image variants pick real images from
+        ``data`` with ``rng`` and return, e.g., input / output / reconstruction rows."""
+        return self.sample_inputs(n, rng)
+
+    # -- image-to-image variants (Task.UNPAIRED_TRANSLATION, Task.SUPER_RESOLUTION) ---------------
+
+    def translate(self, x: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
+        """Unpaired translation: images of one domain in [-1, 1] -> the other domain's, ``direction``
+        "a2b" or "b2a". Called under ``torch.no_grad()`` with the generators in eval mode."""
+        raise DataError(f"variant '{self.name}' does not translate images")
+
+    scale: ClassVar[int] = 1  # super-resolution factor, for Task.SUPER_RESOLUTION variants
+
+    def upscale(self, x: torch.Tensor) -> torch.Tensor:
+        """Super-resolution: low-resolution images in [-1, 1] (B, C, h, w) -> (B, C, h*scale, w*scale)
+        in [-1, 1]. Called under ``torch.no_grad()`` with the generators in eval mode."""
+        raise DataError(f"variant '{self.name}' does not upscale images")
 
     # -- helpers for subclasses ------------------------------------------------------------------
 

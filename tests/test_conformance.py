@@ -22,3 +22,12 @@ def test_mlp_variants_conform_on_points(name, tmp_path):
 
 def test_cgan_conforms_with_the_conv_architecture(tmp_path):
     check_variant("cgan", tmp_path, settings={"arch": "conv", "image_size": 32, "width": 8})
+
+
+def test_srgan_conforms_across_the_switch_from_srresnet_to_adversarial_training(tmp_path):
+    check_variant("srgan", tmp_path, settings={"hr_size": 32, "pretrain_steps": 1, "n_blocks": 1, "g_width": 8, "d_width": 8}, steps=3)
+
+
+def test_cyclegan_history_buffer_is_checkpointed(tmp_path):
+    # A history of 4 fills within the first step, so the resumed steps draw from a restored buffer.
+    check_variant("cyclegan", tmp_path, settings={"history": 4, "g_width": 8, "n_blocks": 1, "d_width": 8}, steps=3)

@@ -34,7 +34,7 @@ def random_state() -> dict:
 def weights(tmp_path, monkeypatch):
     path = tmp_path / "inception.safetensors"
     save_file(random_state(), str(path))
-    monkeypatch.setenv(inception.ENV, str(path))
+    monkeypatch.setenv(inception.WEIGHTS.env, str(path))
     return path
 
 
@@ -64,15 +64,15 @@ def test_fid_and_is_inception_metrics_on_a_trained_export(weights, tmp_path, mon
 
 
 def test_weights_must_be_safetensors_and_the_right_network(tmp_path, monkeypatch):
-    monkeypatch.setenv(inception.ENV, str(tmp_path / "inception.pth"))
+    monkeypatch.setenv(inception.WEIGHTS.env, str(tmp_path / "inception.pth"))
     with pytest.raises(GanzooError, match="must name a .safetensors file"):
         inception.load()
-    monkeypatch.setenv(inception.ENV, str(tmp_path / "missing.safetensors"))
+    monkeypatch.setenv(inception.WEIGHTS.env, str(tmp_path / "missing.safetensors"))
     with pytest.raises(GanzooError, match="no such file"):
         inception.load()
     wrong = tmp_path / "wrong.safetensors"
     save_file({"conv.weight": torch.zeros(2, 2)}, str(wrong))
-    monkeypatch.setenv(inception.ENV, str(wrong))
+    monkeypatch.setenv(inception.WEIGHTS.env, str(wrong))
     with pytest.raises(GanzooError, match="does not hold the Inception-v3 FID weights"):
         inception.load()
 
@@ -104,26 +104,26 @@ def served_pth(tmp_path):
 
 def test_first_use_online_downloads_checks_and_stores_safetensors(served_pth, tmp_path, monkeypatch):
     url, digest = served_pth
-    monkeypatch.delenv(inception.ENV, raising=False)
+    monkeypatch.delenv(inception.WEIGHTS.env, raising=False)
     monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(inception, "URL", url)
-    monkeypatch.setattr(inception, "SHA256_PREFIX", "0" if digest[0] != "0" else "1")
+    monkeypatch.setattr(inception.WEIGHTS, "url", url)
+    monkeypatch.setattr(inception.WEIGHTS, "sha256_prefix", "0" if digest[0] != "0" else "1")
     with pytest.raises(GanzooError, match="expected"):
         inception.load()
-    assert not inception.cached_path().exists() and not list(inception.cached_path().parent.iterdir())
-    monkeypatch.setattr(inception, "SHA256_PREFIX", digest[:8])
+    assert not inception.WEIGHTS.cached_path().exists() and not list(inception.WEIGHTS.cached_path().parent.iterdir())
+    monkeypatch.setattr(inception.WEIGHTS, "sha256_prefix", digest[:8])
     inception.load()
-    stored = load_file(str(inception.cached_path()))
+    stored = load_file(str(inception.WEIGHTS.cached_path()))
     assert stored.keys() == random_state().keys()
     assert all(torch.equal(stored[k], v) for k, v in random_state().items())
-    assert [p.name for p in inception.cached_path().parent.iterdir()] == [inception.FILENAME]  # no pickle left
-    monkeypatch.setattr(inception, "URL", "http://127.0.0.1:9/unreachable")
+    assert [p.name for p in inception.WEIGHTS.cached_path().parent.iterdir()] == [inception.WEIGHTS.filename]  # no pickle left
+    monkeypatch.setattr(inception.WEIGHTS, "url", "http://127.0.0.1:9/unreachable")
     inception.load()  # cached: no network needed
 
 
 def test_offline_without_a_copy_says_so(tmp_path, monkeypatch):
-    monkeypatch.delenv(inception.ENV, raising=False)
+    monkeypatch.delenv(inception.WEIGHTS.env, raising=False)
     monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(inception, "URL", "http://127.0.0.1:9/weights-inception.pth")  # port 9: closed
-    with pytest.raises(GanzooError, match=f"cannot download the Inception weights.*set {inception.ENV}"):
+    monkeypatch.setattr(inception.WEIGHTS, "url", "http://127.0.0.1:9/weights-inception.pth")  # port 9: closed
+    with pytest.raises(GanzooError, match=f"cannot download the Inception weights.*set {inception.WEIGHTS.env}"):
         inception.load()

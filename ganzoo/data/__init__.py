@@ -22,14 +22,34 @@ def load_data(name_or_path: str, request: DataRequest) -> InMemoryData:
         ds = reg.datasets[name_or_path]
         if request.kind is not None and ds.kind != request.kind:
             raise DataError(f"dataset '{ds.name}' holds {ds.kind} data, but the variant trains on {request.kind} data")
+        if ds.domains != request.domains:
+            raise DataError(f"dataset '{ds.name}' has {ds.domains} image domain(s), but the variant trains on {request.domains}")
         return ds.load(request)
     looks_like_path = any(sep in name_or_path for sep in ("/", "\\")) or name_or_path.startswith(".")
     if looks_like_path or Path(name_or_path).exists():
         if request.kind not in (None, "image"):
             raise DataError(f"a folder of images cannot serve {request.kind} data")
+        if request.domains == 2:
+            return load_unpaired_folder(name_or_path, request)
+        if request.crop:
+            from .photos import load_photo_folder
+
+            return load_photo_folder(name_or_path, request)
         return load_folder(name_or_path, request)
     try:
         reg.dataset(name_or_path)
     except PluginError as exc:
         raise DataError(f"{exc} Or give a path to a folder of images.") from None
     raise AssertionError("unreachable")
+
+
+def load_unpaired_folder(path: str, request: DataRequest) -> InMemoryData:
+    """Two domains in the official CycleGAN layout: ``path/trainA/`` and ``path/trainB/``."""
+    root = Path(path).expanduser()
+    missing = [d for d in ("trainA", "trainB") if not (root / d).is_dir()]
+    if missing:
+        raise DataError(f"dataset folder '{path}' needs trainA/ and trainB/ sub-folders (CycleGAN layout); missing {', '.join(missing)}")
+    a, b = load_folder(root / "trainA", request), load_folder(root / "trainB", request)
+    if a.x.shape[1:] != b.x.shape[1:]:
+        raise DataError(f"trainA and trainB images differ in shape ({tuple(a.x.shape[1:])} vs {tuple(b.x.shape[1:])}); set channels")
+    return InMemoryData(str(path), a.x, x_b=b.x)

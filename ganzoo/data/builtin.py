@@ -7,7 +7,9 @@ import functools
 from ..hookspecs import hookimpl
 from .sources import TORCHVISION, load_digits, load_torchvision
 from .spec import Dataset
+from .photos import load_photos
 from .synthetic import load_mixture, stacked_digits
+from .typeset import load_digits_typeset
 
 
 @hookimpl
@@ -59,5 +61,21 @@ def register_datasets(register):
             summary="3 independent digits stacked as RGB channels: 1,000 modes (Stacked MNIST on the embedded digits)",
             load=stacked_digits,
             labels=True,
+        )
+    )
+    register(
+        Dataset(
+            name="digits-typeset",
+            summary="2 unpaired domains: the handwritten digits (A) and digits typeset in 18 bundled fonts (B); for CycleGAN",
+            load=load_digits_typeset,
+            labels=True,
+            domains=2,
+        )
+    )
+    register(
+        Dataset(
+            name="photos",
+            summary="random 96x96 crops of 14 photos bundled with scikit-image/scikit-learn, 3 more held out; for SRGAN",
+            load=load_photos,
         )
     )

@@ -23,6 +23,9 @@ class InMemoryData:
     y: torch.Tensor | None = None  # int64 labels (N,), if any
     num_classes: int | None = None  # number of classes when y is given
     kind: DataKind = "image"
+    x_b: torch.Tensor | None = None  # two-domain data (CycleGAN): domain B's images, unpaired with x
+    y_b: torch.Tensor | None = None  # labels of x_b, for evaluation only
+    held_out: list[torch.Tensor] | None = None  # whole uint8 (C, H, W) images never trained on (super-resolution eval)
 
     def __post_init__(self) -> None:
         if self.y is not None and len(self.y) != len(self.x):
@@ -35,11 +38,13 @@ class InMemoryData:
 
     @property
     def info(self) -> DataInfo:
-        return DataInfo(self.name, self.kind, tuple(self.x.shape[1:]), self.num_classes)
+        return DataInfo(self.name, self.kind, tuple(self.x.shape[1:]), self.num_classes, 1 if self.x_b is None else 2)
 
     def to(self, device: torch.device | str) -> "InMemoryData":
-        y = None if self.y is None else self.y.to(device)
-        return dataclasses.replace(self, x=self.x.to(device), y=y)
+        def move(t):
+            return None if t is None else t.to(device)
+
+        return dataclasses.replace(self, x=self.x.to(device), y=move(self.y), x_b=move(self.x_b), y_b=move(self.y_b))
 
     def as_model_input(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 images -> float in [-1, 1]; points pass through as float32."""
@@ -64,23 +69,29 @@ class BatchStream:
         self.global_batch = batch_size * world
         self.seed = seed
         self.rank = rank
-        self.per_epoch = max(1, len(data) // self.global_batch)
+        self.world = world
         self.position = 0  # batches drawn so far; saved in checkpoints
-        self._epoch = -1
-        self._perm: torch.Tensor | None = None
+        self._perms: dict[tuple[int, int], torch.Tensor] = {}
 
-    def _permutation(self, epoch: int) -> torch.Tensor:
-        if epoch != self._epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._perm = torch.randperm(len(self.data), generator=g).to(self.data.x.device)
-            self._epoch = epoch
-        return self._perm
+    def _indices(self, n: int, stream: int) -> torch.Tensor:
+        """This rank's indices into a tensor of ``n`` samples for the current batch; ``stream`` 1
+        shuffles domain B independently of domain A (stream 0)."""
+        batch = min(self.batch_size, max(1, n // self.world))
+        global_batch = batch * self.world
+        epoch, i = divmod(self.position, max(1, n // global_batch))
+        if (stream, epoch) not in self._perms:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch + 7_919 * stream)
+            self._perms = {k: v for k, v in self._perms.items() if k[0] != stream}  # keep one epoch per stream
+            self._perms[(stream, epoch)] = torch.randperm(n, generator=g).to(self.data.x.device)
+        start = i * global_batch + self.rank * batch
+        return self._perms[(stream, epoch)][start : start + batch]
 
     def next(self) -> Batch:
-        epoch, i = divmod(self.position, self.per_epoch)
-        self.position += 1
-        start = i * self.global_batch + self.rank * self.batch_size
-        idx = self._permutation(epoch)[start : start + self.batch_size]
+        idx = self._indices(len(self.data), 0)
         x = self.data.as_model_input(self.data.x[idx])
         y = None if self.data.y is None else self.data.y[idx]
-        return Batch(x, y)
+        x_b = None
+        if self.data.x_b is not None:
+            x_b = self.data.as_model_input(self.data.x_b[self._indices(len(self.data.x_b), 1)])
+        self.position += 1
+        return Batch(x, y, x_b)

@@ -20,3 +20,4 @@ class Dataset:
     kind: "DataKind" = "image"  # "image" or "points"
     labels: bool = False  # whether samples come with class labels
     offline: bool = True  # False when the first use downloads files
+    domains: int = 1  # 2 for unpaired two-domain data (Batch.x_b holds domain B)

@@ -12,10 +12,11 @@ DIGIT_IMAGES = {"digits", "mnist"}  # data the digits CNN's features and judgeme
 MAX_N = 10_000  # cap on samples per side for the feature metrics
 
 
-def _cnn(ctx: EvalContext):
-    from .digits_cnn import load
+def _cnn(ctx: EvalContext, weights: str | None = None):
+    from .digits_cnn import WEIGHTS, load
 
-    return ctx.cached("digits-cnn", lambda: load(ctx.device))
+    weights = weights or WEIGHTS
+    return ctx.cached(weights, lambda: load(ctx.device, weights))
 
 
 def _inception(ctx: EvalContext):
@@ -132,6 +133,78 @@ def _fid_per_class(ctx):
     return out
 
 
+# -- image-to-image -------------------------------------------------------------------------------
+
+
+def _translation(ctx: EvalContext) -> bool:
+    return ctx.task == "unpaired-translation" and ctx.data.x_b is not None
+
+
+def _typeset(ctx: EvalContext) -> bool:
+    return _translation(ctx) and ctx.model.doc["dataset"] == "digits-typeset"
+
+
+@torch.no_grad()
+def _translated(ctx: EvalContext, direction: str) -> torch.Tensor:
+    """The whole of one domain translated to the other, in [-1, 1] (cached)."""
+
+    def make():
+        source = ctx.data.x if direction == "a2b" else ctx.data.x_b
+        x = ctx.data.as_model_input(source).to(ctx.device)
+        return torch.cat([ctx.model.variant.translate(x[i : i + 256], direction).float().cpu() for i in range(0, len(x), 256)])
+
+    return ctx.cached(("translated", direction), make)
+
+
+def _label_preservation(ctx):
+    from .digits_cnn import TYPESET_WEIGHTS
+
+    typeset, handwritten = _cnn(ctx, TYPESET_WEIGHTS), _cnn(ctx)
+    out = {}
+    for direction, judge, labels in (("a2b", typeset, ctx.data.y), ("b2a", handwritten, ctx.data.y_b)):
+        x = _translated(ctx, direction)
+        pred = torch.cat([judge(x[i : i + 1000].to(ctx.device)).argmax(1).cpu() for i in range(0, len(x), 1000)])
+        out[f"accuracy_{direction}"] = (pred == labels.cpu()).double().mean().item()
+        source = ctx.data.as_model_input(ctx.data.x if direction == "a2b" else ctx.data.x_b)
+        own = typeset if direction == "b2a" else handwritten  # each judge on its own domain: the ceiling
+        pred_src = torch.cat([own(source[i : i + 1000].to(ctx.device)).argmax(1).cpu() for i in range(0, len(source), 1000)])
+        out[f"judge_accuracy_{'a' if direction == 'a2b' else 'b'}"] = (pred_src == labels.cpu()).double().mean().item()
+    return out
+
+
+@torch.no_grad()
+def _cycle(ctx):
+    out = {}
+    for direction, back, source in (("a2b", "b2a", ctx.data.x), ("b2a", "a2b", ctx.data.x_b)):
+        x = ctx.data.as_model_input(source)
+        y = _translated(ctx, direction)
+        rec = torch.cat([ctx.model.variant.translate(y[i : i + 256].to(ctx.device), back).float().cpu() for i in range(0, len(y), 256)])
+        out[f"l1_{direction}_{back}"] = (rec - x).abs().mean().item() / 2  # mean absolute error in [0, 1] units
+    return out
+
+
+def _fid_domains(ctx):
+    net = _cnn(ctx)
+
+    def feats(x):
+        return torch.cat([net.features(x[i : i + 1000].to(ctx.device)).cpu() for i in range(0, len(x), 1000)])
+
+    real_a, real_b = ctx.data.as_model_input(ctx.data.x), ctx.data.as_model_input(ctx.data.x_b)
+    return {"fid_b": M.fid(feats(_translated(ctx, "a2b")), feats(real_b)),  # G(A) against real B
+            "fid_a": M.fid(feats(_translated(ctx, "b2a")), feats(real_a)),
+            "fid_b_identity": M.fid(feats(real_a), feats(real_b))}  # untranslated A against B: the no-op baseline
+
+
+def _super_resolution(ctx: EvalContext) -> bool:
+    return ctx.task == "super-resolution" and bool(ctx.data.held_out)
+
+
+def _sr_scores(ctx):
+    from .sr import score
+
+    return score(ctx.model, ctx.data.held_out, type(ctx.model.variant).scale)
+
+
 FEATURES = {"feature_network": "digits-cnn (ganzoo/eval/weights/digits-cnn.safetensors), 128-d penultimate layer",
             "reference": "half A of a fixed random split of the training data; floor = half B vs half A",
             "n": f"generated = real = half the dataset, at most {MAX_N}"}
@@ -180,4 +253,25 @@ def register_metrics(register):
         "fid-per-class-digitscnn", "FID per class on digits-CNN features: G(z, c) against the real images of class c",
         {"feature_network": "digits-cnn", "n": "per class: as many generated as real images of that class"},
         lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _fid_per_class,
+    ))
+    register(Metric(
+        "label-preservation-digits-typeset", "Does translation keep the digit? A->B judged by a typeset-digit CNN, B->A by the digits CNN",
+        {"judges": "typeset-cnn (domain B) and digits-cnn (domain A), shipped in ganzoo/eval/weights", "n": "every image of each domain",
+         "judge_accuracy": "each judge on untranslated images of its own domain (the ceiling)"},
+        _typeset, _label_preservation,
+    ))
+    register(Metric(
+        "cycle-l1", "Cycle reconstruction error: mean |F(G(a)) - a| and |G(F(b)) - b| in [0, 1] pixel units",
+        {"n": "every image of each domain"}, _translation, _cycle,
+    ))
+    register(Metric(
+        "fid-per-domain-digitscnn", "FID of G(A) against real B and F(B) against real A, on digits-CNN features",
+        {"feature_network": "digits-cnn", "n": "every image of each domain", "fid_b_identity": "untranslated A against B"},
+        _typeset, _fid_domains,
+    ))
+    from .sr import CONVENTION
+
+    register(Metric(
+        "sr-psnr-ssim-y-heldout", "PSNR/SSIM of the upscaled held-out photos on Y, beside bicubic upscaling",
+        {"images": "the dataset's held-out whole images, never trained on", "convention": CONVENTION}, _super_resolution, _sr_scores,
     ))

@@ -18,6 +18,9 @@ from torch import nn
 
 SIZE = 32  # input side; samples at other sizes are resized to this
 WEIGHTS = "digits-cnn.safetensors"
+# The judge of domain B of digits-typeset (typeset digits), same architecture, trained by
+# `python benchmarks/train_digits_cnn.py --domain typeset` on rendered digits disjoint from its test set.
+TYPESET_WEIGHTS = "typeset-cnn.safetensors"
 HELD_OUT_SEED = 0  # the permutation that splits digits into train (first 80 %) and held-out (last 20 %)
 
 
@@ -60,20 +63,21 @@ def held_out_split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     return perm[:cut], perm[cut:]
 
 
-def load(device: str | torch.device = "cpu") -> DigitsCNN:
-    """The shipped network in eval mode, its weights read with safetensors (never unpickled)."""
+def load(device: str | torch.device = "cpu", weights: str = WEIGHTS) -> DigitsCNN:
+    """A shipped network (the handwritten-digits one by default) in eval mode, its weights read with
+    safetensors (never unpickled)."""
     from safetensors.torch import load
 
-    data = resources.files("ganzoo.eval").joinpath("weights", WEIGHTS).read_bytes()
+    data = resources.files("ganzoo.eval").joinpath("weights", weights).read_bytes()
     net = DigitsCNN()
     net.load_state_dict(load(data))
     return net.to(device).eval()
 
 
-def metadata() -> dict:
+def metadata(weights: str = WEIGHTS) -> dict:
     """What the shipped weights were trained with and how accurate they are (from the file's metadata)."""
     from safetensors import safe_open
 
-    path = resources.files("ganzoo.eval").joinpath("weights", WEIGHTS)
+    path = resources.files("ganzoo.eval").joinpath("weights", weights)
     with resources.as_file(path) as p, safe_open(str(p), framework="pt") as f:
         return json.loads(f.metadata()["ganzoo"])

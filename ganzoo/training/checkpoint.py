@@ -80,6 +80,7 @@ def save_checkpoint(path: Path, *, variant, ema, stream, step: int, extra: dict[
     optim_meta = {name: _optimizer_split(opt, f"optim.{name}", tensors) for name, opt in variant.optimizers().items()}
     if ema is not None:
         tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
+    tensors.update({f"state.{k}": v for k, v in variant.extra_state().items()})
     tensors.update(rng_state())
     meta = {"step": step, "batches": stream.position, "optimizers": optim_meta, **(extra or {})}
     cpu = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
@@ -102,6 +103,7 @@ def restore_checkpoint(path: Path, *, variant, ema, stream) -> dict[str, Any]:
         opt.load_state_dict(_optimizer_join(meta["optimizers"][name], f"optim.{name}", tensors))
     if ema is not None:
         ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+    variant.load_extra_state({k[6:]: v for k, v in tensors.items() if k.startswith("state.")})
     stream.position = meta["batches"]
     set_rng_state(tensors)
     return meta

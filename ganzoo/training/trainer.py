@@ -119,7 +119,7 @@ class Trainer:
         self.ema = EMA(self.variant.generators(), train.ema_decay) if train.ema else None
         fixed_rng = torch.Generator().manual_seed(train.seed + 1)  # never touches the training RNG
         n, self.grid_nrow = self.variant.grid(train.num_samples)
-        self.fixed_inputs = self.variant.sample_inputs(n, fixed_rng)
+        self.fixed_inputs = self.variant.example_inputs(self.data, n, fixed_rng)
         self.step = 0
         self.best: float | None = None  # best value of train.best_metric so far
         self.history: list[dict[str, Any]] = []
@@ -162,10 +162,13 @@ class Trainer:
 
     # -- the loop ----------------------------------------------------------------------------------
 
-    def fit(self) -> RunResult:
+    def fit(self, stop_at: int | None = None) -> RunResult:
+        """Train to ``config.steps``, then write the final samples, checkpoint and export. With
+        ``stop_at``, stop after that step as an interruption would: a checkpoint and nothing else
+        (the learning-rate schedules still run to ``config.steps``), so resuming continues exactly."""
         from tqdm.auto import tqdm
 
-        total = self.config.steps
+        total = self.config.steps if stop_at is None else min(stop_at, self.config.steps)
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_json(self.run_dir / "config.json", self.run_doc())
@@ -185,6 +188,9 @@ class Trainer:
                 f"ganzoo run {self.variant.name} --resume {self.run_dir}"
             ) from None
         bar.close()
+        if total < self.config.steps:
+            self._checkpoint()
+            return RunResult(self.run_dir, self.run_dir / "export", self.run_dir / "samples", self.metrics_path, self.step, 0.0)
         elapsed = time.perf_counter() - t0
         ips = (self.stream.position - start_batches) * self.stream.global_batch / max(elapsed, 1e-9)
         grid = self._write_samples(final=True)

@@ -1,0 +1,69 @@
+"""Super-resolution scoring: PSNR and SSIM on the Y channel, beside bicubic upscaling.
+
+SR papers differ in how they score, so the convention is stated in every result: images are
+cropped to a multiple of the scale; LR inputs are made by the same bicubic x1/scale (antialiased)
+that training uses and stored as 8-bit; scores are computed on the luma Y of ITU-R BT.601 in
+[16, 235] (MATLAB's rgb2ycbcr, as the SRGAN/EDSR evaluation code) with ``scale`` pixels cropped
+from each border; PSNR with peak 255, SSIM as Wang et al. 2004 (Gaussian window sigma 1.5,
+population covariances), both from scikit-image's reference implementations.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+CONVENTION = ("Y channel (BT.601, [16, 235]), border of `scale` px cropped, 8-bit LR from antialiased bicubic x1/scale, "
+              "PSNR peak 255, SSIM Gaussian sigma 1.5 (skimage)")
+
+
+def bicubic_downscale(hr: torch.Tensor, scale: int) -> torch.Tensor:
+    """(B, C, H, W) in [-1, 1] -> bicubic x1/scale with antialiasing (as PIL and MATLAB's imresize)."""
+    h, w = hr.shape[-2] // scale, hr.shape[-1] // scale
+    return F.interpolate(hr, size=(h, w), mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+
+
+def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
+    return F.interpolate(lr, scale_factor=scale, mode="bicubic", align_corners=False).clamp(-1, 1)
+
+
+def luma(rgb: torch.Tensor) -> torch.Tensor:
+    """uint8 or [0, 255] float (3, H, W) -> Y in [16, 235] as float64 (BT.601, MATLAB rgb2ycbcr)."""
+    r, g, b = rgb.double() / 255
+    return 16 + 65.481 * r + 128.553 * g + 24.966 * b
+
+
+def psnr_ssim_y(output: torch.Tensor, reference: torch.Tensor, border: int) -> tuple[float, float]:
+    """PSNR (dB) and SSIM of two uint8 (3, H, W) images on Y, ``border`` pixels cropped."""
+    import numpy as np
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    a, b = luma(output), luma(reference)
+    if border:
+        a, b = a[border:-border, border:-border], b[border:-border, border:-border]
+    a, b = a.numpy(), b.numpy()
+    with np.errstate(divide="ignore"):  # identical images: PSNR is +inf, not a warning
+        psnr = peak_signal_noise_ratio(b, a, data_range=255)
+    ssim = structural_similarity(b, a, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+    return float(psnr), float(ssim)
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> uint8, rounded as an image file would store it."""
+    return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+@torch.no_grad()
+def score(model, images: list[torch.Tensor], scale: int) -> dict[str, float]:
+    """Mean PSNR/SSIM of ``model.upscale`` and of bicubic over whole uint8 (3, H, W) images."""
+    rows = []
+    for img in images:
+        h, w = img.shape[-2] - img.shape[-2] % scale, img.shape[-1] - img.shape[-1] % scale
+        hr = img[:, :h, :w]
+        lr = to_uint8(bicubic_downscale(hr[None].float() / 127.5 - 1, scale))[0]
+        sr = (model.upscale(lr.float() / 255) * 255).round().to(torch.uint8).cpu()
+        bicubic = to_uint8(bicubic_upscale(lr[None].float() / 127.5 - 1, scale))[0]
+        rows.append((*psnr_ssim_y(sr, hr, scale), *psnr_ssim_y(bicubic, hr, scale)))
+    mean = [sum(r[i] for r in rows) / len(rows) for i in range(4)]
+    return {"psnr": mean[0], "ssim": mean[1], "psnr_bicubic": mean[2], "ssim_bicubic": mean[3],
+            "psnr_gain": mean[0] - mean[2], "images": float(len(rows))}

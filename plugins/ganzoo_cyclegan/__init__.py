@@ -1,0 +1,212 @@
+"""CycleGAN: Zhu, Park, Isola, Efros, "Unpaired Image-to-Image Translation using Cycle-Consistent
+Adversarial Networks", ICCV 2017. https://arxiv.org/abs/1703.10593
+
+Two generators G: A -> B and F: B -> A (the paper's ResNet generators after Johnson et al. 2016:
+c7s1-k, two stride-2 downsamplings, residual blocks, two stride-2 upsamplings, c7s1-C; instance
+norm, reflection padding) and two 70x70-style PatchGAN discriminators. Losses as in the paper:
+least-squares adversarial loss, cycle consistency weighted lambda = 10, identity loss 0.5 * lambda;
+each D sees a history of 50 generated images; Adam lr 2e-4, beta1 0.5, with the learning rate
+decayed linearly to zero over the second half of training.
+
+Sizes scale down by config for small images: at 32x32 the paper's 9 blocks of 256 channels see
+8x8 feature maps, so the defaults use fewer, narrower blocks and a 3-layer PatchGAN (see Config).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import torch
+from torch import nn
+
+import ganzoo
+from ganzoo.losses import HistoryBuffer, cycle_consistency, d_loss_least_squares, g_loss_least_squares, identity
+from ganzoo.errors import DataError
+from ganzoo.nets import frozen
+
+
+@dataclasses.dataclass
+class CycleGANConfig(ganzoo.VariantConfig):
+    steps: int = 2000  # demo budget: about 5 minutes on 2 CPU cores on digits-typeset
+    # The paper trains with batch size 1; instance norm makes the batch size irrelevant to the
+    # networks, and 16 images per step use a CPU far better.
+    batch_size: int = 16
+    image_size: int = 32  # both domains are served at this size
+    channels: int | None = None  # None keeps the dataset's channels
+    # At 32x32 the paper's G (64 channels, 9 blocks: 11 M parameters) takes a second per step on
+    # 2 CPU cores; 16 channels and 4 blocks (0.3 M) learn digits->typeset in the demo budget.
+    g_width: int = 16  # channels of G's first layer (paper: 64); the downsampled layers have 2x and 4x
+    n_blocks: int = 4  # residual blocks (paper: 9 at 256x256, 6 at 128x128)
+    d_width: int = 32  # channels of D's first layer (paper: 64)
+    d_layers: int = 2  # stride-2 layers of D after the first (paper: 3 -> 70x70 patches; 2 suits 32x32)
+    lambda_cycle: float = 10.0  # cycle-consistency weight (paper)
+    lambda_identity: float = 0.5  # identity weight as a fraction of lambda_cycle (paper: 0.5)
+    history: int = 50  # generated images each discriminator remembers (paper)
+    lr: float = 2e-4  # Adam learning rate, all networks (paper)
+    beta1: float = 0.5  # Adam beta1 (paper)
+    beta2: float = 0.999  # Adam beta2 (paper)
+    decay_from: float = 0.5  # fraction of training after which the lr decays linearly to 0 (paper: half)
+
+
+class ResnetBlock(nn.Module):
+    def __init__(self, ch: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch), nn.ReLU(True),
+            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch),
+        )
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def resnet_generator(channels: int, width: int, n_blocks: int) -> nn.Sequential:
+    """c7s1-w, d2w, d4w, R4w x n_blocks, u2w, uw, c7s1-C (Johnson et al. 2016; CycleGAN appendix)."""
+    w = width
+    layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(channels, w, 7), nn.InstanceNorm2d(w), nn.ReLU(True)]
+    for m in (1, 2):
+        layers += [nn.Conv2d(w * m, w * 2 * m, 3, stride=2, padding=1), nn.InstanceNorm2d(w * 2 * m), nn.ReLU(True)]
+    layers += [ResnetBlock(w * 4) for _ in range(n_blocks)]
+    for m in (4, 2):
+        layers += [nn.ConvTranspose2d(w * m, w * m // 2, 3, stride=2, padding=1, output_padding=1), nn.InstanceNorm2d(w * m // 2), nn.ReLU(True)]
+    layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, channels, 7), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+def patch_discriminator(channels: int, width: int, n_layers: int) -> nn.Sequential:
+    """C64-C128-C256-C512 PatchGAN (Isola et al. 2017): stride-2 4x4 convs, then a stride-1 one and a
+    1-channel output map; instance norm on all but the first layer; LeakyReLU 0.2."""
+    layers: list[nn.Module] = [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+    ch = width
+    for i in range(1, n_layers + 1):
+        stride = 2 if i < n_layers else 1
+        out = width * min(2**i, 8)
+        layers += [nn.Conv2d(ch, out, 4, stride=stride, padding=1), nn.InstanceNorm2d(out), nn.LeakyReLU(0.2, True)]
+        ch = out
+    layers += [nn.Conv2d(ch, 1, 4, stride=1, padding=1)]
+    return nn.Sequential(*layers)
+
+
+def init_normal_(net: nn.Module, std: float = 0.02) -> nn.Module:
+    """Weights from N(0, 0.02), biases 0: the official implementation's initialisation."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return net
+
+
+class CycleGAN(ganzoo.Variant):
+    name = "cyclegan"
+    summary = "Unpaired image-to-image translation: two ResNet generators, PatchGANs, cycle consistency"
+    paper = "Zhu et al. 2017, https://arxiv.org/abs/1703.10593"
+    task = ganzoo.Task.UNPAIRED_TRANSLATION
+    default_dataset = "digits-typeset"
+    Config = CycleGANConfig
+
+    @classmethod
+    def data_request(cls, config):
+        return ganzoo.DataRequest(size=config.image_size, channels=config.channels, domains=2)
+
+    @classmethod
+    def check_data(cls, config, data):
+        super().check_data(config, data)
+        if config.image_size % 4:
+            raise DataError(f"cyclegan: image_size must be a multiple of 4 (two stride-2 stages), got {config.image_size}")
+
+    def build(self):
+        cfg, c = self.config, self.data.shape[0]
+        self.G_ab = init_normal_(resnet_generator(c, cfg.g_width, cfg.n_blocks)).to(self.device)
+        self.G_ba = init_normal_(resnet_generator(c, cfg.g_width, cfg.n_blocks)).to(self.device)
+        self.D_a = init_normal_(patch_discriminator(c, cfg.d_width, cfg.d_layers)).to(self.device)
+        self.D_b = init_normal_(patch_discriminator(c, cfg.d_width, cfg.d_layers)).to(self.device)
+        betas = (cfg.beta1, cfg.beta2)
+        # One optimiser for both generators and one for both discriminators, as the official code.
+        self.opt_g = torch.optim.Adam(itertools.chain(self.G_ab.parameters(), self.G_ba.parameters()), lr=cfg.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(itertools.chain(self.D_a.parameters(), self.D_b.parameters()), lr=cfg.lr, betas=betas)
+        self.history_a, self.history_b = HistoryBuffer(cfg.history), HistoryBuffer(cfg.history)
+
+    def networks(self):
+        return {"g_ab": self.G_ab, "g_ba": self.G_ba, "d_a": self.D_a, "d_b": self.D_b}
+
+    def optimizers(self):
+        return {"generators": self.opt_g, "discriminators": self.opt_d}
+
+    def generators(self):
+        return {"g_ab": self.G_ab, "g_ba": self.G_ba}
+
+    def extra_state(self):
+        return {**self.history_a.state("history_a"), **self.history_b.state("history_b")}
+
+    def load_extra_state(self, state):
+        state = {k: v.to(self.device) for k, v in state.items()}
+        self.history_a.load_state(state, "history_a")
+        self.history_b.load_state(state, "history_b")
+
+    def lr_at(self, step: int) -> float:
+        """Constant, then linearly down to 0 at the last step (the paper's schedule)."""
+        cfg = self.config
+        start = int(cfg.steps * cfg.decay_from)
+        if step < start:
+            return cfg.lr
+        return cfg.lr * max(0.0, 1.0 - (step - start) / max(1, cfg.steps - start))
+
+    def train_step(self, batches, step):
+        cfg = self.config
+        lr = self.lr_at(step)
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["lr"] = lr
+        batch = batches.next()
+        real_a, real_b = batch.x, batch.x_b
+        n = min(len(real_a), len(real_b))
+        real_a, real_b = real_a[:n], real_b[:n]
+
+        with frozen(self.D_a), frozen(self.D_b):
+            fake_b, fake_a = self.G_ab(real_a), self.G_ba(real_b)
+            loss_gan = g_loss_least_squares(self.D_b(fake_b)) + g_loss_least_squares(self.D_a(fake_a))
+            loss_cycle = cycle_consistency(real_a, self.G_ba(fake_b)) + cycle_consistency(real_b, self.G_ab(fake_a))
+            loss_idt = torch.zeros((), device=self.device)
+            if cfg.lambda_identity > 0:
+                loss_idt = identity(real_b, self.G_ab(real_b)) + identity(real_a, self.G_ba(real_a))
+            loss_g = loss_gan + cfg.lambda_cycle * loss_cycle + cfg.lambda_cycle * cfg.lambda_identity * loss_idt
+        ganzoo.update(self.opt_g, loss_g)
+
+        # The official code halves each D's loss so D learns slower than G.
+        loss_d_a = 0.5 * d_loss_least_squares(self.D_a(real_a), self.D_a(self.history_a.query(fake_a)))
+        loss_d_b = 0.5 * d_loss_least_squares(self.D_b(real_b), self.D_b(self.history_b.query(fake_b)))
+        ganzoo.update(self.opt_d, loss_d_a + loss_d_b)
+        return {"loss_g": loss_gan.detach(), "loss_cycle": loss_cycle.detach(), "loss_identity": loss_idt.detach(),
+                "loss_d_a": loss_d_a.detach(), "loss_d_b": loss_d_b.detach()}
+
+    # -- sampling: translation, and the run's grid of input / translation / reconstruction ---------
+
+    def translate(self, x, direction="a2b"):
+        return (self.G_ab if direction == "a2b" else self.G_ba)(x)
+
+    def sample_inputs(self, n, rng, labels=None):
+        raise DataError("cyclegan translates images rather than sampling noise: use `ganzoo translate` or model.translate(images)")
+
+    def grid(self, n):
+        k = max(1, n // 6)
+        return 6 * k, 6  # each row: A, G(A), F(G(A)), B, F(B), G(F(B))
+
+    def example_inputs(self, data, n, rng):
+        k = n // 6
+        ia = torch.randperm(len(data.x), generator=rng)[:k]
+        ib = torch.randperm(len(data.x_b), generator=rng)[:k]
+        a = data.as_model_input(data.x[ia.to(data.x.device)]).to(self.device)
+        b = data.as_model_input(data.x_b[ib.to(data.x_b.device)]).to(self.device)
+        return {"a": a, "b": b}
+
+    def generate(self, a, b):
+        ab, ba = self.G_ab(a), self.G_ba(b)
+        rows = torch.stack([a, ab, self.G_ba(ab), b, ba, self.G_ab(ba)], dim=1)  # (k, 6, C, H, W)
+        return rows.flatten(0, 1)
+
+
+@ganzoo.hookimpl
+def register_variants(register):
+    register(CycleGAN)

@@ -1,0 +1,218 @@
+"""SRGAN: Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial
+Network", CVPR 2017. https://arxiv.org/abs/1609.04802
+
+x4 super-resolution. The generator is SRResNet (Fig. 4): a 9x9 conv + PReLU, B residual blocks
+(conv-BN-PReLU-conv-BN with a skip), conv-BN with a global skip, two conv + PixelShuffle(2) + PReLU
+stages, a 9x9 conv. The discriminator is the paper's VGG-style network: eight 3x3 convs with
+BN + LeakyReLU(0.2), alternately stride 1 and 2 with channels 64 -> 512, then Dense(1024),
+LeakyReLU, Dense(1). Training as in the paper: first SRResNet alone on pixel MSE (``pretrain_steps``),
+then SRGAN from those weights with content loss + 1e-3 x adversarial loss. Content loss is VGG54
+(the paper's choice: MSE of VGG19 conv5_4 features scaled by 1/12.75) when VGG19's ImageNet weights
+can be loaded, else pixel MSE (the paper's "SRGAN-MSE"); the config, the run log and the model card
+record which. LR inputs are made on the fly from the HR crops by bicubic x1/4 downsampling, the
+same function the harness's PSNR/SSIM metric uses (ganzoo.eval.sr).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import ganzoo
+from ganzoo._weights import RemoteWeights
+from ganzoo.errors import DataError, GanzooError
+from ganzoo.eval.sr import bicubic_downscale, bicubic_upscale
+from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
+from ganzoo.nets import frozen
+
+
+@dataclasses.dataclass
+class SRGANConfig(ganzoo.VariantConfig):
+    steps: int = 1500  # demo budget (SRResNet phase included): about 5 minutes on 2 CPU cores
+    batch_size: int = 16  # paper
+    hr_size: int = 96  # HR crop side (paper); LR crops are hr_size / 4
+    # The paper's G has 16 blocks of 64 channels and its D starts at 64 channels: at 96x96 one step
+    # of both takes seconds on 2 CPU cores. The demo defaults keep every layer type and halve the
+    # widths and depth; --set n_blocks=16 --set g_width=64 --set d_width=64 restores the paper's.
+    n_blocks: int = 4  # residual blocks in SRResNet (paper: 16)
+    g_width: int = 32  # channels of SRResNet (paper: 64)
+    d_width: int = 16  # channels of D's first conv, doubled every second conv (paper: 64)
+    pretrain_steps: int = 1000  # SRResNet (MSE) steps before adversarial training (paper: 10^6 of 10^6 + 2x10^5)
+    # auto: vgg54 when VGG19's weights are on disk ($GANZOO_VGG19_WEIGHTS or the cache), else mse;
+    # vgg54 downloads them once if needed. The resolved choice is what config.json records.
+    content: Literal["auto", "vgg54", "mse"] = "auto"
+    adversarial_weight: float = 1e-3  # weight of the adversarial loss (paper)
+    lr: float = 1e-4  # Adam learning rate (paper)
+    beta1: float = 0.9  # Adam beta1 (paper)
+    lr_drop_at: float = 0.5  # fraction of the adversarial phase after which lr drops 10x (paper: 10^5 of 2x10^5)
+
+
+VGG19 = RemoteWeights(
+    what="the VGG19 ImageNet weights",
+    url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",  # torchvision's VGG19_Weights.IMAGENET1K_V1
+    sha256_prefix="dcbb9e9d",
+    env="GANZOO_VGG19_WEIGHTS",
+    filename="vgg19-imagenet-features.safetensors",
+    keep="features.",
+)
+
+
+class Residual(nn.Module):
+    def __init__(self, ch: int):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.BatchNorm2d(ch), nn.PReLU(ch),
+                                  nn.Conv2d(ch, ch, 3, padding=1), nn.BatchNorm2d(ch))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+class SRResNet(nn.Module):
+    def __init__(self, channels: int, width: int, n_blocks: int, scale: int = 4):
+        super().__init__()
+        self.head = nn.Sequential(nn.Conv2d(channels, width, 9, padding=4), nn.PReLU(width))
+        self.blocks = nn.Sequential(*[Residual(width) for _ in range(n_blocks)], nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width))
+        ups = []
+        for _ in range(scale.bit_length() - 1):  # log2(scale) x2 stages
+            ups += [nn.Conv2d(width, width * 4, 3, padding=1), nn.PixelShuffle(2), nn.PReLU(width)]
+        self.up = nn.Sequential(*ups)
+        self.tail = nn.Conv2d(width, channels, 9, padding=4)
+
+    def forward(self, lr):
+        h = self.head(lr)
+        return torch.tanh(self.tail(self.up(h + self.blocks(h))))
+
+
+def discriminator(channels: int, width: int, hr_size: int) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, padding=1), nn.LeakyReLU(0.2, True)]
+    ch, side = width, hr_size
+    for i in range(7):  # k3n64s2, k3n128s1, k3n128s2, ..., k3n512s2 (Fig. 4)
+        stride = 2 if i % 2 == 0 else 1
+        out = width * 2 ** ((i + 1) // 2)
+        layers += [nn.Conv2d(ch, out, 3, stride=stride, padding=1), nn.BatchNorm2d(out), nn.LeakyReLU(0.2, True)]
+        ch, side = out, (side + 1) // 2 if stride == 2 else side
+    layers += [nn.Flatten(), nn.Linear(ch * side * side, 1024), nn.LeakyReLU(0.2, True), nn.Linear(1024, 1)]
+    return nn.Sequential(*layers)
+
+
+class VGG54(nn.Module):
+    """phi_{5,4}: VGG19 up to the ReLU after conv5_4 (torchvision's features[:36]), frozen; images in
+    [-1, 1] are normalised as ImageNet's. Features are scaled by 1/12.75 as in the paper."""
+
+    def __init__(self, state: dict[str, torch.Tensor] | None):
+        super().__init__()
+        from torchvision.models import vgg19
+
+        self.net = vgg19().features[:36]
+        if state is not None:
+            self.net.load_state_dict({k.removeprefix("features."): v for k, v in state.items() if int(k.split(".")[1]) < 36})
+        self.net.requires_grad_(False).eval()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    def forward(self, x):
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        return self.net(((x + 1) / 2 - self.mean) / self.std) / 12.75
+
+    def train(self, mode: bool = True):  # always in eval mode
+        return super().train(False)
+
+
+class SRGAN(ganzoo.Variant):
+    name = "srgan"
+    summary = "x4 super-resolution: SRResNet generator pretrained on MSE, then adversarial with VGG54 content loss"
+    paper = "Ledig et al. 2017, https://arxiv.org/abs/1609.04802"
+    task = ganzoo.Task.SUPER_RESOLUTION
+    default_dataset = "photos"
+    Config = SRGANConfig
+    scale = 4
+
+    @classmethod
+    def data_request(cls, config):
+        return ganzoo.DataRequest(size=config.hr_size, channels=3, crop=True)
+
+    @classmethod
+    def check_data(cls, config, data):
+        super().check_data(config, data)
+        if config.hr_size % cls.scale:
+            raise DataError(f"srgan: hr_size must be a multiple of {cls.scale}, got {config.hr_size}")
+
+    def build(self):
+        cfg, c = self.config, self.data.shape[0]
+        self.G = SRResNet(c, cfg.g_width, cfg.n_blocks, self.scale).to(self.device)
+        self.D = discriminator(c, cfg.d_width, self.data.shape[-1]).to(self.device)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+        self.vgg = None
+        if cfg.content == "auto":
+            cfg.content = "vgg54" if VGG19.available() else "mse"
+            if cfg.content == "mse":
+                print(f"ganzoo: srgan: no VGG19 weights on disk ({VGG19.env} unset, none cached): content loss is pixel MSE "
+                      "(the paper's SRGAN-MSE); --set content=vgg54 downloads them once", file=sys.stderr)
+        if cfg.content == "vgg54":
+            self.vgg = VGG54(VGG19.load()).to(self.device)
+
+    def networks(self):
+        return {"generator": self.G, "discriminator": self.D}
+
+    def optimizers(self):
+        return {"generator": self.opt_g, "discriminator": self.opt_d}
+
+    def content_loss(self, sr, hr):
+        if self.vgg is None:
+            return F.mse_loss(sr, hr)
+        return F.mse_loss(self.vgg(sr), self.vgg(hr))
+
+    def train_step(self, batches, step):
+        cfg = self.config
+        hr = batches.next().x
+        lr_img = bicubic_downscale(hr, self.scale)
+        if step < cfg.pretrain_steps:  # phase 1: SRResNet on pixel MSE
+            loss = F.mse_loss(self.G(lr_img), hr)
+            ganzoo.update(self.opt_g, loss)
+            return {"loss_mse": loss.detach()}
+        drop = step >= cfg.pretrain_steps + cfg.lr_drop_at * (cfg.steps - cfg.pretrain_steps)
+        for opt in (self.opt_g, self.opt_d):
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * (0.1 if drop else 1.0)
+        sr = self.G(lr_img)
+        loss_d = d_loss_bce(self.D(hr), self.D(sr.detach()))
+        ganzoo.update(self.opt_d, loss_d)
+        with frozen(self.D):
+            content = self.content_loss(sr, hr)
+            adversarial = g_loss_nonsaturating(self.D(sr))  # -log D(G(LR)), Eq. 6
+            loss_g = content + cfg.adversarial_weight * adversarial
+        ganzoo.update(self.opt_g, loss_g)
+        return {"loss_content": content.detach(), "loss_adversarial": adversarial.detach(), "loss_d": loss_d.detach()}
+
+    # -- sampling ------------------------------------------------------------------------------
+
+    def upscale(self, x):
+        return self.G(x)
+
+    def sample_inputs(self, n, rng, labels=None):
+        raise GanzooError("srgan upscales images rather than sampling noise: use `ganzoo upscale` or model.upscale(images)")
+
+    def grid(self, n):
+        k = max(1, n // 3)
+        return 3 * k, 3  # each row: bicubic upscaling of the LR input, SRGAN's output, the HR original
+
+    def example_inputs(self, data, n, rng):
+        idx = torch.randperm(len(data.x), generator=rng)[: n // 3]
+        return {"hr": data.as_model_input(data.x[idx.to(data.x.device)]).to(self.device)}
+
+    def generate(self, hr):
+        lr_img = bicubic_downscale(hr, self.scale)
+        bicubic = bicubic_upscale(lr_img, self.scale)
+        return torch.stack([bicubic, self.G(lr_img), hr], dim=1).flatten(0, 1)
+
+
+@ganzoo.hookimpl
+def register_variants(register):
+    register(SRGAN)

@@ -1,0 +1,179 @@
+"""CycleGAN and SRGAN: their losses, the history buffer, the datasets, PSNR/SSIM, and the CLI."""
+
+import json
+import math
+
+import pytest
+import torch
+from PIL import Image
+
+from ganzoo import DataRequest
+from ganzoo.data import load_data
+from ganzoo.errors import DataError
+from ganzoo.eval import sr
+from ganzoo.losses import HistoryBuffer, cycle_consistency, identity
+
+FAST_CYCLE = ["--batch-size", "4", "--set", "g_width=8", "--set", "n_blocks=1", "--set", "d_width=8"]
+FAST_SR = ["--batch-size", "4", "--set", "hr_size=32", "--set", "n_blocks=1", "--set", "g_width=8", "--set", "d_width=8",
+           "--set", "pretrain_steps=1"]
+
+
+def test_cycle_and_identity_losses_by_hand():
+    x = torch.zeros(2, 1, 2, 2)
+    y = torch.tensor([1.0, -1.0, 0.5, 0.0]).view(1, 1, 2, 2).expand(2, 1, 2, 2)
+    assert cycle_consistency(x, y).item() == pytest.approx((1 + 1 + 0.5 + 0) / 4)
+    assert identity(y, y).item() == 0.0 and identity(x, y).item() == pytest.approx(0.625)
+
+
+def test_history_buffer_fills_then_mixes_old_and_new_fakes():
+    torch.manual_seed(0)
+    buf = HistoryBuffer(capacity=4)
+    first = torch.arange(4.0).view(4, 1)
+    assert torch.equal(buf.query(first), first)  # while filling, D sees the new fakes
+    seen = set(first.flatten().tolist())
+    swapped = 0
+    for k in range(1, 20):
+        new = torch.full((4, 1), 10.0 * k) + torch.arange(4.0).view(4, 1)
+        out = buf.query(new)
+        for v, n in zip(out.flatten().tolist(), new.flatten().tolist()):
+            assert v == n or v in seen  # every output is the new fake or an image stored before it
+            swapped += v != n
+            seen.add(n)
+    assert 0.3 < swapped / (19 * 4) < 0.7  # about half are swapped (p = 1/2)
+    state = buf.state("h")
+    other = HistoryBuffer(capacity=4)
+    other.load_state(state, "h")
+    assert other.count == 4 and torch.equal(other.images, buf.images)
+
+
+def test_luma_psnr_and_ssim_by_hand():
+    white, black = torch.full((3, 2, 2), 255, dtype=torch.uint8), torch.zeros(3, 2, 2, dtype=torch.uint8)
+    assert sr.luma(white).flatten().tolist() == pytest.approx([235.0] * 4)
+    assert sr.luma(black).flatten().tolist() == pytest.approx([16.0] * 4)
+    g = torch.Generator().manual_seed(0)
+    ref = torch.randint(20, 200, (3, 40, 40), generator=g, dtype=torch.uint8)
+    shifted = ref + 10  # every RGB value +10 -> Y + 10 * 219 / 255 everywhere
+    psnr, ssim = sr.psnr_ssim_y(shifted, ref, border=4)
+    assert psnr == pytest.approx(20 * math.log10(255 / (10 * 219 / 255)), abs=1e-6)
+    assert sr.psnr_ssim_y(ref, ref, border=4)[1] == pytest.approx(1.0)
+    assert 0 < ssim < 1
+
+
+def test_digits_typeset_is_two_unpaired_labelled_domains_and_the_same_everywhere():
+    d = load_data("digits-typeset", DataRequest(size=32, domains=2))
+    assert d.info.domains == 2 and d.x.shape[1:] == d.x_b.shape[1:] == (1, 32, 32)
+    assert len(d.x) == 1797 and len(d.x_b) == 2000 and set(d.y_b.tolist()) == set(range(10))
+    again = load_data("digits-typeset", DataRequest(size=32, domains=2))
+    assert torch.equal(again.x_b, d.x_b)  # rendered from fonts that ship in packages, with a fixed seed
+    with pytest.raises(DataError, match="has 2 image domain"):
+        load_data("digits-typeset", DataRequest(size=32))
+
+
+def test_unpaired_folder_layout_and_its_errors(tmp_path):
+    for domain, colour in (("trainA", 40), ("trainB", 200)):
+        (tmp_path / "pair" / domain).mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (20, 16), (colour + i, 0, 0)).save(tmp_path / "pair" / domain / f"{i}.png")
+    d = load_data(str(tmp_path / "pair"), DataRequest(size=16, domains=2))
+    assert d.x.shape == (3, 3, 16, 16) and d.x_b.shape == (3, 3, 16, 16) and d.x[0, 0].float().mean() < d.x_b[0, 0].float().mean()
+    (tmp_path / "half" / "trainA").mkdir(parents=True)
+    with pytest.raises(DataError, match="needs trainA/ and trainB/.*missing trainB"):
+        load_data(str(tmp_path / "half"), DataRequest(size=16, domains=2))
+
+
+def test_photos_hold_out_whole_images_and_crop_the_rest():
+    from ganzoo.data import photos
+
+    assert not set(photos.HELD_OUT) & set(photos.TRAIN)
+    d = load_data("photos", DataRequest(size=96, crop=True))
+    assert d.x.shape == (photos.CROPS, 3, 96, 96) and d.x.dtype == torch.uint8
+    assert len(d.held_out) == 3 and all(min(im.shape[1:]) > 96 for im in d.held_out)
+    assert torch.equal(load_data("photos", DataRequest(size=96, crop=True)).x[:50], d.x[:50])
+
+
+@pytest.fixture(scope="module")
+def cycle_run(tmp_path_factory):
+    from conftest import run_cli
+
+    root = tmp_path_factory.mktemp("cycle")
+    done = run_cli("run", "cyclegan", "--steps", "2", *FAST_CYCLE, "--out", "c", cwd=root)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def test_translate_cli_and_translation_metrics(cycle_run, cli):
+    Image.new("L", (30, 22), 128).save(cycle_run / "in.png")  # not a multiple of 4: padded and cropped back
+    for direction in ("a2b", "b2a"):
+        done = cli("translate", cycle_run / "c", cycle_run / "in.png", "--direction", direction, "-o", cycle_run / f"{direction}.png")
+        assert done.returncode == 0, done.stderr
+        with Image.open(cycle_run / f"{direction}.png") as im:
+            assert im.size == (30, 22) and im.mode == "L"
+    done = cli("eval", cycle_run / "c", "--json")
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads(done.stdout)["metrics"]
+    labels = metrics["label-preservation-digits-typeset"]["values"]
+    assert 0 <= labels["accuracy_a2b"] <= 1 and 0 <= labels["accuracy_b2a"] <= 1
+    assert labels["judge_accuracy_a"] > 0.97 and labels["judge_accuracy_b"] > 0.97  # the judges know their domains
+    assert set(metrics["cycle-l1"]["values"]) == {"l1_a2b_b2a", "l1_b2a_a2b"}
+    assert metrics["fid-per-domain-digitscnn"]["values"]["fid_b_identity"] > 0
+    sample = cli("sample", cycle_run / "c", "-o", "x.png")
+    assert sample.returncode == 2 and "use `ganzoo translate`" in sample.stderr
+    missing = cli("translate", cycle_run / "c", "nope.png")
+    assert missing.returncode == 2 and "input image 'nope.png' does not exist" in missing.stderr
+    with Image.open(cycle_run / "c" / "samples" / "step-00000002.png") as grid:
+        assert grid.size[0] > grid.size[1]  # rows of six: A, G(A), F(G(A)), B, F(B), G(F(B))
+
+
+@pytest.fixture(scope="module")
+def sr_run(tmp_path_factory):
+    from conftest import run_cli
+
+    root = tmp_path_factory.mktemp("sr")
+    done = run_cli("run", "srgan", "--steps", "2", *FAST_SR, "--out", "s", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "content loss is pixel MSE" in done.stderr  # no VGG19 weights here: said, and recorded
+    assert json.loads((root / "s" / "config.json").read_text())["config"]["content"] == "mse"
+    return root
+
+
+def test_upscale_cli_tiles_any_size(sr_run, cli):
+    Image.new("RGB", (45, 23), (200, 30, 90)).save(sr_run / "in.png")
+    whole = cli("upscale", sr_run / "s", sr_run / "in.png", "-o", sr_run / "whole.png", "--tile", "64")
+    tiled = cli("upscale", sr_run / "s", sr_run / "in.png", "-o", sr_run / "tiled.png", "--tile", "16")
+    assert whole.returncode == 0 and tiled.returncode == 0, whole.stderr + tiled.stderr
+    with Image.open(sr_run / "whole.png") as a, Image.open(sr_run / "tiled.png") as b:
+        assert a.size == b.size == (180, 92)
+        from torchvision.transforms.v2.functional import pil_to_tensor
+
+        diff = (pil_to_tensor(a).int() - pil_to_tensor(b).int()).abs().max().item()
+    assert diff <= 1  # tiles overlap by more than the network's receptive field: seams are invisible
+    wrong = cli("translate", sr_run / "s", sr_run / "in.png")
+    assert wrong.returncode == 2 and "not a unpaired-translation model" in wrong.stderr
+
+
+def test_sr_metric_scores_held_out_photos_beside_bicubic(sr_run):
+    from ganzoo.eval import evaluate
+
+    doc = evaluate(sr_run / "s", ["sr-psnr-ssim-y-heldout"], write=False)
+    values = doc["metrics"]["sr-psnr-ssim-y-heldout"]["values"]
+    assert values["images"] == 3 and values["psnr_bicubic"] > 20 and 0 < values["ssim_bicubic"] <= 1
+    assert values["psnr_gain"] == pytest.approx(values["psnr"] - values["psnr_bicubic"])
+    assert "border" in doc["metrics"]["sr-psnr-ssim-y-heldout"]["protocol"]["convention"]
+
+
+def test_srgan_vgg54_content_loss_with_random_weights(tmp_path, monkeypatch):
+    """The VGG path, with randomly initialised VGG19 weights in the file format ganzoo reads."""
+    from safetensors.torch import save_file
+    from torchvision.models import vgg19
+
+    import ganzoo
+    from ganzoo.testing import check_variant
+
+    torch.manual_seed(0)
+    save_file({f"features.{k}": v for k, v in vgg19().features.state_dict().items()}, str(tmp_path / "vgg.safetensors"))
+    monkeypatch.setenv("GANZOO_VGG19_WEIGHTS", str(tmp_path / "vgg.safetensors"))
+    settings = {"hr_size": 32, "pretrain_steps": 1, "n_blocks": 1, "g_width": 8, "d_width": 8}
+    check_variant("srgan", tmp_path / "check", settings=settings, steps=2)
+    result = ganzoo.train("srgan", out=str(tmp_path / "r"), steps=2, batch_size=4, **settings)
+    assert json.loads((result.run_dir / "config.json").read_text())["config"]["content"] == "vgg54"
+    assert '"content": "vgg54"' in (result.export_dir / "README.md").read_text()
