@@ -22,6 +22,7 @@ _LAZY = {
     "BatchStream": "data",
     "Dataset": "data",
     "InMemoryData": "data",
+    "Pretrained": "pretrained",
     "Batch": "variant",
     "DataInfo": "variant",
     "DataRequest": "variant",
@@ -34,6 +35,7 @@ _LAZY = {
 if TYPE_CHECKING:
     from .config import TrainConfig, VariantConfig
     from .data import BatchStream, Dataset, InMemoryData
+    from .pretrained import Pretrained
     from .variant import Batch, DataInfo, DataRequest, GDVariant, Task, Variant, update
 
 
@@ -53,6 +55,7 @@ __all__ = [
     "GDVariant",
     "GanzooError",
     "InMemoryData",
+    "Pretrained",
     "Task",
     "TrainConfig",
     "Variant",
@@ -60,6 +63,7 @@ __all__ = [
     "__version__",
     "create",
     "hookimpl",
+    "list_pretrained",
     "list_variants",
     "load",
     "pull",
@@ -67,6 +71,15 @@ __all__ = [
     "train",
     "update",
 ]
+
+
+def list_pretrained(pattern: str | None = None) -> list[str]:
+    """Names of the installed pretrained models (``ganzoo.load`` takes them), optionally filtered."""
+    import fnmatch
+
+    from ._plugins import registry
+
+    return [n for n in sorted(registry().pretrained) if pattern is None or fnmatch.fnmatch(n, pattern)]
 
 
 def list_variants(pattern: str | None = None) -> list[str]:
@@ -114,7 +127,7 @@ def load(source: str, device: str = "cpu", *, token: str | None = None):
 
     ``source`` is a local export folder (or run directory), ``"hf-hub:user/name"`` with an optional
     ``@revision`` (downloaded into the Hugging Face cache, or found there offline), or the name of a
-    pretrained model (``ganzoo list --pretrained``)."""
+    pretrained model (``ganzoo list --pretrained``), whose sha256 is checked first."""
     from .export import load_export
 
     return load_export(resolve(source, token=token), device=device)
@@ -125,10 +138,14 @@ def resolve(source: str, *, token: str | None = None):
     from pathlib import Path
 
     from ._hub import PREFIX, pull
+    from ._plugins import registry
 
     if source.startswith(PREFIX):
         return pull(source, token=token)
     path = Path(source).expanduser()
+    pretrained = registry().pretrained
+    if source in pretrained and not path.exists():
+        return pretrained[source].verified_folder()
     if (path / "export" / "config.json").is_file():
         return path / "export"
     return path

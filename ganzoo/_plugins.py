@@ -173,6 +173,7 @@ def registry() -> Registry:
     _collect(pm.hook.register_datasets, reg.add_dataset, failures)
     _collect(pm.hook.register_variants, reg.add_variant, failures)
     _collect(pm.hook.register_metrics, reg.add_metric, failures)
+    _collect(pm.hook.register_pretrained, reg.add_pretrained, failures)
     reg.failures = failures
     reg.distributions = dict(_dist_of)
     _cache = (key, reg)

@@ -29,6 +29,8 @@ class Registry:
     dataset_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
     metrics: dict[str, Any] = dataclasses.field(default_factory=dict)  # name -> Metric
     metric_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
+    pretrained: dict[str, Any] = dataclasses.field(default_factory=dict)  # name -> Pretrained
+    pretrained_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
     failures: list = dataclasses.field(default_factory=list)  # PluginFailure records
     distributions: dict[str, tuple] = dataclasses.field(default_factory=dict)  # plugin -> (dist, version)
 
@@ -68,6 +70,22 @@ class Registry:
             raise RegistrationError(f"metric '{metric.name}' is already registered by plugin '{self.metric_plugin[metric.name]}'")
         self.metrics[metric.name] = metric
         self.metric_plugin[metric.name] = plugin
+
+    def add_pretrained(self, plugin: str, entry: Any) -> None:
+        from .pretrained import Pretrained
+
+        if not isinstance(entry, Pretrained):
+            raise RegistrationError(f"register_pretrained expects a ganzoo.Pretrained, got {type(entry).__name__}")
+        if not NAME_RE.match(entry.name):
+            raise RegistrationError(f"pretrained name {entry.name!r} must be lowercase letters, digits, '-' or '_'")
+        if not re.fullmatch(r"[0-9a-f]{64}", entry.sha256):
+            raise RegistrationError(f"pretrained '{entry.name}': sha256 must be 64 hex digits")
+        if not (entry.folder / "config.json").is_file():
+            raise RegistrationError(f"pretrained '{entry.name}': {entry.folder} holds no config.json")
+        if entry.name in self.pretrained:
+            raise RegistrationError(f"pretrained '{entry.name}' is already registered by plugin '{self.pretrained_plugin[entry.name]}'")
+        self.pretrained[entry.name] = entry
+        self.pretrained_plugin[entry.name] = plugin
 
     # -- look-up -----------------------------------------------------------------------------------
 

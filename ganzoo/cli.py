@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"ganzoo {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sub.add_parser("list", help="list the installed variants", description="Table of installed variants: name, plugin distribution and version, task, summary.")
+    ls = sub.add_parser("list", help="list the installed variants (or pretrained models)", description="Table of installed variants: name, plugin distribution and version, task, summary.")
+    ls.add_argument("--pretrained", action="store_true", help="list the pretrained models instead: name, variant, dataset, resolution, size, a metric")
 
     pl = sub.add_parser("plugins", help="list installed plugins and any that failed to load", description="Installed plugins with the hooks they implement, and every plugin that failed to load or register, with the reason.")
     pl.add_argument("--verbose", "-v", action="store_true", help="show the full traceback of each failure")
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("metrics", help="list the registered metrics", description="Metrics usable with `ganzoo eval --metrics`, with their protocols.")
 
     s = sub.add_parser("sample", help="draw a sample grid from an exported model", description="Draw samples from an export folder, a run directory or a Hub repo and save them as one PNG grid.")
-    s.add_argument("source", metavar="SOURCE", help="an export folder (model.safetensors + config.json), a run directory, or hf-hub:USER/NAME[@REVISION]")
+    s.add_argument("source", metavar="SOURCE", help="a pretrained model's name (ganzoo list --pretrained), an export folder, a run directory, or hf-hub:USER/NAME[@REVISION]")
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     s.add_argument("--label", type=int, help="class label for conditional variants")
@@ -155,6 +156,15 @@ def cmd_list(args) -> int:
     from ._plugins import registry
 
     reg = registry()
+    if args.pretrained:
+        rows = [
+            (p.name, p.variant, p.dataset, "x".join(map(str, p.resolution)), f"{p.file_size / 1e6:.2f} MB", p.headline())
+            for p in (reg.pretrained[n] for n in sorted(reg.pretrained))
+        ]
+        print(_table(rows, ("pretrained", "variant", "dataset", "resolution", "weights", "metric")))
+        print("\nuse: ganzoo sample NAME -o grid.png, or ganzoo.load(NAME) in Python")
+        _warn_failures(reg)
+        return 0
     rows = []
     for name in sorted(reg.variants):
         cls = reg.variants[name]

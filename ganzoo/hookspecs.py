@@ -20,6 +20,7 @@ import pluggy
 if TYPE_CHECKING:
     from .data.spec import Dataset
     from .eval import Metric
+    from .pretrained import Pretrained
     from .variant import Variant
 
 hookspec = pluggy.HookspecMarker("ganzoo")
@@ -51,4 +52,14 @@ def register_metrics(register: Callable[["Metric"], None]) -> None:
 
     The metric's name must encode its protocol (feature network, sample counts, reference split);
     ``applies(ctx)`` says whether it makes sense for a model, ``compute(ctx)`` returns its values.
+    """
+
+
+@hookspec
+def register_pretrained(register: Callable[["Pretrained"], None]) -> None:
+    """Register pretrained models: call ``register(ganzoo.Pretrained.from_folder(path))`` for each
+    export folder the plugin ships (weights, config.json and pretrained.json).
+
+    Names are global and refused when taken; ``ganzoo list --pretrained`` shows them and
+    ``ganzoo.load(name)`` loads one after checking its sha256.
     """

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ganzoo
+from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
 from ganzoo.nets import Maxout, dcgan_discriminator, dcgan_generator, frozen, init_dcgan_
 
@@ -141,3 +142,8 @@ class CGAN(ganzoo.GDVariant):
 @ganzoo.hookimpl
 def register_variants(register):
     register(CGAN)
+
+
+@ganzoo.hookimpl
+def register_pretrained(register):
+    register_shipped(register, __file__)  # the models in pretrained/*/, made by benchmarks/pretrained.py

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 import ganzoo
+from ganzoo.pretrained import register_shipped
 from ganzoo.losses import HistoryBuffer, cycle_consistency, d_loss_least_squares, g_loss_least_squares, identity
 from ganzoo.errors import DataError
 from ganzoo.nets import frozen
@@ -210,3 +211,8 @@ class CycleGAN(ganzoo.Variant):
 @ganzoo.hookimpl
 def register_variants(register):
     register(CycleGAN)
+
+
+@ganzoo.hookimpl
+def register_pretrained(register):
+    register_shipped(register, __file__)  # the models in pretrained/*/, made by benchmarks/pretrained.py

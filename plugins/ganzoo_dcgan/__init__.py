@@ -17,6 +17,7 @@ from typing import Literal
 import torch
 
 import ganzoo
+from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
 from ganzoo.nets import dcgan_pair, frozen
 
@@ -68,3 +69,8 @@ class DCGAN(ganzoo.GDVariant):
 @ganzoo.hookimpl
 def register_variants(register):
     register(DCGAN)
+
+
+@ganzoo.hookimpl
+def register_pretrained(register):
+    register_shipped(register, __file__)  # the models in pretrained/*/, made by benchmarks/pretrained.py

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 import ganzoo
+from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_bce, g_loss_minimax, g_loss_nonsaturating
 from ganzoo.nets import frozen, mlp
 
@@ -97,3 +98,8 @@ class GAN(ganzoo.GDVariant):
 @ganzoo.hookimpl
 def register_variants(register):
     register(GAN)
+
+
+@ganzoo.hookimpl
+def register_pretrained(register):
+    register_shipped(register, __file__)  # the models in pretrained/*/, made by benchmarks/pretrained.py

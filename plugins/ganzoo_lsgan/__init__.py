@@ -16,6 +16,7 @@ from typing import Literal
 import torch
 
 import ganzoo
+from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_least_squares, g_loss_least_squares
 from ganzoo.nets import dcgan_pair, frozen
 
@@ -69,3 +70,8 @@ class LSGAN(ganzoo.GDVariant):
 @ganzoo.hookimpl
 def register_variants(register):
     register(LSGAN)
+
+
+@ganzoo.hookimpl
+def register_pretrained(register):
+    register_shipped(register, __file__)  # the models in pretrained/*/, made by benchmarks/pretrained.py

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ganzoo
+from ganzoo.pretrained import register_shipped
 from ganzoo._weights import RemoteWeights
 from ganzoo.errors import DataError, GanzooError
 from ganzoo.eval.sr import bicubic_downscale, bicubic_upscale
@@ -216,3 +217,8 @@ class SRGAN(ganzoo.Variant):
 @ganzoo.hookimpl
 def register_variants(register):
     register(SRGAN)
+
+
+@ganzoo.hookimpl
+def register_pretrained(register):
+    register_shipped(register, __file__)  # the models in pretrained/*/, made by benchmarks/pretrained.py

@@ -20,6 +20,7 @@ from typing import Literal
 import torch
 
 import ganzoo
+from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
 from ganzoo.nets import dcgan_pair, frozen
 
@@ -130,3 +131,8 @@ class WGANGP(WGAN):
 def register_variants(register):
     register(WGAN)
     register(WGANGP)
+
+
+@ganzoo.hookimpl
+def register_pretrained(register):
+    register_shipped(register, __file__)  # the models in pretrained/*/, made by benchmarks/pretrained.py

@@ -1,0 +1,69 @@
+"""Pretrained models as typed data, in the style of torchvision's ``Weights``.
+
+A plugin ships export folders inside its package and registers a :class:`Pretrained` for each
+through the ``register_pretrained`` hook; its metadata (dataset, resolution, the harness's
+metrics with their protocols, the command that reproduces it, size and sha256 of the weights)
+lives in ``pretrained.json`` beside the weights, written by ``benchmarks/pretrained.py``.
+``ganzoo.load("dcgan-digits")`` checks the sha256 before it loads anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import ExportError
+
+METADATA = "pretrained.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Pretrained:
+    name: str  # what ganzoo.load() and `ganzoo sample` take, e.g. "dcgan-digits"
+    variant: str  # the variant that loads it
+    dataset: str  # what it was trained on
+    resolution: tuple[int, ...]  # shape of one sample, (C, H, W)
+    folder: Path  # the export folder inside the plugin's package
+    sha256: str  # of model.safetensors, checked before loading
+    file_size: int  # bytes of model.safetensors
+    metrics: dict[str, dict[str, Any]]  # metric id -> {"values": ..., "protocol": ...} from the harness
+    command: str  # reproduces the weights
+    recipe: dict[str, Any]  # the settings it was trained with (beyond the variant's defaults)
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> "Pretrained":
+        """The entry described by ``folder/pretrained.json``."""
+        folder = Path(folder)
+        doc = json.loads((folder / METADATA).read_text())
+        return cls(
+            name=doc["name"], variant=doc["variant"], dataset=doc["dataset"], resolution=tuple(doc["resolution"]),
+            folder=folder, sha256=doc["sha256"], file_size=doc["file_size"], metrics=doc["metrics"],
+            command=doc["command"], recipe=doc["recipe"],
+        )
+
+    def verified_folder(self) -> Path:
+        """The folder, after checking that its weights are the recorded ones."""
+        weights = self.folder / "model.safetensors"
+        if not weights.is_file():
+            raise ExportError(f"pretrained model '{self.name}' is missing its weights ({weights})")
+        digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+        if digest != self.sha256:
+            raise ExportError(f"pretrained model '{self.name}': {weights} has sha256 {digest[:12]}..., expected {self.sha256[:12]}...")
+        return self.folder
+
+    def headline(self) -> str:
+        """One metric value for listings: the first key of the first metric."""
+        for metric, result in self.metrics.items():
+            for key, value in result["values"].items():
+                return f"{metric} {key} {value:.4g}" if isinstance(value, float) else f"{metric} {key} {value}"
+        return "-"
+
+
+def register_shipped(register, package_file: str) -> None:
+    """Register every ``pretrained/*/`` export folder shipped beside ``package_file`` (a plugin's
+    ``__init__.py``): what a plugin's ``register_pretrained`` hook usually does."""
+    for meta in sorted((Path(package_file).parent / "pretrained").glob(f"*/{METADATA}")):
+        register(Pretrained.from_folder(meta.parent))

@@ -1,0 +1,96 @@
+"""The pretrained zoo: every built-in variant ships a model that loads offline, checked by sha256."""
+
+import hashlib
+import json
+import shutil
+
+import pytest
+import torch
+
+import ganzoo
+from ganzoo.errors import ExportError, PluginError
+from ganzoo._plugins import registry
+from ganzoo.pretrained import Pretrained
+
+EXPECTED = {
+    "dcgan-digits", "gan-digits", "cgan-digits", "lsgan-digits", "wgan-digits", "wgan-gp-digits",
+    "cyclegan-digits-typeset", "srgan-photos",
+}
+
+
+def test_every_builtin_variant_ships_a_pretrained_model():
+    names = set(ganzoo.list_pretrained())
+    assert EXPECTED <= names
+    assert {registry().pretrained[n].variant for n in EXPECTED} == set(ganzoo.list_variants())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_pretrained_entry_is_what_its_metadata_says(name):
+    entry = registry().pretrained[name]
+    weights = (entry.folder / "model.safetensors").read_bytes()
+    assert hashlib.sha256(weights).hexdigest() == entry.sha256 and len(weights) == entry.file_size
+    assert entry.file_size <= 2_000_000, f"{name} is {entry.file_size / 1e6:.2f} MB"
+    assert entry.metrics and all("protocol" in r and r["values"] for r in entry.metrics.values())
+    assert entry.command == f"python benchmarks/pretrained.py --only {name}"
+    model = ganzoo.load(name)
+    assert model.name == entry.variant and list(model.variant.data.shape) == list(entry.resolution)
+    c = entry.resolution[0]
+    if model.variant.task == ganzoo.Task.UNPAIRED_TRANSLATION:
+        out = model.translate(torch.rand(2, c, 32, 32))
+    elif model.variant.task == ganzoo.Task.SUPER_RESOLUTION:
+        out = model.upscale(torch.rand(1, c, 12, 10))
+        assert out.shape == (1, c, 48, 40)
+    else:
+        out = model.sample(4, seed=0)
+        assert torch.equal(out, ganzoo.load(name).sample(4, seed=0))
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_sample_a_pretrained_model_offline_from_the_cli(cli, tmp_path):
+    done = cli("sample", "dcgan-digits", "-n", "16", "-o", "grid.png", env={"HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "grid.png").stat().st_size > 0
+    listed = cli("list", "--pretrained")
+    assert listed.returncode == 0 and all(n in listed.stdout for n in EXPECTED)
+    labelled = cli("sample", "cgan-digits", "-n", "10", "--label", "3", "-o", "threes.png")
+    assert labelled.returncode == 0, labelled.stderr
+
+
+def test_tampered_weights_are_refused(tmp_path, register_plugin):
+    original = registry().pretrained["dcgan-digits"]
+    folder = tmp_path / "copy"
+    shutil.copytree(original.folder, folder)
+    meta = json.loads((folder / "pretrained.json").read_text())
+    meta["name"] = "dcgan-tampered"
+    (folder / "pretrained.json").write_text(json.dumps(meta))
+    weights = bytearray((folder / "model.safetensors").read_bytes())
+    weights[-1] ^= 1
+    (folder / "model.safetensors").write_bytes(bytes(weights))
+
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_pretrained(self, register):
+            register(Pretrained.from_folder(folder))
+
+    register_plugin(Plugin(), "tampered")
+    with pytest.raises(ExportError, match="dcgan-tampered.*sha256"):
+        ganzoo.load("dcgan-tampered")
+
+
+def test_duplicate_pretrained_names_are_refused(register_plugin):
+    original = registry().pretrained["dcgan-digits"]
+
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_pretrained(self, register):
+            register(original)
+
+    register_plugin(Plugin(), "dup")
+    reg = registry()
+    assert reg.pretrained_plugin["dcgan-digits"] != "dup"
+    assert any(f.plugin == "dup" and "already registered" in f.error for f in reg.failures)
+
+
+def test_unknown_source_is_one_clear_error():
+    with pytest.raises((ExportError, PluginError, ganzoo.GanzooError), match="does not exist"):
+        ganzoo.load("dcgan-nope")
