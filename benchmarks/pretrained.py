@@ -43,7 +43,7 @@ ZOO = {
 def plugin_folder(variant: str) -> Path:
     from ganzoo._plugins import registry
 
-    module = importlib.import_module(registry().variant_plugin[variant])
+    module = importlib.import_module(registry().variant(variant).__module__)
     return Path(module.__file__).parent
 
 

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE", help="set any config key, e.g. --set lr=1e-4 --set ema=true (repeatable)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint (with its own config; only --steps and --device may change)")
     r.add_argument("--show-config", action="store_true", help="print the resolved config as JSON and exit without training")
+    r.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], help="mixed precision (default auto: bf16, or fp16 with loss scaling, on CUDA; off elsewhere)")
+    r.add_argument("--compile", action="store_true", help="torch.compile every network (the first steps wait for compilation)")
+    r.add_argument("--nproc", type=int, metavar="N", help="train with N processes (DistributedDataParallel; one GPU each, or gloo on CPU): runs torchrun for you")
 
     e = sub.add_parser(
         "eval",
@@ -209,6 +212,32 @@ def cmd_datasets(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from .training import distributed
+
+    if args.nproc is not None and args.nproc < 1:
+        raise GanzooError(f"--nproc must be at least 1, got {args.nproc}")
+    if args.nproc and args.nproc > 1 and not distributed.launched():
+        return _launch(args.nproc)
+    distributed.setup()
+    try:
+        return _run(args)
+    finally:
+        distributed.teardown()
+
+
+def _launch(nproc: int) -> int:
+    """`ganzoo run ... --nproc N` is `torchrun --standalone --nproc_per_node=N -m ganzoo run ...`."""
+    import subprocess
+
+    argv = sys.argv[1:]
+    i = argv.index("--nproc") if "--nproc" in argv else None
+    rest = argv[:i] + argv[i + 2 :] if i is not None else [a for a in argv if not a.startswith("--nproc=")]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "ganzoo", *rest]
+    print("ganzoo: launching " + " ".join(cmd[1:]), file=sys.stderr)
+    return subprocess.call(cmd)
+
+
+def _run(args) -> int:
     import json
 
     from .config import parse_assignments, to_dict
@@ -222,7 +251,9 @@ def cmd_run(args) -> int:
         trainer = prepare_resume(args.resume, variant=args.variant, steps=args.steps, device=args.device)
     else:
         settings = parse_assignments(args.settings)
-        for key, flag in (("steps", args.steps), ("batch_size", args.batch_size), ("seed", args.seed), ("device", args.device)):
+        if args.compile:
+            settings["compile"] = "true"
+        for key, flag in (("steps", args.steps), ("batch_size", args.batch_size), ("seed", args.seed), ("device", args.device), ("amp", args.amp)):
             if flag is not None:
                 settings[key] = str(flag)
         trainer = prepare(args.variant, data=args.data, settings=settings, text=True, out=args.out, command=command_line([sys.argv[0], *sys.argv[1:]]))
@@ -230,13 +261,16 @@ def cmd_run(args) -> int:
         print(json.dumps({"config": to_dict(trainer.config), "train": to_dict(trainer.train)}, indent=2))
         return 0
     info = trainer.data.info
+    world = f" x {trainer.world} processes" if trainer.world > 1 else ""
     print(
         f"ganzoo: training {trainer.variant.name} on {trainer.dataset} ({len(trainer.data)} samples of "
-        f"{'x'.join(map(str, info.shape))}) for {trainer.config.steps} steps on {trainer.device}"
+        f"{'x'.join(map(str, info.shape))}) for {trainer.config.steps} steps on {trainer.device}{world}"
         + (f", resuming at step {trainer.step}" if args.resume else ""),
         file=sys.stderr,
-    )
+    ) if trainer.is_main else None
     result = trainer.fit()
+    if not trainer.is_main:
+        return 0
     print(f"trained {result.steps} steps at {result.images_per_s:.0f} images/s")
     print(f"samples: {result.grid}")
     print(f"weights: {result.export_dir / 'model.safetensors'}")

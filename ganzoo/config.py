@@ -43,6 +43,9 @@ class TrainConfig:
     best_mode: Literal["min", "max"] = "min"  # whether lower (FID) or higher (accuracy) values of best_metric are better
     pack: int = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
     channels_last: bool = True  # NHWC memory layout for image data and conv nets: same math, faster convolutions
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # mixed precision; auto: bf16 (or fp16 + loss scaling) on CUDA, off elsewhere
+    compile: bool = False  # torch.compile every network (opt-in: the first steps wait for compilation)
+    sync_batchnorm: bool = False  # multi-GPU runs: batchnorm statistics over all processes' batches (CUDA only)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from . import __version__
 from ._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .config import replace, to_dict
 from .errors import ConfigError, ExportError, GanzooError, PluginError
-from .variant import DataInfo, Task, Variant
+from .variant import DataInfo, Task, Variant, unwrap
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
@@ -38,7 +38,7 @@ def generator_state(variant: Variant) -> dict[str, torch.Tensor]:
     return {
         f"{name}.{key}": value.detach().to("cpu", copy=True).contiguous()
         for name, module in variant.generators().items()
-        for key, value in module.state_dict().items()
+        for key, value in unwrap(module).state_dict().items()
     }
 
 

@@ -63,10 +63,17 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, rng: torch.Generator | 
         eps = torch.rand(shape, device=real.device, dtype=real.dtype)
     else:
         eps = torch.rand(shape, generator=rng).to(real.device, real.dtype)
+    from .training.precision import active_scaler
+
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    out = critic(x_hat)
-    (grad,) = torch.autograd.grad(out.sum(), x_hat, create_graph=True)
-    return (grad.flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+    out = critic(x_hat).float().sum()
+    scaler = active_scaler()
+    if scaler is None:
+        (grad,) = torch.autograd.grad(out, x_hat, create_graph=True)
+    else:  # fp16: differentiate the scaled output (no underflow), then unscale (PyTorch's AMP recipe)
+        (scaled,) = torch.autograd.grad(scaler.scale(out), x_hat, create_graph=True)
+        grad = scaled / scaler.get_scale()
+    return (grad.float().flatten(1).norm(2, dim=1) - 1).pow(2).mean()
 
 
 def cycle_consistency(x: Tensor, reconstructed: Tensor) -> Tensor:

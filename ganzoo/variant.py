@@ -261,8 +261,27 @@ class GDVariant(Variant):
         return self.G(self.noise(n, self.z_dim, spatial=self.spatial_noise))
 
 
+def unwrap(module: nn.Module) -> nn.Module:
+    """The network inside a torch.compile and/or DistributedDataParallel wrapper (itself otherwise):
+    checkpoints, exports and EMA read and write the plain network's state."""
+    for _ in range(3):
+        module = getattr(module, "_orig_mod", module)
+        module = getattr(module, "module", module) if type(module).__name__ == "DistributedDataParallel" else module
+    return module
+
+
 def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    """One optimizer step on ``loss``: clear the gradients, backpropagate, step."""
+    """One optimizer step on ``loss``: clear the gradients, backpropagate, step. Under the
+    trainer's fp16 mixed precision the loss is scaled and the step goes through the scaler (which
+    skips steps whose gradients overflowed); variants need not know."""
+    from .training.precision import active_scaler, backward_context
+
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    scaler = active_scaler()
+    with backward_context():
+        (loss if scaler is None else scaler.scale(loss)).backward()
+    if scaler is None:
+        optimizer.step()
+    else:  # update after every step: a variant may step one optimizer several times (n_critic)
+        scaler.step(optimizer)
+        scaler.update()

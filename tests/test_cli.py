@@ -46,7 +46,7 @@ def test_cli_resume_is_bit_identical(cli, tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["run", "dcgn"], "unknown variant 'dcgn'; did you mean 'dcgan'? Known variants: cgan, dcgan"),
+        (["run", "dcgn"], "unknown variant 'dcgn'; did you mean 'dcgan'? Known variants: cgan, cyclegan, dcgan"),
         (["run", "dcgan", "--set", "lrr=1"], "unknown config key 'lrr' (did you mean 'lr'?)"),
         (["run", "dcgan", "--set", "lr=fast"], "config key 'lr' expects float, got 'fast'"),
         (["run", "dcgan", "--set", "image_size=48"], "config key 'image_size' expects 32 | 64, got '48'"),

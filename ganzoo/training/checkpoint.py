@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from ..variant import unwrap
 from safetensors import safe_open
 from safetensors.torch import load_file, save
 
@@ -72,16 +74,18 @@ def set_rng_state(tensors: dict[str, torch.Tensor]) -> None:
         torch.mps.set_rng_state(tensors["rng.mps"])
 
 
-def save_checkpoint(path: Path, *, variant, ema, stream, step: int, extra: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(path: Path, *, variant, ema, stream, step: int, extra: dict[str, Any] | None = None,
+                    rng: dict[str, torch.Tensor] | None = None) -> Path:
+    """``rng``: RNG states to store (under multi-process training, every rank's; default this process's)."""
     tensors: dict[str, torch.Tensor] = {}
     for name, net in variant.networks().items():
-        for key, value in net.state_dict().items():
+        for key, value in unwrap(net).state_dict().items():
             tensors[f"net.{name}.{key}"] = value
     optim_meta = {name: _optimizer_split(opt, f"optim.{name}", tensors) for name, opt in variant.optimizers().items()}
     if ema is not None:
         tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
     tensors.update({f"state.{k}": v for k, v in variant.extra_state().items()})
-    tensors.update(rng_state())
+    tensors.update(rng if rng is not None else rng_state())
     meta = {"step": step, "batches": stream.position, "optimizers": optim_meta, **(extra or {})}
     cpu = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
     return atomic_write_bytes(path, save(cpu, metadata={META_KEY: json.dumps(meta)}))
@@ -93,18 +97,22 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
     return load_file(str(path)), meta
 
 
-def restore_checkpoint(path: Path, *, variant, ema, stream) -> dict[str, Any]:
-    """Load ``path`` into the variant, EMA, batch stream and RNGs; returns the JSON metadata."""
+def restore_checkpoint(path: Path, *, variant, ema, stream, rank: int = 0) -> dict[str, Any]:
+    """Load ``path`` into the variant, EMA, batch stream and RNGs (``rank``'s own, when the run was
+    multi-process); returns the JSON metadata."""
     tensors, meta = read_checkpoint(path)
     for name, net in variant.networks().items():
         head = f"net.{name}."
-        net.load_state_dict({k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)})
+        unwrap(net).load_state_dict({k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)})
     for name, opt in variant.optimizers().items():
         opt.load_state_dict(_optimizer_join(meta["optimizers"][name], f"optim.{name}", tensors))
     if ema is not None:
         ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
     variant.load_extra_state({k[6:]: v for k, v in tensors.items() if k.startswith("state.")})
     stream.position = meta["batches"]
+    own = f"rank{rank}."
+    if any(k.startswith(own) for k in tensors):
+        tensors = {k[len(own):]: v for k, v in tensors.items() if k.startswith(own)}
     set_rng_state(tensors)
     return meta
 

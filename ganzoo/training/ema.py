@@ -12,6 +12,8 @@ from typing import Iterator
 import torch
 from torch import nn
 
+from ..variant import unwrap
+
 
 class EMA:
     def __init__(self, modules: dict[str, nn.Module], decay: float):
@@ -21,7 +23,7 @@ class EMA:
         self.names: list[str] = []
         self.live: list[torch.Tensor] = []
         for prefix, module in modules.items():
-            for key, tensor in module.state_dict(keep_vars=False).items():
+            for key, tensor in unwrap(module).state_dict(keep_vars=False).items():
                 self.names.append(f"{prefix}.{key}")
                 self.live.append(tensor)  # shares storage with the parameter/buffer
         self.shadow = [t.detach().clone() for t in self.live]

@@ -39,8 +39,10 @@ from ..errors import GanzooError, Interrupted
 from ..export import export_doc, write_export
 from ..plots import image_grid_png, loss_curve_png, points_png
 from ..variant import Variant
-from .checkpoint import checkpoint_path, latest_checkpoint, prune_checkpoints, restore_checkpoint, save_checkpoint
+from . import distributed
+from .checkpoint import checkpoint_path, latest_checkpoint, prune_checkpoints, restore_checkpoint, rng_state, save_checkpoint
 from .ema import EMA
+from .precision import Precision
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -60,6 +62,18 @@ def resolve_device(spec: str) -> torch.device:
     if device.type == "mps" and not torch.backends.mps.is_available():
         raise GanzooError(f"device '{spec}' asked for, but MPS is not available here (use --device cpu)")
     return device
+
+
+def wrap_networks(variant: Variant, wrap) -> None:
+    """Replace each of the variant's networks, held as attributes, by ``wrap(network)`` (torch.compile,
+    DistributedDataParallel); checkpoints and exports see through the wrappers (``unwrap``)."""
+    targets = {id(m) for m in variant.networks().values()}
+    for attr, value in list(vars(variant).items()):
+        if isinstance(value, torch.nn.Module) and id(value) in targets:
+            setattr(variant, attr, wrap(value))
+    left = [name for name, m in variant.networks().items() if id(m) in targets]
+    if left:
+        raise GanzooError(f"variant '{variant.name}': networks {left} are not attributes of the variant, so they cannot be wrapped")
 
 
 def _dist() -> tuple[int, int]:
@@ -98,7 +112,7 @@ class Trainer:
         variant_cls.check_data(config, data.info)
         self.rank, self.world = _dist()
         self.is_main = self.rank == 0
-        self.device = resolve_device(train.device)
+        self.device = distributed.local_device(resolve_device(train.device))
         self.train = train
         self.config = config
         self.dataset = dataset
@@ -111,8 +125,18 @@ class Trainer:
         if train.channels_last and data.kind == "image":
             # NHWC convolutions are markedly faster on CPU (oneDNN) and on tensor-core GPUs.
             self.data.x = self.data.x.contiguous(memory_format=torch.channels_last)
+            if self.data.x_b is not None:
+                self.data.x_b = self.data.x_b.contiguous(memory_format=torch.channels_last)
             for net in self.variant.networks().values():
                 net.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes every step: let cuDNN pick its fastest kernels
+        self.precision = Precision(train.amp, self.device)
+        if self.world > 1:
+            wrap_networks(self.variant, lambda net: distributed.wrap(net, self.device, train.sync_batchnorm))
+            torch.manual_seed(train.seed + 1_000_003 * self.rank)  # same initial weights, but each process its own noise
+        if train.compile:
+            wrap_networks(self.variant, torch.compile)
         self.stream = BatchStream(self.data, config.batch_size, train.seed, rank=self.rank, world=self.world)
         if self.stream.batch_size != config.batch_size and self.is_main:
             print(f"ganzoo: warning: dataset '{dataset}' has only {len(data)} samples; batches of {self.stream.batch_size} instead of {config.batch_size}", file=sys.stderr)
@@ -152,9 +176,10 @@ class Trainer:
         path = latest_checkpoint(self.checkpoints)
         if path is None:
             raise GanzooError(f"run directory '{self.run_dir}' has no checkpoint to resume from")
-        meta = restore_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream)
+        meta = restore_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, rank=self.rank)
         self.step = meta["step"]
         self.best = meta.get("best_value")
+        self.precision.load_state(meta.get("grad_scaler"))
         self.history = [row for row in read_metrics(self.metrics_path) if row["step"] <= self.step]
         if self.is_main:  # drop log lines of steps that will be trained again
             atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.history))
@@ -206,7 +231,8 @@ class Trainer:
         """The hot loop: one variant step, EMA, and the periodic outputs."""
         mark_batches, mark_t = self.stream.position, time.perf_counter()
         while self.step < total:
-            losses = self.variant.train_step(self.stream, self.step)
+            with self.precision.step():
+                losses = self.variant.train_step(self.stream, self.step)
             if self.ema is not None:
                 self.ema.update(self.step)
             self.step += 1
@@ -305,11 +331,12 @@ class Trainer:
                             step=self.step, extra={"ganzoo_version": __version__, "best": {self.train.best_metric: value}})
 
     def _checkpoint(self) -> None:
+        rng = distributed.gather_rng_states(rng_state(), self.rank, self.world)  # every rank takes part
         if not self.is_main:
             return
         path = checkpoint_path(self.checkpoints, self.step)
-        extra = {"ganzoo_version": __version__, "best_value": self.best}
-        save_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, step=self.step, extra=extra)
+        extra = {"ganzoo_version": __version__, "best_value": self.best, "grad_scaler": self.precision.state(), "world_size": self.world}
+        save_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, step=self.step, extra=extra, rng=rng)
         prune_checkpoints(self.checkpoints, self.train.keep_checkpoints)
 
 
@@ -388,7 +415,7 @@ def prepare(
     _check_positive(config, train)
     dataset = data or cls.default_dataset
     run_dir = Path(out) if out is not None else default_run_dir(cls.name, dataset)
-    if (run_dir / "config.json").exists():
+    if (run_dir / "config.json").exists() and _dist()[0] == 0:  # other ranks may start after rank 0 wrote it
         raise GanzooError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir} or choose another --out")
     resolve_device(train.device)  # fail on a bad device before loading data
     loaded = load_data(dataset, cls.data_request(config))

@@ -1,0 +1,190 @@
+"""Training throughput of every variant's step, and DCGAN against the reference training loop.
+
+    python benchmarks/throughput.py [--seconds 20] [--only dcgan gan ...]
+
+For each variant at its default config on its default data: real images (or points) consumed per
+second by `train_step`, measured after warm-up over about ``--seconds`` seconds, and the achieved
+GFLOP/s (FLOPs of one step counted by torch.utils.flop_counter, forward and backward). Beside them,
+in the same run and on the same images: a faithful re-implementation of pytorch/examples'
+dcgan/main.py loop (a DataLoader with per-sample torchvision transforms and its default 2 workers,
+Sigmoid + BCELoss, separate real and fake passes through D) with our DCGAN's architecture, batch
+size and precision; and the fp32 matmul GFLOP/s of this machine as the ceiling. Writes
+benchmarks/results/throughput.md. Nothing else should run meanwhile: the numbers are wall-clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+HERE = Path(__file__).resolve().parent
+
+
+def matmul_gflops(n: int = 2048, seconds: float = 3.0) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    t0, reps = time.perf_counter(), 0
+    while time.perf_counter() - t0 < seconds:
+        a @ b
+        reps += 1
+    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def step_flops(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def timed(fn, per_call: int, seconds: float, warmup: int = 3) -> float:
+    """Items per second of ``fn`` (each call handles ``per_call`` items)."""
+    for _ in range(warmup):
+        fn()
+    t0, calls = time.perf_counter(), 0
+    while time.perf_counter() - t0 < seconds:
+        fn()
+        calls += 1
+    return per_call * calls / (time.perf_counter() - t0)
+
+
+def ours(name: str, seconds: float) -> tuple[float, float]:
+    """(items/s, GFLOP/s) of the variant's own step through the trainer's machinery."""
+    import tempfile
+
+    from ganzoo.training import prepare
+
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = prepare(name, settings={}, out=f"{tmp}/run", progress=False)
+        step = [0]
+
+        def one():
+            with trainer.precision.step():
+                trainer.variant.train_step(trainer.stream, step[0])
+            step[0] += 1
+
+        position = trainer.stream.position
+        flops = step_flops(one)
+        per_step = (trainer.stream.position - position) * trainer.stream.global_batch
+        rate = timed(one, per_step, seconds)
+        return rate, flops * rate / per_step / 1e9
+
+
+class ReferenceDigits(torch.utils.data.Dataset):
+    """The digits as PIL images, transformed one sample at a time like torchvision's datasets."""
+
+    def __init__(self, transform):
+        from PIL import Image
+        from sklearn.datasets import load_digits
+
+        images = (load_digits().images * (255 / 16)).round().astype("uint8")
+        self.images = [Image.fromarray(im, mode="L") for im in images]
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.transform(self.images[i]), 0
+
+
+def reference(seconds: float) -> tuple[float, float]:
+    """pytorch/examples dcgan/main.py's loop, with our DCGAN's architecture, batch size and dtype."""
+    import torchvision.transforms as T
+
+    from ganzoo.nets import dcgan_discriminator, dcgan_generator, init_dcgan_
+    from ganzoo_dcgan import DCGANConfig
+
+    cfg = DCGANConfig()
+    size, nz = 32, cfg.z_dim
+    dataset = ReferenceDigits(T.Compose([T.Resize(size), T.CenterCrop(size), T.ToTensor(), T.Normalize((0.5,), (0.5,))]))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=2, drop_last=True)
+    torch.manual_seed(0)
+    netG = init_dcgan_(dcgan_generator(nz, 1, size, cfg.g_width))
+    netD = nn.Sequential(init_dcgan_(dcgan_discriminator(1, size, cfg.d_width)), nn.Sigmoid())
+    criterion = nn.BCELoss()
+    optD = torch.optim.Adam(netD.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    optG = torch.optim.Adam(netG.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
+    batches = iter(())
+
+    def one():
+        nonlocal batches
+        try:
+            data = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            data = next(batches)
+        netD.zero_grad()
+        real = data[0]
+        b = real.size(0)
+        label = torch.full((b,), 1.0)
+        errD_real = criterion(netD(real).view(-1), label)
+        errD_real.backward()
+        noise = torch.randn(b, nz, 1, 1)
+        fake = netG(noise)
+        label.fill_(0.0)
+        errD_fake = criterion(netD(fake.detach()).view(-1), label)
+        errD_fake.backward()
+        optD.step()
+        netG.zero_grad()
+        label.fill_(1.0)
+        errG = criterion(netD(fake).view(-1), label)
+        errG.backward()
+        optG.step()
+
+    flops = step_flops(one)
+    rate = timed(one, cfg.batch_size, seconds)
+    return rate, flops * rate / cfg.batch_size / 1e9
+
+
+def main() -> int:
+    import ganzoo
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=20, help="timed seconds per measurement (default 20)")
+    parser.add_argument("--only", nargs="+", help="variants to measure (default: all)")
+    args = parser.parse_args()
+    t_start = time.perf_counter()
+    peak = matmul_gflops()
+    print(f"fp32 matmul: {peak:.1f} GFLOP/s", flush=True)
+    rows = []
+    ref_rate, ref_gflops = reference(args.seconds)
+    print(f"reference dcgan loop: {ref_rate:.0f} images/s, {ref_gflops:.1f} GFLOP/s", flush=True)
+    for name in args.only or ganzoo.list_variants():
+        rate, gflops = ours(name, args.seconds)
+        ratio = f"{rate / ref_rate:.2f}x" if name == "dcgan" else ""
+        rows.append((name, f"{rate:.0f}", f"{gflops:.1f}", f"{100 * gflops / peak:.0f} %", ratio))
+        print(" | ".join(rows[-1]), flush=True)
+    lines = [
+        "# Training throughput",
+        "",
+        f"`python benchmarks/throughput.py --seconds {args.seconds:g}` on {platform.machine()} with {os.cpu_count()} CPU cores "
+        f"({torch.get_num_threads()} torch threads), torch {torch.__version__}, {time.strftime('%Y-%m-%d')}; "
+        f"{(time.perf_counter() - t_start) / 60:.0f} minutes. Each variant at its default config on its default data; "
+        "items are images (points for 2-D data) consumed by the training step.",
+        "",
+        f"fp32 matmul on this machine: **{peak:.1f} GFLOP/s** (2048x2048, the ceiling for the % column).",
+        "",
+        f"Reference loop (pytorch/examples dcgan/main.py: DataLoader with per-sample transforms and 2 workers, Sigmoid + BCELoss, "
+        f"our DCGAN's architecture, batch size and fp32): **{ref_rate:.0f} images/s**, {ref_gflops:.1f} GFLOP/s.",
+        "",
+        "| variant | items/s | GFLOP/s | of matmul peak | vs reference loop |",
+        "|---|---|---|---|---|",
+    ] + ["| " + " | ".join(r) + " |" for r in rows]
+    out = HERE / "results" / "throughput.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
