@@ -122,7 +122,7 @@ def create(name: str, *, data: str | None = None, device: str = "cpu", seed: int
     return Model(variant, doc, None)
 
 
-def load(source: str, device: str = "cpu", *, token: str | None = None):
+def load(source, device: str = "cpu", *, token: str | None = None):
     """A trained model ready to sample: ``model.sample(n, seed=..., labels=...)`` gives images in [0, 1].
 
     ``source`` is a local export folder (or run directory), ``"hf-hub:user/name"`` with an optional
@@ -133,10 +133,12 @@ def load(source: str, device: str = "cpu", *, token: str | None = None):
     return load_export(resolve(source, token=token), device=device)
 
 
-def resolve(source: str, *, token: str | None = None):
-    """The local export folder ``source`` names, downloading it first if it is on the Hub."""
+def resolve(source, *, token: str | None = None):
+    """The local export folder ``source`` (a str or path) names, downloading it first if it is on the Hub."""
+    import os
     from pathlib import Path
 
+    source = os.fspath(source)
     from ._hub import PREFIX, pull
     from ._plugins import registry
 

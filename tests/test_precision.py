@@ -27,8 +27,11 @@ def test_gradient_penalty_is_unchanged_by_loss_scaling():
     real, fake = torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2)
     plain = gradient_penalty(critic, real, fake, torch.Generator().manual_seed(1))
     fp16 = P.Precision("fp16", torch.device("cpu"))
-    assert fp16.scaler.get_scale() > 1  # the penalty differentiates a scaled output...
-    with fp16.step():
+    with fp16.step():  # at the initial scale of 2^16 the fp16 gradients overflow: the penalty is not finite,
+        overflowed = gradient_penalty(critic, real, fake, torch.Generator().manual_seed(1))
+    assert not torch.isfinite(overflowed)  # so the scaler skips that step and lowers the scale, as for any loss
+    fp16.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    with fp16.step():  # the penalty differentiates the scaled output...
         scaled = gradient_penalty(critic, real, fake, torch.Generator().manual_seed(1))
     assert scaled.dtype == torch.float32
     assert scaled.item() == pytest.approx(plain.item(), rel=2e-2)  # ...and unscales it: same penalty, fp16 rounding aside

@@ -100,7 +100,7 @@ WRITER = textwrap.dedent(
     from pathlib import Path
     from ganzoo.training.checkpoint import checkpoint_path, save_checkpoint
     net = torch.nn.Linear(2048, 2048)  # 16 MB per checkpoint: slow enough to be killed mid-write
-    variant = types.SimpleNamespace(networks=lambda: {"net": net}, optimizers=lambda: {})
+    variant = types.SimpleNamespace(networks=lambda: {"net": net}, optimizers=lambda: {}, extra_state=lambda: {})
     stream = types.SimpleNamespace(position=0)
     folder = Path(sys.argv[1])
     step = 0
