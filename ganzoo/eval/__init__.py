@@ -142,7 +142,8 @@ def run_metrics(ctx: EvalContext, metrics: list[str] | None) -> dict[str, dict[s
     results = {}
     for m in chosen:
         t0 = time.perf_counter()
-        values = m.compute(ctx)
+        with torch.no_grad():  # metrics only read the networks
+            values = m.compute(ctx)
         protocol = {**m.protocol, **({"features": ctx.features_spec} if "userfeatures" in m.name else {})}
         results[m.name] = {"values": values, "protocol": protocol, "seconds": round(time.perf_counter() - t0, 2)}
     return results

@@ -39,6 +39,7 @@ class CycleGANConfig(ganzoo.VariantConfig):
     # 2 CPU cores; 16 channels and 4 blocks (0.3 M) learn digits->typeset in the demo budget.
     g_width: int = 16  # channels of G's first layer (paper: 64); the downsampled layers have 2x and 4x
     n_blocks: int = 4  # residual blocks (paper: 9 at 256x256, 6 at 128x128)
+    downsampling: int = 2  # stride-2 stages before the blocks, and as many upsampling ones after (paper: 2)
     d_width: int = 32  # channels of D's first layer (paper: 64)
     d_layers: int = 2  # stride-2 layers of D after the first (paper: 3 -> 70x70 patches; 2 suits 32x32)
     lambda_cycle: float = 10.0  # cycle-consistency weight (paper)
@@ -62,14 +63,17 @@ class ResnetBlock(nn.Module):
         return x + self.body(x)
 
 
-def resnet_generator(channels: int, width: int, n_blocks: int) -> nn.Sequential:
-    """c7s1-w, d2w, d4w, R4w x n_blocks, u2w, uw, c7s1-C (Johnson et al. 2016; CycleGAN appendix)."""
+def resnet_generator(channels: int, width: int, n_blocks: int, downsampling: int = 2) -> nn.Sequential:
+    """c7s1-w, d2w, d4w, R4w x n_blocks, u2w, uw, c7s1-C (Johnson et al. 2016; CycleGAN appendix),
+    with ``downsampling`` stride-2 stages (2 in the paper)."""
     w = width
     layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(channels, w, 7), nn.InstanceNorm2d(w), nn.ReLU(True)]
-    for m in (1, 2):
+    for i in range(downsampling):
+        m = 2**i
         layers += [nn.Conv2d(w * m, w * 2 * m, 3, stride=2, padding=1), nn.InstanceNorm2d(w * 2 * m), nn.ReLU(True)]
-    layers += [ResnetBlock(w * 4) for _ in range(n_blocks)]
-    for m in (4, 2):
+    layers += [ResnetBlock(w * 2**downsampling) for _ in range(n_blocks)]
+    for i in reversed(range(downsampling)):
+        m = 2 ** (i + 1)
         layers += [nn.ConvTranspose2d(w * m, w * m // 2, 3, stride=2, padding=1, output_padding=1), nn.InstanceNorm2d(w * m // 2), nn.ReLU(True)]
     layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, channels, 7), nn.Tanh()]
     return nn.Sequential(*layers)
@@ -114,13 +118,13 @@ class CycleGAN(ganzoo.Variant):
     @classmethod
     def check_data(cls, config, data):
         super().check_data(config, data)
-        if config.image_size % 4:
-            raise DataError(f"cyclegan: image_size must be a multiple of 4 (two stride-2 stages), got {config.image_size}")
+        if config.image_size % 2**config.downsampling:
+            raise DataError(f"cyclegan: image_size must be a multiple of {2**config.downsampling} ({config.downsampling} stride-2 stages), got {config.image_size}")
 
     def build(self):
         cfg, c = self.config, self.data.shape[0]
-        self.G_ab = init_normal_(resnet_generator(c, cfg.g_width, cfg.n_blocks)).to(self.device)
-        self.G_ba = init_normal_(resnet_generator(c, cfg.g_width, cfg.n_blocks)).to(self.device)
+        self.G_ab = init_normal_(resnet_generator(c, cfg.g_width, cfg.n_blocks, cfg.downsampling)).to(self.device)
+        self.G_ba = init_normal_(resnet_generator(c, cfg.g_width, cfg.n_blocks, cfg.downsampling)).to(self.device)
         self.D_a = init_normal_(patch_discriminator(c, cfg.d_width, cfg.d_layers)).to(self.device)
         self.D_b = init_normal_(patch_discriminator(c, cfg.d_width, cfg.d_layers)).to(self.device)
         betas = (cfg.beta1, cfg.beta2)
