@@ -89,24 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
         "translate", help="translate an image with an unpaired-translation model (CycleGAN)",
         description="Translate INPUT (any image file) from domain A to B (or B to A) with an exported CycleGAN and save the result as PNG.",
     )
-    t.add_argument("source", metavar="EXPORT", help="export folder, run directory or hf-hub:USER/NAME[@REVISION]")
-    t.add_argument("input", metavar="INPUT", help="image file to translate")
+    _image_to_image_args(t, "translated.png")
     t.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="a2b (default) or b2a")
-    t.add_argument("-o", "--output", default="translated.png", help="output PNG (default translated.png)")
-    t.add_argument("--device", default="auto", help="device (default auto)")
-    t.add_argument("--token", help="Hugging Face token for private repos")
 
     u = sub.add_parser(
         "upscale", help="super-resolve an image with a super-resolution model (SRGAN)",
         description="Upscale INPUT (any image file, any size) with an exported super-resolution model and save the result as PNG; "
         "large images are processed in overlapping tiles.",
     )
-    u.add_argument("source", metavar="EXPORT", help="export folder, run directory or hf-hub:USER/NAME[@REVISION]")
-    u.add_argument("input", metavar="INPUT", help="image file to upscale")
-    u.add_argument("-o", "--output", default="upscaled.png", help="output PNG (default upscaled.png)")
+    _image_to_image_args(u, "upscaled.png")
     u.add_argument("--tile", type=int, default=128, help="tile side in input pixels, bounding memory (default 128)")
-    u.add_argument("--device", default="auto", help="device (default auto)")
-    u.add_argument("--token", help="Hugging Face token for private repos")
 
     pu = sub.add_parser(
         "push", help="publish an export to the Hugging Face Hub",
@@ -127,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     pl2.add_argument("repo", metavar="USER/NAME[@REVISION]", help="Hub repo, optionally pinned to a branch, tag or commit")
     pl2.add_argument("--token", help="Hugging Face token for private repos (default: HF_TOKEN or `hf auth login`)")
     return p
+
+
+def _image_to_image_args(p: argparse.ArgumentParser, default_output: str) -> None:
+    p.add_argument("source", metavar="EXPORT", help="pretrained name, export folder, run directory or hf-hub:USER/NAME[@REVISION]")
+    p.add_argument("input", metavar="INPUT", help="image file")
+    p.add_argument("-o", "--output", default=default_output, help=f"output PNG (default {default_output})")
+    p.add_argument("--device", default="auto", help="device (default auto)")
+    p.add_argument("--token", help="Hugging Face token for private repos")
 
 
 def main(argv: list[str] | None = None) -> int:
