@@ -121,7 +121,7 @@ def test_translate_cli_and_translation_metrics(cycle_run, cli):
     missing = cli("translate", cycle_run / "c", "nope.png")
     assert missing.returncode == 2 and "input image 'nope.png' does not exist" in missing.stderr
     with Image.open(cycle_run / "c" / "samples" / "step-00000002.png") as grid:
-        assert grid.size[0] > grid.size[1]  # rows of six: A, G(A), F(G(A)), B, F(B), G(F(B))
+        assert grid.size == (6 * 34 + 2, 10 * 34 + 2)  # 64 -> 10 rows of six 32px images: A, G(A), F(G(A)), B, F(B), G(F(B))
 
 
 @pytest.fixture(scope="module")
