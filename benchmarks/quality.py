@@ -87,6 +87,21 @@ def render(done: dict, out: Path) -> None:
         if group in done:
             lines += ["| " + " | ".join(r) + f" | {done[group]['seeds']} |" for r in done[group]["rows"]]
     lines += ["", "Machines and dates: " + "; ".join(sorted({f"{g['machine']} ({g['date']})" for g in done.values()})) + "."]
+    missing = [g for g in CONFIGS if g not in done]
+    if missing:
+        lines += ["", f"Not measured by this script yet: {', '.join(missing)} (run `python benchmarks/quality.py --only {' '.join(missing)}`)."]
+    lines += ["", "## The pretrained zoo's default-config runs", "",
+              "Seed 0, each variant's default `ganzoo run` config (the recipe column says what differs), scored on the fp16 "
+              "weights by `benchmarks/pretrained.py`; these are also the default-config results for variants whose group above "
+              "has not been run.", "",
+              "| model | recipe | metrics |", "|---|---|---|"]
+    for meta in sorted(HERE.parent.glob("plugins/*/pretrained/*/pretrained.json")):
+        entry = json.loads(meta.read_text())
+        metrics = "; ".join(
+            f"`{m}` " + ", ".join(f"{k} {v:.3g}" for k, v in r["values"].items() if "class" not in k and k not in ("n_generated", "n_real", "images"))
+            for m, r in entry["metrics"].items()
+        )
+        lines.append(f"| `{entry['name']}` | {json.dumps(entry['recipe']['settings']) if entry['recipe']['settings'] else 'defaults'} | {metrics} |")
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
 
@@ -102,9 +117,14 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=sorted(CONFIGS), help="run only these groups")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's); 1 lets two benchmarks share 2 cores")
     parser.add_argument("--out", default=str(HERE / "results" / "quality.md"), help="results file (default benchmarks/results/quality.md)")
+    parser.add_argument("--render", action="store_true", help="only rebuild quality.md from results/quality.json and the zoo's records")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.render:
+        store = HERE / "results" / "quality.json"
+        render(json.loads(store.read_text()) if store.is_file() else {}, Path(args.out))
+        return 0
     groups = args.only or list(CONFIGS)
     t_start = time.perf_counter()
     for group in groups:
