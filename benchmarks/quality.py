@@ -87,6 +87,7 @@ def render(done: dict, out: Path) -> None:
         if group in done:
             lines += ["| " + " | ".join(r) + f" | {done[group]['seeds']} |" for r in done[group]["rows"]]
     lines += ["", "Machines and dates: " + "; ".join(sorted({f"{g['machine']} ({g['date']})" for g in done.values()})) + "."]
+    lines += [f"- {g}: {done[g]['note']}" for g in CONFIGS if g in done and done[g].get("note")]
     missing = [g for g in CONFIGS if g not in done]
     if missing:
         lines += ["", f"Not measured by this script yet: {', '.join(missing)} (run `python benchmarks/quality.py --only {' '.join(missing)}`)."]
