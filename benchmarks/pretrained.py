@@ -40,6 +40,10 @@ ZOO = {
 }
 
 
+# The value `ganzoo list --pretrained` shows, where the first key of the first metric is not the telling one.
+HEADLINES = {"cyclegan-digits-typeset": ("label-preservation-digits-typeset", "accuracy_a2b"), "srgan-photos": ("sr-psnr-ssim-y-heldout", "psnr_gain")}
+
+
 def plugin_folder(variant: str) -> Path:
     from ganzoo._plugins import registry
 
@@ -84,6 +88,7 @@ def build(name: str, workdir: Path) -> dict:
         "file_size": len(weights),
         "metrics": {m: {"values": r["values"], "protocol": r["protocol"]} for m, r in doc["metrics"].items()},
         "command": f"python benchmarks/pretrained.py --only {name}",
+        "headline": [metrics[0], next(iter(doc["metrics"][metrics[0]]["values"]))] if name not in HEADLINES else list(HEADLINES[name]),
         "recipe": {"seed": 0, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
                    "storage": "fp16", "train_seconds": round(time.perf_counter() - t0)},
     }

@@ -78,7 +78,9 @@ def render(done: dict, out: Path) -> None:
         "",
         "Written by `benchmarks/quality.py` (each group's command is in its row). The first row of each group is the "
         "variant's default `ganzoo run`, a few CPU minutes rather than the papers' budgets; the rows below it change "
-        "only the settings shown. Values are mean ± std over the seeds (one value: one seed).",
+        "only the settings shown. Values are mean ± std over the seeds (one value: one seed). "
+        "'s per seed' is wall time, measured while other benchmarks shared the 2 cores: not a speed figure "
+        "(benchmarks/results/throughput.md is).",
         "",
         "| data | configuration | metric (protocol id) | ours | published | target | s per seed | seeds |",
         "|---|---|---|---|---|---|---|---|",

@@ -161,7 +161,7 @@ def cmd_list(args) -> int:
     reg = registry()
     if args.pretrained:
         rows = [
-            (p.name, p.variant, p.dataset, "x".join(map(str, p.resolution)), f"{p.file_size / 1e6:.2f} MB", p.headline())
+            (p.name, p.variant, p.dataset, "x".join(map(str, p.resolution)), f"{p.file_size / 1e6:.2f} MB", p.summary())
             for p in (reg.pretrained[n] for n in sorted(reg.pretrained))
         ]
         print(_table(rows, ("pretrained", "variant", "dataset", "resolution", "weights", "metric")))

@@ -32,6 +32,7 @@ class Pretrained:
     metrics: dict[str, dict[str, Any]]  # metric id -> {"values": ..., "protocol": ...} from the harness
     command: str  # reproduces the weights
     recipe: dict[str, Any]  # the settings it was trained with (beyond the variant's defaults)
+    headline: tuple[str, str] | None = None  # (metric, key) that listings show
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> "Pretrained":
@@ -41,7 +42,7 @@ class Pretrained:
         return cls(
             name=doc["name"], variant=doc["variant"], dataset=doc["dataset"], resolution=tuple(doc["resolution"]),
             folder=folder, sha256=doc["sha256"], file_size=doc["file_size"], metrics=doc["metrics"],
-            command=doc["command"], recipe=doc["recipe"],
+            command=doc["command"], recipe=doc["recipe"], headline=tuple(doc["headline"]) if doc.get("headline") else None,
         )
 
     def verified_folder(self) -> Path:
@@ -54,8 +55,13 @@ class Pretrained:
             raise ExportError(f"pretrained model '{self.name}': {weights} has sha256 {digest[:12]}..., expected {self.sha256[:12]}...")
         return self.folder
 
-    def headline(self) -> str:
-        """One metric value for listings: the first key of the first metric."""
+    def summary(self) -> str:
+        """One metric value for listings: the recorded headline, else the first key of the first metric."""
+        if self.headline and self.headline[0] in self.metrics:
+            metric, key = self.headline
+            value = self.metrics[metric]["values"].get(key)
+            if isinstance(value, (int, float)):
+                return f"{metric} {key} {value:.4g}"
         for metric, result in self.metrics.items():
             for key, value in result["values"].items():
                 return f"{metric} {key} {value:.4g}" if isinstance(value, float) else f"{metric} {key} {value}"
