@@ -113,7 +113,7 @@ def push(export: str | Path, repo: str, *, private: bool = False, revision: str 
             remote_card = Path(api.hf_hub_download(repo_id, "README.md", revision=revision)).read_text()
             if CARD_MARK not in remote_card:
                 files.remove("README.md")
-                print(f"kept the README.md on the Hub: it was not written by ganzoo (--overwrite-card replaces it)")
+                print("kept the README.md on the Hub: it was not written by ganzoo (--overwrite-card replaces it)")
         info = api.create_commit(
             repo_id,
             operations=[CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(folder / f)) for f in files],

@@ -15,7 +15,7 @@ import hashlib
 import http.server
 import json
 import threading
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import unquote, urlparse
 
 
 def git_blob_oid(data: bytes) -> str:
