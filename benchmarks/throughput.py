@@ -27,14 +27,16 @@ from torch import nn
 HERE = Path(__file__).resolve().parent
 
 
-def matmul_gflops(n: int = 2048, seconds: float = 3.0) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 2048, seconds: float = 3.0, m: int | None = None) -> float:
+    """fp32 GFLOP/s of (m x n) @ (n x n); m = n by default."""
+    m = m or n
+    a, b = torch.randn(m, n), torch.randn(n, n)
     a @ b
     t0, reps = time.perf_counter(), 0
     while time.perf_counter() - t0 < seconds:
         a @ b
         reps += 1
-    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
+    return 2 * m * n * n * reps / (time.perf_counter() - t0) / 1e9
 
 
 def step_flops(fn) -> float:
@@ -61,14 +63,14 @@ def timed(fn, per_call: int, seconds: float, warmup: int = 3) -> float:
     return per_call * calls / (time.perf_counter() - t0)
 
 
-def ours(name: str, seconds: float) -> tuple[float, float]:
+def ours(name: str, seconds: float, data: str | None = None) -> tuple[float, float]:
     """(items/s, GFLOP/s) of the variant's own step through the trainer's machinery."""
     import tempfile
 
     from ganzoo.training import prepare
 
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = prepare(name, settings={}, out=f"{tmp}/run", progress=False)
+        trainer = prepare(name, data=data, settings={}, out=f"{tmp}/run", progress=False)
         step = [0]
 
         def one():
@@ -150,6 +152,43 @@ def reference(seconds: float) -> tuple[float, float]:
     return rate, flops * rate / cfg.batch_size / 1e9
 
 
+def plain_2d(seconds: float) -> tuple[float, float]:
+    """A plain eager PyTorch loop for `gan` on ring8: the same PacGAN networks, batch size and Adam,
+    real batches indexed from an in-memory tensor, BCE on logits; nothing from ganzoo's trainer."""
+    import torch.nn.functional as F
+
+    from ganzoo import DataRequest
+    from ganzoo.data import load_data
+    from ganzoo.nets import mlp
+    from ganzoo_gan import GANConfig
+
+    cfg = GANConfig()
+    x = load_data("ring8", DataRequest(kind=None)).x
+    torch.manual_seed(0)
+    G = mlp([2, 400, 400, 400, 400, 2], batchnorm=True)
+    D = mlp([2, 200, 200, 200, 1], maxout_pieces=cfg.maxout_pieces)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
+    b = cfg.batch_size
+
+    def one():
+        real = x[torch.randint(len(x), (b,))]
+        with torch.no_grad():
+            fake = G(torch.randn(b, 2))
+        loss_d = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = F.softplus(-D(G(torch.randn(b, 2)))).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+
+    flops = step_flops(one)
+    rate = timed(one, b, seconds)
+    return rate, flops * rate / b / 1e9
+
+
 def main() -> int:
     import ganzoo
 
@@ -169,6 +208,13 @@ def main() -> int:
         counted = gflops == gflops  # not NaN
         rows.append((name, f"{rate:.0f}", f"{gflops:.1f}" if counted else "n/a", f"{100 * gflops / peak:.0f} %" if counted else "n/a", ratio))
         print(" | ".join(rows[-1]), flush=True)
+    # The 2-D MLPs: ganzoo's gan on ring8 against a plain eager loop of the same networks, and
+    # the matmul rate at their layer shape (a batch of 100 through 400x400), which bounds both.
+    small_peak = matmul_gflops(400, m=100)
+    plain_rate, plain_gflops = plain_2d(args.seconds)
+    gan2d_rate, gan2d_gflops = ours("gan", args.seconds, data="ring8")
+    print(f"2-D: plain {plain_rate:.0f} points/s ({plain_gflops:.1f} GFLOP/s), ganzoo {gan2d_rate:.0f} ({gan2d_gflops:.1f}); "
+          f"matmul 100x400x400 {small_peak:.1f} GFLOP/s", flush=True)
     lines = [
         "# Training throughput",
         "",
@@ -184,7 +230,20 @@ def main() -> int:
         "",
         "| variant | items/s | GFLOP/s | of matmul peak | vs reference loop |",
         "|---|---|---|---|---|",
-    ] + ["| " + " | ".join(r) + " |" for r in rows]
+    ] + ["| " + " | ".join(r) + " |" for r in rows] + [
+        "",
+        "## The small MLPs on 2-D points",
+        "",
+        "`gan` on ring8 (PacGAN's networks: G 4x400 ReLU + batchnorm, D 3x200 maxout x5; batch 100) through ganzoo's trainer, "
+        "beside a plain eager PyTorch loop of the same networks, batch, Adam and loss (real batches indexed from an in-memory tensor). "
+        f"The layers' own matmul shape (100x400 @ 400x400) runs at **{small_peak:.1f} GFLOP/s** here: a step's FLOPs at that rate "
+        "bound how fast any loop can go.",
+        "",
+        "| loop | points/s | GFLOP/s | of matmul at the layer shape | vs plain loop | ceiling vs plain loop |",
+        "|---|---|---|---|---|---|",
+        f"| plain eager | {plain_rate:.0f} | {plain_gflops:.1f} | {100 * plain_gflops / small_peak:.0f} % | 1.00x | {small_peak / plain_gflops:.2f}x |",
+        f"| ganzoo `gan` | {gan2d_rate:.0f} | {gan2d_gflops:.1f} | {100 * gan2d_gflops / small_peak:.0f} % | {gan2d_rate / plain_rate:.2f}x | |",
+    ]
     out = HERE / "results" / "throughput.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines) + "\n")

@@ -177,3 +177,75 @@ def test_srgan_vgg54_content_loss_with_random_weights(tmp_path, monkeypatch):
     result = ganzoo.train("srgan", out=str(tmp_path / "r"), steps=2, batch_size=4, **settings)
     assert json.loads((result.run_dir / "config.json").read_text())["config"]["content"] == "vgg54"
     assert '"content": "vgg54"' in (result.export_dir / "README.md").read_text()
+
+
+def test_shape_consistency_compares_pooled_images_by_hand():
+    from ganzoo_cyclegan import shape_consistency
+
+    x = torch.zeros(1, 1, 4, 4)
+    moved = torch.zeros(1, 1, 4, 4)
+    x[..., 0, 0] = 1.0  # a dot in the top-left 2x2 cell
+    moved[..., 0, 1] = 1.0  # moved inside the same cell: the pooled layout is unchanged
+    assert shape_consistency(x, moved, 2).item() == 0.0
+    moved = torch.zeros(1, 1, 4, 4)
+    moved[..., 3, 3] = 1.0  # moved to another cell: two of four pooled cells differ by 1/4
+    assert shape_consistency(x, moved, 2).item() == pytest.approx((0.25 + 0.25) / 4)
+
+
+def test_semantic_consistency_uses_the_classifiers_own_prediction_as_target():
+    from ganzoo_cyclegan import semantic_consistency
+
+    # A "classifier" whose logits are the two pixel values: class = the brighter pixel.
+    classifier = torch.nn.Flatten()
+    x = torch.tensor([[[[0.0, 5.0]]], [[[5.0, 0.0]]]])  # predicted classes 1 and 0
+    kept = torch.tensor([[[[0.0, 5.0]]], [[[5.0, 0.0]]]])
+    swapped = kept.flip(-1)
+    assert semantic_consistency(classifier, x, kept).item() < 0.01
+    ce = torch.nn.functional.cross_entropy(torch.tensor([[5.0, 0.0], [0.0, 5.0]]), torch.tensor([1, 0]))
+    assert semantic_consistency(classifier, x, swapped).item() == pytest.approx(ce.item())
+
+
+def test_cyclegan_semantic_loss_trains_its_own_classifier_and_needs_labels(tmp_path):
+    import ganzoo
+
+    fast = {"batch_size": 4, "g_width": 8, "n_blocks": 1, "d_width": 8}
+    result = ganzoo.train("cyclegan", out=str(tmp_path / "r"), steps=3, semantic_weight=1.0, semantic_from=1,
+                          shape_weight=1.0, cycle_noise=0.1, **fast)
+    rows = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in rows if "loss_semantic" in r]
+    assert logged and all(math.isfinite(r["loss_semantic"]) and math.isfinite(r["loss_classifier"]) for r in logged)
+    model = ganzoo.load(str(result.export_dir))  # the classifier is part of the export and loads back
+    assert model.translate(torch.rand(2, 1, 32, 32)).shape == (2, 1, 32, 32)
+    folder = tmp_path / "unlabelled"
+    for side in ("trainA", "trainB"):
+        (folder / side).mkdir(parents=True)
+        for i in range(2):
+            Image.new("L", (32, 32), 40 * i).save(folder / side / f"{i}.png")
+    with pytest.raises(DataError, match="semantic_weight needs class labels on domain A"):
+        ganzoo.train("cyclegan", data=str(folder), out=str(tmp_path / "u"), steps=1, semantic_weight=1.0, **fast)
+
+
+def test_srgan_with_bicubic_skip_starts_exactly_at_bicubic():
+    from ganzoo_srgan import SRResNet
+
+    torch.manual_seed(0)
+    lr = torch.rand(2, 3, 8, 8) * 2 - 1
+    net = SRResNet(3, 8, 1, 4, bicubic_skip=True).eval()
+    expected = torch.nn.functional.interpolate(lr, scale_factor=4, mode="bicubic", align_corners=False)
+    assert torch.equal(net(lr), expected)
+    paper = SRResNet(3, 8, 1, 4, bicubic_skip=False).eval()
+    assert paper(lr).abs().max() < 1  # the paper's tanh output, learned from scratch
+
+
+def test_photo_crops_share_out_photos_evenly_and_skip_flat_ones():
+    from ganzoo.data.photos import random_crops
+
+    torch.manual_seed(0)
+    half_flat = torch.full((3, 200, 200), 128, dtype=torch.uint8)
+    half_flat[:, :, :100] = (torch.rand(3, 200, 100) * 255).to(torch.uint8)
+    small = (torch.rand(3, 40, 40) * 255).to(torch.uint8)
+    crops = random_crops([half_flat, small], 16, 40, seed=0)
+    from_small = sum(any(torch.equal(c, small[:, i:i + 16, j:j + 16]) for i in range(25) for j in range(25)) for c in crops)
+    assert from_small == 20  # half the crops, though the small photo has 4 % of the pixels
+    # 46 % of the big photo's crop positions are flat; redrawn up to 10 times, (almost) none remain.
+    assert sum(bool((c == 128).all()) for c in crops) == 0

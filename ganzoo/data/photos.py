@@ -51,20 +51,27 @@ def read_rgb(path: str | os.PathLike) -> torch.Tensor:
         raise DataError(f"cannot read image '{path}': {exc}") from None
 
 
-def random_crops(images: list[torch.Tensor], size: int, count: int, seed: int) -> torch.Tensor:
-    """``count`` crops of size x size, each from a photo chosen in proportion to its area."""
+def random_crops(images: list[torch.Tensor], size: int, count: int, seed: int, min_std: float = 8.0) -> torch.Tensor:
+    """``count`` crops of size x size, from photos taken in turn in a random order (each photo gives
+    the same share, however large: sampling by area let one 1411x1411 photo supply a third of the
+    crops), at random positions. A crop that is nearly flat (grey-level std below ``min_std`` of
+    255: sky, the black surround of retina.jpg or hubble_deep_field.jpg) is drawn again, up to 10
+    times: it teaches x4 super-resolution nothing that bicubic does not already do."""
     images = [im for im in images if min(im.shape[-2:]) >= size]
     if not images:
         raise DataError(f"no training image is at least {size}x{size} pixels")
     g = torch.Generator().manual_seed(seed)
-    areas = torch.tensor([im.shape[-1] * im.shape[-2] for im in images], dtype=torch.float64)
-    which = torch.multinomial(areas, count, replacement=True, generator=g).tolist()
-    u = torch.rand(count, 2, generator=g, dtype=torch.float64).tolist()
     out = torch.empty(count, 3, size, size, dtype=torch.uint8)
-    for i, (k, (uy, ux)) in enumerate(zip(which, u)):
+    order = torch.cat([torch.randperm(len(images), generator=g) for _ in range(-(-count // len(images)))])
+    for i, k in enumerate(order[:count].tolist()):
         im = images[k]
-        top, left = int(uy * (im.shape[-2] - size + 1)), int(ux * (im.shape[-1] - size + 1))
-        out[i] = im[:, top : top + size, left : left + size]
+        for _ in range(10):
+            uy, ux = torch.rand(2, generator=g, dtype=torch.float64).tolist()
+            top, left = int(uy * (im.shape[-2] - size + 1)), int(ux * (im.shape[-1] - size + 1))
+            crop = im[:, top : top + size, left : left + size]
+            if crop.float().mean(0).std() >= min_std:
+                break
+        out[i] = crop
     return out
 
 
