@@ -52,6 +52,20 @@ def step_flops(fn) -> float:
     return counter.get_total_flops()
 
 
+def matmul_share(fn, steps: int = 20) -> float:
+    """Fraction of the wall time of ``steps`` calls spent inside matrix multiplications (aten::mm,
+    addmm, bmm, convolution), from torch.profiler: the rest is what removing overhead could save."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            fn()
+        wall = time.perf_counter() - t0
+    heavy = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::mkldnn_convolution", "aten::convolution_backward")
+    return sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in heavy) / 1e6 / wall
+
+
 def timed(fn, per_call: int, seconds: float, warmup: int = 3) -> float:
     """Items per second of ``fn`` (each call handles ``per_call`` items)."""
     for _ in range(warmup):
@@ -106,9 +120,9 @@ class ReferenceDigits(torch.utils.data.Dataset):
 def reference(seconds: float) -> tuple[float, float]:
     """pytorch/examples dcgan/main.py's loop, with our DCGAN's architecture, batch size and dtype."""
     import torchvision.transforms as T
+    from ganzoo_dcgan import DCGANConfig
 
     from ganzoo.nets import dcgan_discriminator, dcgan_generator, init_dcgan_
-    from ganzoo_dcgan import DCGANConfig
 
     cfg = DCGANConfig()
     size, nz = 32, cfg.z_dim
@@ -156,11 +170,11 @@ def plain_2d(seconds: float) -> tuple[float, float]:
     """A plain eager PyTorch loop for `gan` on ring8: the same PacGAN networks, batch size and Adam,
     real batches indexed from an in-memory tensor, BCE on logits; nothing from ganzoo's trainer."""
     import torch.nn.functional as F
+    from ganzoo_gan import GANConfig
 
     from ganzoo import DataRequest
     from ganzoo.data import load_data
     from ganzoo.nets import mlp
-    from ganzoo_gan import GANConfig
 
     cfg = GANConfig()
     x = load_data("ring8", DataRequest(kind=None)).x
@@ -186,7 +200,8 @@ def plain_2d(seconds: float) -> tuple[float, float]:
 
     flops = step_flops(one)
     rate = timed(one, b, seconds)
-    return rate, flops * rate / b / 1e9
+    share = matmul_share(one)
+    return rate, flops * rate / b / 1e9, share
 
 
 def main() -> int:
@@ -211,10 +226,10 @@ def main() -> int:
     # The 2-D MLPs: ganzoo's gan on ring8 against a plain eager loop of the same networks, and
     # the matmul rate at their layer shape (a batch of 100 through 400x400), which bounds both.
     small_peak = matmul_gflops(400, m=100)
-    plain_rate, plain_gflops = plain_2d(args.seconds)
+    plain_rate, plain_gflops, plain_share = plain_2d(args.seconds)
     gan2d_rate, gan2d_gflops = ours("gan", args.seconds, data="ring8")
     print(f"2-D: plain {plain_rate:.0f} points/s ({plain_gflops:.1f} GFLOP/s), ganzoo {gan2d_rate:.0f} ({gan2d_gflops:.1f}); "
-          f"matmul 100x400x400 {small_peak:.1f} GFLOP/s", flush=True)
+          f"matmul 100x400x400 {small_peak:.1f} GFLOP/s; the plain loop spends {100 * plain_share:.0f} % of its time in matmuls", flush=True)
     lines = [
         "# Training throughput",
         "",
@@ -238,6 +253,11 @@ def main() -> int:
         "beside a plain eager PyTorch loop of the same networks, batch, Adam and loss (real batches indexed from an in-memory tensor). "
         f"The layers' own matmul shape (100x400 @ 400x400) runs at **{small_peak:.1f} GFLOP/s** here: a step's FLOPs at that rate "
         "bound how fast any loop can go.",
+        "",
+        f"Profile of the plain loop (torch.profiler, 20 steps): **{100 * plain_share:.0f} %** of its wall time is spent inside "
+        "the matrix multiplications themselves, so removing every other cost (Python, allocations, optimizer, "
+        f"elementwise kernels) could speed it up by at most {1 / max(plain_share, 1e-9):.2f}x; the last column is the other bound, "
+        "the step's FLOPs run at the layer shape's matmul rate.",
         "",
         "| loop | points/s | GFLOP/s | of matmul at the layer shape | vs plain loop | ceiling vs plain loop |",
         "|---|---|---|---|---|---|",

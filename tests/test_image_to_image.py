@@ -249,3 +249,11 @@ def test_photo_crops_share_out_photos_evenly_and_skip_flat_ones():
     assert from_small == 20  # half the crops, though the small photo has 4 % of the pixels
     # 46 % of the big photo's crop positions are flat; redrawn up to 10 times, (almost) none remain.
     assert sum(bool((c == 128).all()) for c in crops) == 0
+
+
+def test_cyclegan_refuses_negative_loss_weights(tmp_path):
+    import ganzoo
+    from ganzoo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cycle_noise must be 0 or more"):
+        ganzoo.train("cyclegan", out=str(tmp_path / "r"), steps=1, cycle_noise=-0.1)

@@ -23,7 +23,7 @@ from torch import nn
 import ganzoo
 from ganzoo.pretrained import register_shipped
 from ganzoo.losses import HistoryBuffer, cycle_consistency, d_loss_least_squares, g_loss_least_squares, identity
-from ganzoo.errors import DataError
+from ganzoo.errors import ConfigError, DataError
 from ganzoo.nets import frozen
 
 
@@ -156,6 +156,11 @@ class CycleGAN(ganzoo.Variant):
         super().check_data(config, data)
         if config.image_size % 2**config.downsampling:
             raise DataError(f"cyclegan: image_size must be a multiple of {2**config.downsampling} ({config.downsampling} stride-2 stages), got {config.image_size}")
+        for key in ("shape_weight", "cycle_noise", "semantic_weight", "lambda_cycle", "lambda_identity"):
+            if getattr(config, key) < 0:
+                raise ConfigError(f"cyclegan: {key} must be 0 or more, got {getattr(config, key)}")
+        if config.shape_size < 1:
+            raise ConfigError(f"cyclegan: shape_size must be at least 1, got {config.shape_size}")
         if config.semantic_weight > 0 and not data.num_classes:
             raise DataError(f"cyclegan: semantic_weight needs class labels on domain A, and dataset '{data.name}' has none")
 
