@@ -67,6 +67,15 @@ def test_digits_typeset_is_two_unpaired_labelled_domains_and_the_same_everywhere
     assert torch.equal(again.x_b, d.x_b)  # rendered from fonts that ship in packages, with a fixed seed
     with pytest.raises(DataError, match="has 2 image domain"):
         load_data("digits-typeset", DataRequest(size=32))
+    # Each typeset glyph is scaled to the frame as the handwritten digits were: the longer side of
+    # its bounding box spans 75-100 % of the 32 pixels (rotation and shift move it a little).
+    ink = d.x_b[:, 0] > 64
+    rows, cols = ink.any(2), ink.any(1)
+    def span(mask):
+        idx = torch.arange(32).expand_as(mask)
+        return idx.masked_fill(~mask, -1).amax(1) - idx.masked_fill(~mask, 99).amin(1) + 1
+    longer = torch.maximum(span(rows), span(cols)).float()
+    assert longer.min() >= 0.6 * 32 and longer.median() >= 0.8 * 32
 
 
 def test_unpaired_folder_layout_and_its_errors(tmp_path):

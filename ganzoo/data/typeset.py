@@ -2,8 +2,8 @@
 
 Domain A is the embedded handwritten ``digits``. Domain B is the same ten digits typeset in the
 TrueType faces that ship inside Pillow and matplotlib (DejaVu, STIX, Computer Modern: serif, sans,
-mono, bold, italic), each drawn with a random face, size, rotation, shift and stroke weight, so
-domain B has real variety. System fonts are deliberately not used: they differ between machines,
+mono, bold, italic), each drawn with a random face, stroke weight, rotation, size and shift, so
+domain B has real variety, and scaled to the frame as the handwritten digits were (see ``render``). System fonts are deliberately not used: they differ between machines,
 and the dataset (and every number measured on it) must be the same everywhere.
 
 Labels are kept for evaluation only (does A->B keep the digit?); training is unpaired and shuffled.
@@ -48,26 +48,36 @@ def _font(path: str | None, size: int):
 
 
 def render(count: int = COUNT, seed: int = SEED) -> tuple[torch.Tensor, torch.Tensor]:
-    """(count, 1, 32, 32) uint8 white-on-black typeset digits and their labels."""
+    """(count, 1, 32, 32) uint8 white-on-black typeset digits and their labels.
+
+    Each glyph is drawn large in a random face and stroke weight, rotated, cropped to its bounding
+    box and scaled so its longer side fills 75-100 % of the frame, then shifted: the normalisation
+    the handwritten digits went through (UCI: each digit's bounding box scaled to the 32x32 frame),
+    so the two domains differ in style, as MNIST and USPS do, not in size and position. Glyphs
+    drawn at their font size instead (18-28 of 32 pixels, anywhere) made a label-keeping
+    translation a change of geometry, which ResNet generators do not learn (CycleGAN's Sec. 5.2)."""
     from PIL import Image, ImageDraw
 
     g = torch.Generator().manual_seed(seed)
     faces = font_files()
     labels = torch.randint(0, 10, (count,), generator=g)
     face = torch.randint(0, len(faces), (count,), generator=g)
-    size = torch.randint(18, 29, (count,), generator=g)  # glyph height varies by about 1.5x
-    angle = (torch.rand(count, generator=g) * 30 - 15).tolist()  # degrees
-    shift = torch.randint(-3, 4, (count, 2), generator=g).tolist()  # pixels
-    stroke = torch.randint(0, 2, (count,), generator=g).tolist()  # 0 or 1 px extra stroke
+    fill = (0.75 + 0.25 * torch.rand(count, generator=g)).tolist()  # longer side / frame side
+    angle = (torch.rand(count, generator=g) * 20 - 10).tolist()  # degrees
+    shift = torch.randint(-2, 3, (count, 2), generator=g).tolist()  # pixels
+    stroke = torch.randint(0, 3, (count,), generator=g).tolist()  # 0, 1 or 2 px extra stroke (at 4x)
     out = torch.empty(count, 1, CANVAS, CANVAS, dtype=torch.uint8)
-    big = CANVAS * 2  # draw at twice the size, rotate, then downsample: smooth edges
+    big = CANVAS * 4  # draw at four times the size, then box-downsample: smooth edges
     for i in range(count):
-        font = _font(faces[int(face[i])], int(size[i]) * 2)
         im = Image.new("L", (big, big), 0)
-        draw = ImageDraw.Draw(im)
-        draw.text((big / 2, big / 2), str(int(labels[i])), fill=255, font=font, anchor="mm",
-                  stroke_width=2 * stroke[i], stroke_fill=255)
-        im = im.rotate(angle[i], resample=Image.Resampling.BILINEAR, translate=(2 * shift[i][0], 2 * shift[i][1]))
+        ImageDraw.Draw(im).text((big / 2, big / 2), str(int(labels[i])), fill=255, font=_font(faces[int(face[i])], 80),
+                                anchor="mm", stroke_width=2 * stroke[i], stroke_fill=255)
+        glyph = im.rotate(angle[i], resample=Image.Resampling.BILINEAR)
+        glyph = glyph.crop(glyph.getbbox())
+        k = big * fill[i] / max(glyph.size)
+        glyph = glyph.resize((max(1, round(glyph.width * k)), max(1, round(glyph.height * k))), Image.Resampling.BOX)
+        im = Image.new("L", (big, big), 0)
+        im.paste(glyph, ((big - glyph.width) // 2 + 4 * shift[i][0], (big - glyph.height) // 2 + 4 * shift[i][1]))
         im = im.resize((CANVAS, CANVAS), Image.Resampling.BOX)
         out[i, 0] = torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8).view(CANVAS, CANVAS)
     return out, labels.long()
