@@ -123,6 +123,11 @@ def test_translate_cli_and_translation_metrics(cycle_run, cli):
     labels = metrics["label-preservation-digits-typeset"]["values"]
     assert 0 <= labels["accuracy_a2b"] <= 1 and 0 <= labels["accuracy_b2a"] <= 1
     assert labels["judge_accuracy_a"] > 0.97 and labels["judge_accuracy_b"] > 0.97  # the judges know their domains
+    for d in ("a2b", "b2a"):  # per digit: the overall accuracy is a mix of the ten, each mapped to its most frequent outcome
+        per_digit = [labels[f"{d}_class_{c}"] for c in range(10)]
+        assert min(per_digit) - 1e-9 <= labels[f"accuracy_{d}"] <= max(per_digit) + 1e-9
+        assert all(labels[f"{d}_class_{c}_most_often"] in range(10) for c in range(10))
+        assert all(labels[f"{d}_class_{c}_most_often"] == c for c in range(10) if labels[f"{d}_class_{c}"] > 0.5)
     assert set(metrics["cycle-l1"]["values"]) == {"l1_a2b_b2a", "l1_b2a_a2b"}
     assert metrics["fid-per-domain-digitscnn"]["values"]["fid_b_identity"] > 0
     sample = cli("sample", cycle_run / "c", "-o", "x.png")

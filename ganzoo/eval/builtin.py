@@ -165,6 +165,11 @@ def _label_preservation(ctx):
         x = _translated(ctx, direction)
         pred = torch.cat([judge(x[i : i + 1000].to(ctx.device)).argmax(1).cpu() for i in range(0, len(x), 1000)])
         out[f"accuracy_{direction}"] = (pred == labels.cpu()).double().mean().item()
+        # Per digit, and which digit it most often becomes: CycleGAN tends to swap whole classes.
+        for c in range(10):
+            mine = pred[labels.cpu() == c]
+            out[f"{direction}_class_{c}"] = (mine == c).double().mean().item()
+            out[f"{direction}_class_{c}_most_often"] = float(torch.bincount(mine, minlength=10).argmax())
         source = ctx.data.as_model_input(ctx.data.x if direction == "a2b" else ctx.data.x_b)
         own = typeset if direction == "b2a" else handwritten  # each judge on its own domain: the ceiling
         pred_src = torch.cat([own(source[i : i + 1000].to(ctx.device)).argmax(1).cpu() for i in range(0, len(source), 1000)])
