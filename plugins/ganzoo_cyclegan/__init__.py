@@ -236,18 +236,18 @@ class CycleGAN(ganzoo.Variant):
             loss_g = (loss_gan + cfg.lambda_cycle * loss_cycle + cfg.lambda_cycle * cfg.lambda_identity * loss_idt
                       + cfg.shape_weight * loss_shape + cfg.semantic_weight * loss_sem)
         ganzoo.update(self.opt_g, loss_g)
-        extra = {}
-        if self.classifier is not None:  # f learns domain A's labels alongside (CyCADA pretrains it; same effect)
+        extra = {"loss_shape": loss_shape.detach()} if cfg.shape_weight > 0 else {}
+        if self.classifier is not None:  # f learns domain A's labels alongside G (CyCADA pretrains it instead)
             loss_c = torch.nn.functional.cross_entropy(self.classifier(real_a), batch.y[:n])
             ganzoo.update(self.opt_c, loss_c)
-            extra = {"loss_classifier": loss_c.detach(), "loss_semantic": loss_sem.detach()}
+            extra |= {"loss_classifier": loss_c.detach(), "loss_semantic": loss_sem.detach()}
 
         # The official code halves each D's loss so D learns slower than G.
         loss_d_a = 0.5 * d_loss_least_squares(self.D_a(real_a), self.D_a(self.history_a.query(fake_a)))
         loss_d_b = 0.5 * d_loss_least_squares(self.D_b(real_b), self.D_b(self.history_b.query(fake_b)))
         ganzoo.update(self.opt_d, loss_d_a + loss_d_b)
         return {"loss_g": loss_gan.detach(), "loss_cycle": loss_cycle.detach(), "loss_identity": loss_idt.detach(),
-                "loss_shape": loss_shape.detach(), **extra,
+                **extra,
                 "loss_d_a": loss_d_a.detach(), "loss_d_b": loss_d_b.detach()}
 
     def _noisy(self, x):
