@@ -123,6 +123,10 @@ def test_translate_cli_and_translation_metrics(cycle_run, cli):
     labels = metrics["label-preservation-digits-typeset"]["values"]
     assert 0 <= labels["accuracy_a2b"] <= 1 and 0 <= labels["accuracy_b2a"] <= 1
     assert labels["judge_accuracy_a"] > 0.97 and labels["judge_accuracy_b"] > 0.97  # the judges know their domains
+    # Doing nothing, or restyling without moving a stroke, scores well below the judges' ceiling:
+    # the bar a translation must clear, and the gap that only redrawn shapes close.
+    for key in ("untranslated_a2b", "untranslated_b2a", "restyled_a2b", "restyled_b2a"):
+        assert 0.5 < labels[key] < 0.9
     for d in ("a2b", "b2a"):  # per digit: the overall accuracy is a mix of the ten, each mapped to its most frequent outcome
         per_digit = [labels[f"{d}_class_{c}"] for c in range(10)]
         assert min(per_digit) - 1e-9 <= labels[f"accuracy_{d}"] <= max(per_digit) + 1e-9
@@ -271,3 +275,47 @@ def test_cyclegan_refuses_negative_loss_weights(tmp_path):
 
     with pytest.raises(ConfigError, match="cycle_noise must be 0 or more"):
         ganzoo.train("cyclegan", out=str(tmp_path / "r"), steps=1, cycle_noise=-0.1)
+
+
+def test_srgan_augmentation_gives_each_crop_one_of_the_squares_8_symmetries():
+    from ganzoo_srgan import dihedral
+
+    torch.manual_seed(0)
+    x = torch.rand(512, 3, 6, 6)
+    out = dihedral(x)
+    found = set()
+    for a, b in zip(x, out):
+        symmetries = [a, a.flip(-1), a.flip(-2), a.flip(-1).flip(-2)]
+        symmetries += [s.transpose(-1, -2) for s in symmetries]
+        matches = [k for k, s in enumerate(symmetries) if torch.equal(s, b)]
+        assert len(matches) == 1  # a rearrangement of that crop's own pixels, never another crop's
+        found.add(matches[0])
+    assert found == set(range(8))  # and every symmetry occurs
+
+
+def test_srgan_lr_decays_over_the_srresnet_phase_then_follows_the_paper():
+    from ganzoo.variant import DataInfo
+    from ganzoo_srgan import SRGAN, SRGANConfig
+
+    def lr(step, **cfg):
+        config = SRGANConfig(steps=200, pretrain_steps=100, pretrain_lr=1e-3, lr=1e-4, n_blocks=1, g_width=8, d_width=8, hr_size=32, **cfg)
+        return SRGAN(config, DataInfo("photos", "image", (3, 32, 32))).lr_at(step)
+
+    assert lr(0) == pytest.approx(1e-3) and lr(50) == pytest.approx(5e-4) and lr(99) < 1e-6  # cosine to 0
+    assert lr(50, pretrain_decay=False) == pytest.approx(1e-3)
+    assert lr(100) == pytest.approx(1e-4) and lr(150) == pytest.approx(1e-5)  # adversarial phase: 10x drop halfway
+
+
+def test_restyled_baseline_changes_style_but_moves_no_stroke():
+    from ganzoo.eval.builtin import _restyle
+
+    torch.manual_seed(0)
+    a = torch.rand(2, 1, 32, 32) * 1.6 - 0.8
+    sharp = _restyle(a, "a2b")
+    assert sharp.amin() == -1 and sharp.amax() == 1  # full contrast, as the typeset digits
+    assert torch.equal(sharp.flatten(1).argsort(), a.flatten(1).argsort())  # no pixel changes rank
+    b = -torch.ones(1, 1, 32, 32)
+    b[..., 8:24, 12:16] = 1.0  # a sharp vertical bar, one 4x4 block wide
+    blurred = _restyle(b, "b2a")
+    assert blurred[..., 16, 13:15].min() > 0.5 and blurred[..., 16, 0:8].max() < -0.9  # the bar stays where it was
+    assert -0.9 < blurred[..., 8, 13] < 0.9  # but its ends are soft, as UCI's 4x4 block counts made them
