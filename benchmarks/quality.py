@@ -28,6 +28,8 @@ MODES = ("modes", "high_quality_percent", "reverse_kl")
 RING_PUB = "GAN 1 mode / 99.3 % (VEEGAN Tab. 1); GAN 6.3 / 98.2 %, PacGAN2 7.9 / 95.6 % (PacGAN Tab. 1)"
 GRID_PUB = "GAN 17.3 / 94.8 %, PacGAN2 23.8 / 91.3 % (PacGAN Tab. 1)"
 LABEL_KEYS = ("accuracy_a2b", "accuracy_b2a")
+# The same judges on images that keep every stroke (untranslated, or restyled only): the bar a translation must clear.
+LABEL_BASELINES = LABEL_KEYS + ("untranslated_a2b", "untranslated_b2a", "restyled_a2b", "restyled_b2a")
 CYCADA = "CyCADA MNIST->USPS 95.6 % (Hoffman et al. 2018, Tab. 1)"
 SR_KEYS = ("psnr", "psnr_bicubic", "psnr_gain", "ssim", "ssim_bicubic")
 SRRESNET = "Set5 x4: SRResNet 32.05 dB vs bicubic 28.43 (+3.6 dB) (Ledig et al. Tab. 2)"
@@ -57,20 +59,24 @@ CONFIGS = {
         ("dcgan", "digits", {"steps": 4000, "ema": True}, "fid-digitscnn-halves", ("fid", "fid_real_floor"), "-", "FID <= 2x the real-vs-real floor"),
     ],
     "cyclegan": [
-        ("cyclegan", "digits-typeset", {}, "label-preservation-digits-typeset", LABEL_KEYS, CYCADA, ">= 95 % both ways"),
+        ("cyclegan", "digits-typeset", {}, "label-preservation-digits-typeset", LABEL_BASELINES, CYCADA, ">= 95 % both ways"),
         ("cyclegan", "digits-typeset", {"cycle_noise": 0.2}, "label-preservation-digits-typeset", LABEL_KEYS, CYCADA, ">= 95 % both ways"),
         ("cyclegan", "digits-typeset", {"shape_weight": 10}, "label-preservation-digits-typeset", LABEL_KEYS, CYCADA, ">= 95 % both ways"),
         ("cyclegan", "digits-typeset", {"semantic_weight": 1.0}, "label-preservation-digits-typeset", LABEL_KEYS, CYCADA, ">= 95 % both ways"),
     ],
     "srgan": [
         ("srgan", "photos", {"steps": 1000}, "sr-psnr-ssim-y-heldout", SR_KEYS, SRRESNET, "SRResNet >= bicubic + 2 dB"),
-        ("srgan", "photos", {"steps": 5000, "pretrain_steps": 5000}, "sr-psnr-ssim-y-heldout", SR_KEYS, SRRESNET, "SRResNet >= bicubic + 2 dB"),
+        ("srgan", "photos", {"steps": 3000, "pretrain_steps": 3000}, "sr-psnr-ssim-y-heldout", SR_KEYS, SRRESNET, "SRResNet >= bicubic + 2 dB"),
+        ("srgan", "photos", {"steps": 1000, "n_blocks": 16}, "sr-psnr-ssim-y-heldout", SR_KEYS, SRRESNET, "SRResNet >= bicubic + 2 dB"),
+        ("srgan", "photos", {"steps": 3000, "pretrain_steps": 3000, "n_blocks": 16}, "sr-psnr-ssim-y-heldout", SR_KEYS, SRRESNET, "SRResNet >= bicubic + 2 dB"),
         ("srgan", "photos", {}, "sr-psnr-ssim-y-heldout", SR_KEYS,
          "Set5 x4: SRGAN 29.40 dB vs bicubic 28.43 (+1.0 dB) (Ledig et al. Tab. 2)", "SRGAN >= bicubic"),
     ],
 }
 LABELS = {("srgan", "steps=1000"): "srgan steps=1000 (= pretrain_steps: SRResNet only)",
-          ("srgan", "steps=5000 pretrain_steps=5000"): "srgan steps=5000 pretrain_steps=5000 (SRResNet only)"}
+          ("srgan", "steps=3000 pretrain_steps=3000"): "srgan steps=3000 pretrain_steps=3000 (SRResNet only)",
+          ("srgan", "steps=1000 n_blocks=16"): "srgan steps=1000 n_blocks=16 (SRResNet only, the paper's depth)",
+          ("srgan", "steps=3000 pretrain_steps=3000 n_blocks=16"): "srgan steps=3000 pretrain_steps=3000 n_blocks=16 (SRResNet only)"}
 
 
 def fmt(values: list[float]) -> str:

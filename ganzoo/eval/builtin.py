@@ -172,9 +172,31 @@ def _label_preservation(ctx):
             out[f"{direction}_class_{c}_most_often"] = float(torch.bincount(mine, minlength=10).argmax())
         source = ctx.data.as_model_input(ctx.data.x if direction == "a2b" else ctx.data.x_b)
         own = typeset if direction == "b2a" else handwritten  # each judge on its own domain: the ceiling
-        pred_src = torch.cat([own(source[i : i + 1000].to(ctx.device)).argmax(1).cpu() for i in range(0, len(source), 1000)])
-        out[f"judge_accuracy_{'a' if direction == 'a2b' else 'b'}"] = (pred_src == labels.cpu()).double().mean().item()
+        out[f"judge_accuracy_{'a' if direction == 'a2b' else 'b'}"] = _accuracy(own, source, labels, ctx.device)
+        # Baselines that keep every digit's shape: the judge on the untranslated images, and on
+        # images changed in style only (what a translation that never redraws a stroke would get).
+        out[f"untranslated_{direction}"] = _accuracy(judge, source, labels, ctx.device)
+        out[f"restyled_{direction}"] = _accuracy(judge, _restyle(source, direction), labels, ctx.device)
     return out
+
+
+@torch.no_grad()
+def _accuracy(judge, x, labels, device) -> float:
+    pred = torch.cat([judge(x[i : i + 1000].to(device)).argmax(1).cpu() for i in range(0, len(x), 1000)])
+    return (pred == labels.cpu()).double().mean().item()
+
+
+def _restyle(x: torch.Tensor, direction: str) -> torch.Tensor:
+    """Domain A's style on B, or B's on A, with every stroke left where it is. B->A: average over
+    4x4 blocks and back up, as the UCI digits were made from 32x32 bitmaps. A->B: sharpen the
+    blurred strokes with a steep curve (tanh(4x)), stretched back to the full range."""
+    x = x.float()
+    if direction == "b2a":
+        small = torch.nn.functional.avg_pool2d(x, 4)
+        return torch.nn.functional.interpolate(small, scale_factor=4, mode="bicubic", align_corners=False).clamp(-1, 1)
+    y = torch.tanh(4 * x)
+    lo, hi = y.amin((1, 2, 3), keepdim=True), y.amax((1, 2, 3), keepdim=True)
+    return 2 * (y - lo) / (hi - lo).clamp_min(1e-6) - 1
 
 
 @torch.no_grad()
@@ -262,7 +284,9 @@ def register_metrics(register):
     register(Metric(
         "label-preservation-digits-typeset", "Does translation keep the digit? A->B judged by a typeset-digit CNN, B->A by the digits CNN",
         {"judges": "typeset-cnn (domain B) and digits-cnn (domain A), shipped in ganzoo/eval/weights", "n": "every image of each domain",
-         "judge_accuracy": "each judge on untranslated images of its own domain (the ceiling)"},
+         "judge_accuracy": "each judge on untranslated images of its own domain (the ceiling)",
+         "untranslated": "the other domain's judge on untranslated images (doing nothing)",
+         "restyled": "the same on images restyled with every stroke kept: A sharpened by tanh(4x), B averaged over 4x4 blocks"},
         _typeset, _label_preservation,
     ))
     register(Metric(
