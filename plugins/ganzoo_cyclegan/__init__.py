@@ -51,8 +51,9 @@ class CycleGANConfig(ganzoo.VariantConfig):
     decay_from: float = 0.5  # fraction of training after which the lr decays linearly to 0 (paper: half)
     # Not in the paper (0 turns each off). Cycle consistency alone lets G hide the input in
     # invisible detail and draw any plausible image (Chu et al. 2017, "CycleGAN, a Master of
-    # Steganography"); on digits-typeset about a third of the digits become another digit. None of
-    # these beat the paper's losses there, with one seed each (benchmarks/results/quality.md).
+    # Steganography"); on digits-typeset about a third of the digits become another digit to the
+    # other domain's judge. None of these moved that (benchmarks/results/quality.md): the paper's
+    # losses already score what restyling without moving a stroke scores there.
     shape_weight: float = 0.0  # weight of |pool(G(x)) - pool(x)|_1: the translation keeps x's coarse layout
     shape_size: int = 8  # side of the average-pooled image that shape_weight compares
     cycle_noise: float = 0.0  # std of Gaussian noise added to G(x) before the cycle back: destroys hidden codes
