@@ -319,3 +319,21 @@ def test_restyled_baseline_changes_style_but_moves_no_stroke():
     blurred = _restyle(b, "b2a")
     assert blurred[..., 16, 13:15].min() > 0.5 and blurred[..., 16, 0:8].max() < -0.9  # the bar stays where it was
     assert -0.9 < blurred[..., 8, 13] < 0.9  # but its ends are soft, as UCI's 4x4 block counts made them
+
+
+@pytest.mark.parametrize("translated", [True, False])
+def test_semantic_classifier_also_learns_from_translated_a_when_asked(translated):
+    from types import SimpleNamespace
+
+    from ganzoo.variant import DataInfo
+    from ganzoo_cyclegan import CycleGAN, CycleGANConfig
+
+    config = CycleGANConfig(steps=2, batch_size=3, g_width=8, n_blocks=1, d_width=8, semantic_weight=1.0,
+                            semantic_from=0, semantic_translated=translated)
+    variant = CycleGAN(config, DataInfo("digits-typeset", "image", (1, 32, 32), num_classes=10, domains=2))
+    seen = []
+    variant.classifier.register_forward_hook(lambda module, inputs, output: seen.append(len(inputs[0])))
+    batch = SimpleNamespace(x=torch.rand(3, 1, 32, 32) * 2 - 1, x_b=torch.rand(3, 1, 32, 32) * 2 - 1, y=torch.tensor([1, 2, 3]))
+    variant.train_step(SimpleNamespace(next=lambda: batch), 0)
+    # The semantic loss sees A, G(A), B, F(B) (3 each); then f trains on A, and on G(A) only if asked.
+    assert seen == [3, 3, 3, 3, 6 if translated else 3]
