@@ -127,6 +127,7 @@ def main() -> int:
 
     import ganzoo
     from ganzoo.eval import evaluate
+    from ganzoo._plugins import registry
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=3, help="seeds per configuration (default 3)")
@@ -151,7 +152,7 @@ def main() -> int:
             for seed in range(args.seeds):
                 with tempfile.TemporaryDirectory() as tmp:
                     result = ganzoo.train(variant, data=dataset, out=f"{tmp}/run", seed=seed, **settings)
-                    values = evaluate(result.run_dir, [metric], seed=seed, write=False)["metrics"][metric]["values"]
+                    values = evaluate(result.run_dir, registry(), [metric], seed=seed, write=False)["metrics"][metric]["values"]
                 for k in keys:
                     per_key[k].append(float(values[k]))
             label = f"{variant} {' '.join(f'{k}={v}' for k, v in settings.items())}".strip()

@@ -25,6 +25,7 @@ from safetensors.torch import save
 from ganzoo import DataRequest
 from ganzoo._io import atomic_write_bytes
 from ganzoo.data import load_data
+from ganzoo._plugins import registry
 from ganzoo.data.typeset import SEED as TYPESET_SEED
 from ganzoo.data.typeset import render
 from ganzoo.eval.digits_cnn import TYPESET_WEIGHTS, WEIGHTS, DigitsCNN, held_out_split
@@ -43,7 +44,7 @@ def shifted(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 def data(domain: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x, y, train indices, held-out indices), images in [-1, 1] at 32x32."""
     if domain == "handwritten":
-        d = load_data("digits", DataRequest(size=32, channels=1))
+        d = load_data("digits", DataRequest(size=32, channels=1), registry().datasets)
         x, y = d.as_model_input(d.x), d.y
         return x, y, *held_out_split(len(x))
     parts = [render(2000, TYPESET_SEED), render(6000, TYPESET_SEED + 1), render(2000, TYPESET_SEED + 2)]  # the last is held out

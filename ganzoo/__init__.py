@@ -7,11 +7,11 @@ train and load models. Everything else is internal and may change.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 import importlib
+import os
 from typing import TYPE_CHECKING
 
+from ._version import __version__
 from .errors import GanzooError
 from .hookspecs import hookimpl
 
@@ -22,10 +22,13 @@ _LAZY = {
     "BatchStream": "data",
     "Dataset": "data",
     "InMemoryData": "data",
+    "Batch": "data.types",
+    "DataInfo": "data.types",
+    "DataRequest": "data.types",
+    "Model": "model",
+    "ExportInfo": "model",
     "Pretrained": "pretrained",
-    "Batch": "variant",
-    "DataInfo": "variant",
-    "DataRequest": "variant",
+    "RunResult": "training",
     "Task": "variant",
     "Variant": "variant",
     "GDVariant": "variant",
@@ -35,8 +38,11 @@ _LAZY = {
 if TYPE_CHECKING:
     from .config import TrainConfig, VariantConfig
     from .data import BatchStream, Dataset, InMemoryData
+    from .data.types import Batch, DataInfo, DataRequest
+    from .model import ExportInfo, Model
     from .pretrained import Pretrained
-    from .variant import Batch, DataInfo, DataRequest, GDVariant, Task, Variant, update
+    from .training import RunResult
+    from .variant import GDVariant, Task, Variant, update
 
 
 def __getattr__(name: str):
@@ -52,10 +58,13 @@ __all__ = [
     "DataInfo",
     "DataRequest",
     "Dataset",
+    "ExportInfo",
     "GDVariant",
     "GanzooError",
     "InMemoryData",
+    "Model",
     "Pretrained",
+    "RunResult",
     "Task",
     "TrainConfig",
     "Variant",
@@ -92,56 +101,62 @@ def list_variants(pattern: str | None = None) -> list[str]:
     return [n for n in names if pattern is None or fnmatch.fnmatch(n, pattern)]
 
 
-def train(variant: str, *, data: str | None = None, out: str | None = None, progress: bool | None = False, **settings):
+def train(variant: str, *, data: str | None = None, out: str | None = None, progress: bool | None = False, **settings) -> "RunResult":
     """Train ``variant`` as ``ganzoo run`` does; ``settings`` are config keys (steps=..., seed=...)."""
+    from ._plugins import registry
     from .training import prepare
 
-    return prepare(variant, data=data, settings=settings, out=out, progress=progress).fit()
+    return prepare(registry(), variant, data=data, settings=settings, out=out, progress=progress).fit()
 
 
-def create(name: str, *, data: str | None = None, device: str = "cpu", seed: int = 0, **config):
+def create(name: str, *, data: str | None = None, device: str = "cpu", seed: int = 0, **config) -> "Model":
     """A freshly initialised ``name`` model (untrained), shaped for ``data`` (default: the variant's
-    own dataset); ``config`` sets variant-config keys. Same object as :func:`load` returns."""
+    own dataset); ``config`` sets variant-config keys. Same type as :func:`load` returns, and like
+    it holds only the generators."""
     import torch
 
     from ._plugins import registry
     from .config import replace
     from .data import load_data
-    from .export import Model, export_doc
+    from .export import export_info
+    from .model import Model, PluginRef
 
-    cls = registry().variant(name)
+    reg = registry()
+    cls = reg.variant(name)
     cfg = replace(cls.Config(), config)
-    loaded = load_data(data or cls.default_dataset, cls.data_request(cfg))
+    dataset = data or cls.default_dataset
+    loaded = load_data(dataset, cls.data_request(cfg), reg.datasets)
     cls.check_data(cfg, loaded.info)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        variant = cls(cfg, loaded.info, device)
-    doc = export_doc(variant, dataset=data or cls.default_dataset, steps=0, ema=False)
+        variant = cls(cfg, loaded.info, device, training=False)
     for g in variant.generators().values():
         g.eval()
-    return Model(variant, doc, None)
+    info = export_info(variant, plugin=PluginRef(*reg.distribution_of_variant(name)), dataset=dataset, steps=0, ema=False)
+    return Model(variant, info, None)
 
 
-def load(source, device: str = "cpu", *, token: str | None = None):
+def load(source: "str | os.PathLike[str]", device: str = "cpu", *, token: str | None = None) -> "Model":
     """A trained model ready to sample: ``model.sample(n, seed=..., labels=...)`` gives images in [0, 1].
 
     ``source`` is a local export folder (or run directory), ``"hf-hub:user/name"`` with an optional
     ``@revision`` (downloaded into the Hugging Face cache, or found there offline), or the name of a
-    pretrained model (``ganzoo list --pretrained``), whose sha256 is checked first."""
+    pretrained model (``ganzoo list --pretrained``), whose sha256 is checked first. Only the
+    generators are built: no discriminator, optimizer or loss network."""
+    from ._plugins import registry
     from .export import load_export
 
-    return load_export(resolve(source, token=token), device=device)
+    return load_export(resolve(source, token=token), registry().variants, device=device)
 
 
-def resolve(source, *, token: str | None = None):
+def resolve(source: "str | os.PathLike[str]", *, token: str | None = None):
     """The local export folder ``source`` (a str or path) names, downloading it first if it is on the Hub."""
-    import os
     from pathlib import Path
 
-    source = os.fspath(source)
     from ._hub import PREFIX, pull
     from ._plugins import registry
 
+    source = os.fspath(source)
     if source.startswith(PREFIX):
         return pull(source, token=token)
     path = Path(source).expanduser()
@@ -163,5 +178,6 @@ def pull(repo: str, *, token: str | None = None):
 def push(export: str, repo: str, *, private: bool = False, revision: str | None = None, token: str | None = None, overwrite_card: bool = False) -> str:
     """Upload an export (or a run directory's export) to ``repo`` in one commit; the commit URL."""
     from ._hub import push as _push
+    from ._plugins import registry
 
-    return _push(export, repo, private=private, revision=revision, token=token, overwrite_card=overwrite_card)
+    return _push(export, repo, registry().variants, private=private, revision=revision, token=token, overwrite_card=overwrite_card)

@@ -9,21 +9,32 @@ exactly, errors are one sentence, and a model card the user wrote on the Hub is 
 
 from __future__ import annotations
 
-import re
+import logging
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from . import __version__
+from ._version import __version__
 from .errors import ExportError, GanzooError
+
+log = logging.getLogger(__name__)
 
 PREFIX = "hf-hub:"
 FILES = ("model.safetensors", "config.json", "README.md", "samples.png", "eval.json")  # what an export holds
-_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def parse(source: str) -> tuple[str, str | None]:
-    """``"hf-hub:user/name@rev"`` or ``"user/name@rev"`` -> (repo id, revision or None)."""
+    """``"hf-hub:user/name@rev"`` or ``"user/name@rev"`` -> (repo id, revision or None); the repo id
+    is checked by huggingface_hub's own validator, and must name a user or organisation."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
     repo, _, revision = source.removeprefix(PREFIX).partition("@")
-    if not _REPO.match(repo) or ".." in repo or (revision == "" and "@" in source):
+    try:
+        validate_repo_id(repo)
+    except HFValidationError:
+        repo = ""
+    if repo.count("/") != 1 or (revision == "" and "@" in source):
         raise GanzooError(f"'{source}' is not a Hub model id: expected user/name or user/name@revision")
     return repo, revision or None
 
@@ -87,11 +98,11 @@ def _not_an_export(repo: str, revision: str | None, token: str | None) -> str:
     return f"the Hub repo '{repo}' is not a ganzoo export: it lacks config.json or model.safetensors"
 
 
-def push(export: str | Path, repo: str, *, private: bool = False, revision: str | None = None, token: str | None = None,
+def push(export: str | Path, repo: str, variants: Mapping[str, Any], *, private: bool = False, revision: str | None = None, token: str | None = None,
          overwrite_card: bool = False, message: str | None = None) -> str:
     """Upload an export folder to ``repo`` in one commit (creating the repo and branch if needed);
     returns the commit's URL. A README.md on the Hub that ganzoo did not write is kept unless
-    ``overwrite_card``."""
+    ``overwrite_card``. ``variants`` (the registry's) lets the export be loaded back before upload."""
     from huggingface_hub import CommitOperationAdd, HfApi
 
     from .export import CARD_MARK, load_export
@@ -102,7 +113,7 @@ def push(export: str | Path, repo: str, *, private: bool = False, revision: str 
     folder = Path(export).expanduser()
     if (folder / "export" / "config.json").is_file():
         folder = folder / "export"  # a run directory: push its export
-    model = load_export(folder)  # refuses anything that would not load back: checked before uploading
+    model = load_export(folder, variants)  # refuses anything that would not load back: checked before uploading
     api = HfApi(token=token, library_name="ganzoo", library_version=__version__)
     files = [f for f in FILES if (folder / f).is_file()]
     try:
@@ -113,11 +124,11 @@ def push(export: str | Path, repo: str, *, private: bool = False, revision: str 
             remote_card = Path(api.hf_hub_download(repo_id, "README.md", revision=revision)).read_text()
             if CARD_MARK not in remote_card:
                 files.remove("README.md")
-                print("kept the README.md on the Hub: it was not written by ganzoo (--overwrite-card replaces it)")
+                log.warning("kept the README.md on the Hub: it was not written by ganzoo (--overwrite-card replaces it)")
         info = api.create_commit(
             repo_id,
             operations=[CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(folder / f)) for f in files],
-            commit_message=message or f"Upload {model.name} trained on {model.doc.get('dataset', '?')} with ganzoo {__version__}",
+            commit_message=message or f"Upload {model.name} trained on {model.dataset} with ganzoo {__version__}",
             revision=revision,
         )
     except Exception as exc:

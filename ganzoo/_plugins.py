@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 import pluggy
 
 from . import hookspecs
+from ._version import __version__
 from ._registry import Registry, RegistrationError
 
 GROUP = "ganzoo"
@@ -100,8 +101,6 @@ def _ep_dist(ep: importlib.metadata.EntryPoint) -> tuple[str | None, str | None]
 
 
 def _version() -> str:
-    from . import __version__
-
     return __version__
 
 

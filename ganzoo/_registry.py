@@ -12,7 +12,12 @@ import difflib
 import re
 from typing import Any
 
+from .config import TrainConfig, VariantConfig
+from .data.spec import Dataset
 from .errors import PluginError
+from .eval import Metric
+from .pretrained import Pretrained
+from .variant import Task, Variant
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -46,8 +51,6 @@ class Registry:
         self.variant_plugin[cls.name] = plugin
 
     def add_dataset(self, plugin: str, dataset: Any) -> None:
-        from .data.spec import Dataset
-
         if not isinstance(dataset, Dataset):
             raise RegistrationError(f"register_datasets expects a ganzoo.Dataset, got {type(dataset).__name__}")
         if not NAME_RE.match(dataset.name):
@@ -60,8 +63,6 @@ class Registry:
         self.dataset_plugin[dataset.name] = plugin
 
     def add_metric(self, plugin: str, metric: Any) -> None:
-        from .eval import Metric
-
         if not isinstance(metric, Metric):
             raise RegistrationError(f"register_metrics expects a ganzoo.eval.Metric, got {type(metric).__name__}")
         if not NAME_RE.match(metric.name):
@@ -72,8 +73,6 @@ class Registry:
         self.metric_plugin[metric.name] = plugin
 
     def add_pretrained(self, plugin: str, entry: Any) -> None:
-        from .pretrained import Pretrained
-
         if not isinstance(entry, Pretrained):
             raise RegistrationError(f"register_pretrained expects a ganzoo.Pretrained, got {type(entry).__name__}")
         if not NAME_RE.match(entry.name):
@@ -121,9 +120,6 @@ def _unknown(kind: str, name: str, known: dict) -> str:
 
 def validate_variant(cls: Any) -> None:
     """Refuse a registration that would only fail later: not a Variant, missing or bad attributes."""
-    from .config import VariantConfig
-    from .variant import Task, Variant
-
     if not (isinstance(cls, type) and issubclass(cls, Variant)):
         raise RegistrationError(f"register_variants expects a ganzoo.Variant subclass, got {cls!r}")
     label = getattr(cls, "name", cls.__name__)
@@ -145,14 +141,21 @@ def validate_variant(cls: Any) -> None:
     except TypeError as exc:
         raise RegistrationError(f"variant '{cls.name}': every Config field needs a default ({exc})") from None
     abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+    if "build" in abstract or (hasattr(cls, "build") and {"build_generators", "build_training"} & set(abstract)):
+        raise RegistrationError(
+            f"variant '{cls.name}' is written for ganzoo 0.1 (one build() method); since 0.2 a variant builds its "
+            "generators apart from what only training needs: implement generator_args, build_generators and "
+            "build_training (docs/writing-a-plugin.md)"
+        )
     if abstract:
         raise RegistrationError(f"variant '{cls.name}' does not implement {', '.join(abstract)}")
     if cls.task == Task.UNPAIRED_TRANSLATION and cls.translate is Variant.translate:
         raise RegistrationError(f"variant '{cls.name}' is an unpaired-translation variant but does not implement translate")
     if cls.task == Task.SUPER_RESOLUTION and (cls.upscale is Variant.upscale or not (isinstance(cls.scale, int) and cls.scale > 1)):
         raise RegistrationError(f"variant '{cls.name}' is a super-resolution variant: it must implement upscale and set scale > 1")
-    from .config import TrainConfig
-
+    names = cls.generator_names
+    if not (isinstance(names, tuple) and names and all(isinstance(n, str) and n.isidentifier() for n in names)):
+        raise RegistrationError(f"variant '{cls.name}': generator_names must be a non-empty tuple of attribute names, got {names!r}")
     clash = {f.name for f in dataclasses.fields(cfg)} & {f.name for f in dataclasses.fields(TrainConfig)}
     if clash:
         raise RegistrationError(

@@ -3,7 +3,7 @@ loss), kept as safetensors so that nothing is ever unpickled at load time.
 
 Each is looked up in order: the environment variable naming a ``.safetensors`` copy; the cache
 (``$GANZOO_DATA_DIR/weights/``, default ~/.cache/ganzoo/datasets/weights/); and, online only, the
-publisher's file, checked against the sha256 prefix in its name (torch.hub's convention), parsed
+publisher's file, checked against its full sha256 (recorded here, not just the prefix in its name), parsed
 once with torch's tensors-only loader (``weights_only=True`` refuses anything but tensors) and
 stored in the cache as safetensors — the pickle is read once, from a pinned URL, and deleted.
 """
@@ -26,7 +26,7 @@ from .errors import GanzooError
 class RemoteWeights:
     what: str  # for messages, e.g. "the Inception weights"
     url: str  # the publisher's file
-    sha256_prefix: str  # the hex digits the file name carries
+    sha256: str  # of the publisher's file, all 64 hex digits
     env: str  # environment variable that names a local .safetensors copy
     filename: str  # name of the safetensors copy in the cache
     keep: str = ""  # only tensors whose names start with this (e.g. VGG's "features.")
@@ -72,8 +72,8 @@ class RemoteWeights:
             except (urllib.error.URLError, OSError) as exc:
                 raise GanzooError(f"cannot download {self.what} from {self.url} ({exc}); offline, set {self.env} to a safetensors copy") from None
             digest = hashlib.sha256(pth.read_bytes()).hexdigest()
-            if not digest.startswith(self.sha256_prefix):
-                raise GanzooError(f"the downloaded file for {self.what} has sha256 {digest[:16]}..., expected {self.sha256_prefix}...; not using it")
+            if digest != self.sha256:
+                raise GanzooError(f"the downloaded file for {self.what} has sha256 {digest[:16]}..., expected {self.sha256[:16]}...; not using it")
             state = torch.load(pth, map_location="cpu", weights_only=True)  # tensors only; see the module docstring
             staged = Path(tmp) / self.filename
             save_file({k: v.contiguous() for k, v in state.items() if k.startswith(self.keep)}, str(staged))

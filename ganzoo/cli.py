@@ -7,10 +7,11 @@ argparse's own usage errors exit with 2 as well.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .errors import GanzooError, Interrupted
 
 EPILOG = """examples:
@@ -32,18 +33,24 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"ganzoo {__version__}")
+    p.add_argument("-q", "--quiet", action="store_true", help="print errors only (no warnings or notes)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="print notes (-v) and debugging detail (-vv)")
+    # The same flags after the command (`ganzoo run dcgan -v`); SUPPRESS keeps the top-level value otherwise.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print errors only")
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="print notes (-v) and debugging detail (-vv)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    ls = sub.add_parser("list", help="list the installed variants (or pretrained models)", description="Table of installed variants: name, plugin distribution and version, task, summary.")
+    ls = sub.add_parser("list", parents=[common], help="list the installed variants (or pretrained models)", description="Table of installed variants: name, plugin distribution and version, task, summary.")
     ls.add_argument("--pretrained", action="store_true", help="list the pretrained models instead: name, variant, dataset, resolution, size, a metric")
 
     pl = sub.add_parser("plugins", help="list installed plugins and any that failed to load", description="Installed plugins with the hooks they implement, and every plugin that failed to load or register, with the reason.")
-    pl.add_argument("--verbose", "-v", action="store_true", help="show the full traceback of each failure")
+    pl.add_argument("--verbose", "-v", action="count", default=argparse.SUPPRESS, help="show the full traceback of each failure (and notes)")
+    pl.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print errors only")
 
-    sub.add_parser("datasets", help="list the registered datasets", description="Datasets usable with `ganzoo run --data NAME`; any folder of images works as --data PATH too.")
+    sub.add_parser("datasets", parents=[common], help="list the registered datasets", description="Datasets usable with `ganzoo run --data NAME`; any folder of images works as --data PATH too.")
 
-    r = sub.add_parser(
-        "run",
+    r = sub.add_parser("run", parents=[common],
         help="train a variant",
         description="Train VARIANT and write a run directory: config.json, metrics.jsonl, loss.png, samples/, checkpoints/ and export/.",
         epilog="Every variant config key and trainer key can be set with --set; `ganzoo run VARIANT --show-config` prints them with their defaults.",
@@ -56,14 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, metavar="S", help="random seed (default 0); same seed on CPU -> bit-identical weights")
     r.add_argument("--out", metavar="DIR", help="run directory (default: runs/VARIANT-DATASET-TIMESTAMP)")
     r.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE", help="set any config key, e.g. --set lr=1e-4 --set ema=true (repeatable)")
-    r.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint (with its own config; only --steps and --device may change)")
+    r.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint, with its own config; --steps, --device, --amp, --compile and --set of how-it-runs trainer keys (logging, checkpoints, evaluation) may change, anything else is refused")
     r.add_argument("--show-config", action="store_true", help="print the resolved config as JSON and exit without training")
     r.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], help="mixed precision (default auto: bf16, or fp16 with loss scaling, on CUDA; off elsewhere)")
     r.add_argument("--compile", action="store_true", help="torch.compile every network (the first steps wait for compilation)")
     r.add_argument("--nproc", type=int, metavar="N", help="train with N processes (DistributedDataParallel; one GPU each, or gloo on CPU): runs torchrun for you")
 
-    e = sub.add_parser(
-        "eval",
+    e = sub.add_parser("eval", parents=[common],
         help="score a trained model with the evaluation harness",
         description="Score an export folder (or a run directory's export/) with every metric that applies to it, or the ones named; prints a table and writes eval.json beside the weights.",
     )
@@ -74,34 +80,31 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--features", metavar="MODULE:CALLABLE", help="a feature extractor for the *-userfeatures-* metrics: CALLABLE() returns a module mapping images in [-1, 1] to (N, D) features")
     e.add_argument("--json", action="store_true", help="print the eval.json document to stdout instead of a table")
 
-    sub.add_parser("metrics", help="list the registered metrics", description="Metrics usable with `ganzoo eval --metrics`, with their protocols.")
+    sub.add_parser("metrics", parents=[common], help="list the registered metrics", description="Metrics usable with `ganzoo eval --metrics`, with their protocols.")
 
-    s = sub.add_parser("sample", help="draw a sample grid from an exported model", description="Draw samples from an export folder, a run directory or a Hub repo and save them as one PNG grid.")
+    s = sub.add_parser("sample", parents=[common], help="draw a sample grid from an exported model", description="Draw samples from an export folder, a run directory or a Hub repo and save them as one PNG grid.")
     s.add_argument("source", metavar="SOURCE", help="a pretrained model's name (ganzoo list --pretrained), an export folder, a run directory, or hf-hub:USER/NAME[@REVISION]")
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    s.add_argument("--label", type=int, help="class label for conditional variants")
+    s.add_argument("--label", help="class for conditional variants: an index, or a class name the model records (a class folder's name)")
     s.add_argument("--device", default="auto", help="device (default auto)")
     s.add_argument("-o", "--output", default="grid.png", help="output PNG (default grid.png)")
     s.add_argument("--token", help="Hugging Face token for private repos (default: HF_TOKEN or `hf auth login`)")
 
-    t = sub.add_parser(
-        "translate", help="translate an image with an unpaired-translation model (CycleGAN)",
+    t = sub.add_parser("translate", parents=[common], help="translate an image with an unpaired-translation model (CycleGAN)",
         description="Translate INPUT (any image file) from domain A to B (or B to A) with an exported CycleGAN and save the result as PNG.",
     )
     _image_to_image_args(t, "translated.png")
     t.add_argument("--direction", choices=["a2b", "b2a"], default="a2b", help="a2b (default) or b2a")
 
-    u = sub.add_parser(
-        "upscale", help="super-resolve an image with a super-resolution model (SRGAN)",
+    u = sub.add_parser("upscale", parents=[common], help="super-resolve an image with a super-resolution model (SRGAN)",
         description="Upscale INPUT (any image file, any size) with an exported super-resolution model and save the result as PNG; "
         "large images are processed in overlapping tiles.",
     )
     _image_to_image_args(u, "upscaled.png")
     u.add_argument("--tile", type=int, default=128, help="tile side in input pixels, bounding memory (default 128)")
 
-    pu = sub.add_parser(
-        "push", help="publish an export to the Hugging Face Hub",
+    pu = sub.add_parser("push", parents=[common], help="publish an export to the Hugging Face Hub",
         description="Upload an export folder (or a run directory's export/) to a Hub model repo in one commit, creating the repo if needed: "
         "model.safetensors, config.json, README.md model card, samples.png and eval.json when present.",
     )
@@ -112,8 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     pu.add_argument("--token", help="Hugging Face token with write access (default: HF_TOKEN or `hf auth login`)")
     pu.add_argument("--overwrite-card", action="store_true", help="replace a README.md on the Hub that ganzoo did not write")
 
-    pl2 = sub.add_parser(
-        "pull", help="download a model from the Hugging Face Hub",
+    pl2 = sub.add_parser("pull", parents=[common], help="download a model from the Hugging Face Hub",
         description="Download USER/NAME[@REVISION] into the Hugging Face cache (HF_HOME, HF_HUB_OFFLINE and HF_ENDPOINT apply) and print its local path.",
     )
     pl2.add_argument("repo", metavar="USER/NAME[@REVISION]", help="Hub repo, optionally pinned to a branch, tag or commit")
@@ -129,8 +131,30 @@ def _image_to_image_args(p: argparse.ArgumentParser, default_output: str) -> Non
     p.add_argument("--token", help="Hugging Face token for private repos")
 
 
+class _Format(logging.Formatter):
+    """`ganzoo: warning: ...` lines, as the CLI's own messages read."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = {"WARNING": "warning: ", "ERROR": "error: ", "INFO": "", "DEBUG": "debug: "}.get(record.levelname, "")
+        return f"ganzoo: {level}{record.getMessage()}"
+
+
+def setup_logging(quiet: bool, verbose: int) -> None:
+    """The library logs under the "ganzoo" logger (and plugins under their own module names); the
+    CLI shows warnings by default, notes with -v, everything with -vv, errors only with -q."""
+    level = logging.ERROR if quiet else logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Format())
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if not getattr(h, "_ganzoo", False)]
+    handler._ganzoo = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    setup_logging(args.quiet, args.verbose)
     try:
         return COMMANDS[args.command](args)
     except GanzooError as exc:
@@ -241,14 +265,19 @@ def _run(args) -> int:
     import json
 
     from .config import parse_assignments, to_dict
+    from ._plugins import registry
     from .training import prepare, prepare_resume
     from .training.trainer import command_line
 
     if args.resume:
-        extra = [f for f in ("data", "batch_size", "seed", "out") if getattr(args, f) is not None] + (["set"] if args.settings else [])
+        extra = [f for f in ("data", "batch_size", "seed", "out") if getattr(args, f) is not None]
         if extra:
             raise GanzooError(f"--resume continues a run with its own config; it cannot be combined with --{extra[0].replace('_', '-')}")
-        trainer = prepare_resume(args.resume, variant=args.variant, steps=args.steps, device=args.device)
+        settings = parse_assignments(args.settings)
+        for key, flag in (("device", args.device), ("amp", args.amp), ("compile", "true" if args.compile else None)):
+            if flag is not None:
+                settings[key] = str(flag)
+        trainer = prepare_resume(registry(), args.resume, variant=args.variant, steps=args.steps, settings=settings)
     else:
         settings = parse_assignments(args.settings)
         if args.compile:
@@ -256,7 +285,7 @@ def _run(args) -> int:
         for key, flag in (("steps", args.steps), ("batch_size", args.batch_size), ("seed", args.seed), ("device", args.device), ("amp", args.amp)):
             if flag is not None:
                 settings[key] = str(flag)
-        trainer = prepare(args.variant, data=args.data, settings=settings, text=True, out=args.out, command=command_line([sys.argv[0], *sys.argv[1:]]))
+        trainer = prepare(registry(), args.variant, data=args.data, settings=settings, text=True, out=args.out, command=command_line([sys.argv[0], *sys.argv[1:]]))
     if args.show_config:
         print(json.dumps({"config": to_dict(trainer.config), "train": to_dict(trainer.train)}, indent=2))
         return 0
@@ -302,7 +331,9 @@ def cmd_eval(args) -> int:
     from .eval import evaluate
     from .training import resolve_device
 
-    doc = evaluate(args.path, args.metrics, seed=args.seed, device=str(resolve_device(args.device)), features=args.features)
+    from ._plugins import registry
+
+    doc = evaluate(args.path, registry(), args.metrics, seed=args.seed, device=str(resolve_device(args.device)), features=args.features)
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
         return 0
@@ -362,21 +393,15 @@ def _image_model(args, task: str):
     if Path(args.output).suffix.lower() != ".png":
         raise GanzooError(f"output '{args.output}' must end in .png")
     model = load(args.source, device=resolve_device(args.device), token=args.token)
-    if model.variant.task.value != task:
-        raise GanzooError(f"'{args.source}' holds a {model.name} model ({model.variant.task.value}), not a {task} model")
+    if model.task.value != task:
+        raise GanzooError(f"'{args.source}' holds a {model.name} model ({model.task.value}), not a {task} model")
     return model
 
 
 def cmd_translate(args) -> int:
-    import torch.nn.functional as F
-
     model = _image_model(args, "unpaired-translation")
-    x = _read_image(args.input, model.variant.data.shape[0])
-    h, w = x.shape[-2:]
-    pad_h, pad_w = -h % 4, -w % 4  # two stride-2 stages: pad to a multiple of 4, crop back after
-    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-    padded = F.pad(x[None], (0, pad_w, 0, pad_h), mode=mode)[0] if pad_h or pad_w else x
-    _write_image(args.output, model.translate(padded, args.direction)[:, :h, :w])
+    x = _read_image(args.input, model.data.shape[0])
+    _write_image(args.output, model.translate(x, args.direction))  # the generator pads and crops as its stages need
     return 0
 
 
@@ -384,7 +409,7 @@ def cmd_upscale(args) -> int:
     if args.tile < 16:
         raise GanzooError(f"--tile must be at least 16, got {args.tile}")
     model = _image_model(args, "super-resolution")
-    x = _read_image(args.input, model.variant.data.shape[0])
+    x = _read_image(args.input, model.data.shape[0])
     _write_image(args.output, model.upscale(x, tile=args.tile))
     return 0
 

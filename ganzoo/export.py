@@ -1,40 +1,153 @@
 """Exports: a trained generator as a folder laid out like a Hugging Face model repo.
 
     export/
-      model.safetensors   generator weights; variant, config and ganzoo version also in its metadata
-      config.json         variant, config, data description, ganzoo version
-      README.md           model card with YAML front matter (library_name: ganzoo)
+      model.safetensors   generator weights, named by the generators' own modules ("G.blocks.0.conv.weight")
+      config.json         export format 2 (docs/export-format.md): variant and plugin, the generator's
+                          class and flat constructor arguments, an io block, the training record
+      README.md           model card: Hub metadata, how to load it with ganzoo or with torch alone
       samples.png         the final sample grid, shown in the card
 
-An export is rebuilt from config.json alone (the variant class comes from the registry), and its
-tensors are checked by name, shape and dtype before they are loaded. Nothing is unpickled.
+Loading builds the variant's generator half from config.json alone and checks every tensor by
+name, shape and dtype (and for NaN/Inf) before using it. Nothing is unpickled. Exports written by
+ganzoo 0.1 (format 1) load too: their tensors are renamed to the current generators' names.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
-from dataclasses import dataclass
+import logging
+import math
+import re
+import shlex
+import sys
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
+from torch import nn
 
-from . import __version__
 from ._io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from .config import replace, to_dict
-from .errors import ConfigError, ExportError, GanzooError, PluginError
-from .variant import DataInfo, Task, Variant, unwrap
+from ._version import __version__
+from .config import TrainConfig, check_value, field_types, to_dict
+from .data.types import DataInfo
+from .errors import ExportError
+from .model import FORMAT_VERSION, ExportInfo, GeneratorSpec, Model, PluginRef, TrainingRecord
+from .variant import Task, Variant, unwrap
+
+log = logging.getLogger(__name__)
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 CARD = "README.md"
 GRID = "samples.png"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+CARD_MARK = "<!-- written by ganzoo: rewritten when the model is evaluated -->"
+# The Hub's task list has no class-conditional generation; its class-conditional GANs are listed
+# under unconditional-image-generation, so ours are too.
+PIPELINE_TAGS = {
+    Task.UNCONDITIONAL: "unconditional-image-generation",
+    Task.CONDITIONAL: "unconditional-image-generation",
+    Task.UNPAIRED_TRANSLATION: "image-to-image",
+    Task.SUPER_RESOLUTION: "image-to-image",
+}
+
+
+# -- describing a variant as an export ---------------------------------------------------------------
+
+
+def io_block(variant: Variant) -> dict[str, Any]:
+    """What any program needs to drive the generators: inputs, output range and layout, labels."""
+    data = variant.data
+    io: dict[str, Any] = {"inputs": variant.input_spec()}
+    if data.kind == "image":
+        io["output"] = {"kind": "image", "layout": "NCHW", "dtype": "float32", "range": [-1.0, 1.0],
+                        "to_unit_range": "(x + 1) / 2", "channels": data.shape[0]}
+    else:
+        io["output"] = {"kind": "points", "layout": "ND", "dtype": "float32", "range": None}
+    if variant.task in (Task.UNCONDITIONAL, Task.CONDITIONAL):
+        io["output"]["shape"] = list(data.shape)
+    if variant.task == Task.CONDITIONAL:
+        names = data.class_names or tuple(str(i) for i in range(data.num_classes or 0))
+        io["num_classes"] = data.num_classes
+        io["id2label"] = {str(i): name for i, name in enumerate(names)}
+    if variant.task == Task.UNPAIRED_TRANSLATION:
+        io["directions"] = {"a2b": variant.generator_names[0], "b2a": variant.generator_names[1]}
+    if variant.task == Task.SUPER_RESOLUTION:
+        io["scale"] = type(variant).scale
+    return io
+
+
+def export_info(variant: Variant, *, plugin: PluginRef, dataset: str, steps: int, ema: bool,
+                train: TrainConfig | None = None) -> ExportInfo:
+    """The config.json of ``variant``'s generators as they are now (trained or fresh)."""
+    gens = variant.generators()
+    classes = {type(unwrap(g)).__name__ for g in gens.values()}
+    return ExportInfo(
+        variant=variant.name,
+        plugin=plugin,
+        task=variant.task,
+        generator=GeneratorSpec(cls=" ".join(sorted(classes)), modules=tuple(gens), args=dict(variant.args)),
+        io=io_block(variant),
+        data=variant.data,
+        training=TrainingRecord(
+            dataset=dataset, steps=steps, ema=ema, config=to_dict(variant.config),
+            train=to_dict(train) if train is not None else {},
+            command=reproduce_command(type(variant), dataset, variant.config, train),
+        ),
+        ganzoo_version=__version__,
+    )
+
+
+def reproduce_command(cls: type[Variant], dataset: str, config: Any, train: TrainConfig | None) -> str:
+    """A `ganzoo run` line that trains the same weights: every key that differs from its default,
+    dataset paths made relative (or reduced to their name), so the line holds no local path."""
+    parts = ["ganzoo", "run", cls.name]
+    if dataset != cls.default_dataset:
+        parts += ["--data", _portable_path(dataset)]
+    pairs = _changed(config, cls.Config())
+    if train is not None:
+        pairs += [(k, v) for k, v in _changed(train, TrainConfig()) if k != "device"]  # the device changes no recipe
+    for key, value in pairs:
+        parts += ["--set", f"{key}={_set_text(value)}"]
+    return shlex.join(parts)
+
+
+def _changed(cfg: Any, default: Any) -> list[tuple[str, Any]]:
+    new, old = to_dict(cfg), to_dict(default)
+    return [(k, v) for k, v in new.items() if old.get(k) != v]
+
+
+def _set_text(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_set_text(v) for v in value)
+    return str(value)
+
+
+def _portable_path(text: str) -> str:
+    path = Path(text)
+    if not path.is_absolute():
+        return text
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return path.name
+
+
+# -- writing -----------------------------------------------------------------------------------------
 
 
 def generator_state(variant: Variant) -> dict[str, torch.Tensor]:
+    """The generators' tensors, named ``<attribute>.<key>``: the names a format-2 export holds."""
     return {
         f"{name}.{key}": value.detach().to("cpu", copy=True).contiguous()
         for name, module in variant.generators().items()
@@ -42,75 +155,151 @@ def generator_state(variant: Variant) -> dict[str, torch.Tensor]:
     }
 
 
-def write_export(folder: Path, *, variant: Variant, doc: dict[str, Any], grid_png: bytes | None, command: str) -> Path:
-    """Write the export folder; ``doc`` is the config.json document (see ``export_doc``)."""
+def write_export(folder: Path, *, variant: Variant, info: ExportInfo, grid_png: bytes | None,
+                 tensors: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write the export folder: weights (``tensors``, default the variant's generators), config.json,
+    the model card, and the grid when given."""
     folder.mkdir(parents=True, exist_ok=True)
-    weights = save(generator_state(variant), metadata={"format": "pt", "ganzoo": json.dumps(doc, sort_keys=True)})
+    doc = info.to_json()
+    weights = save(tensors if tensors is not None else generator_state(variant),
+                   metadata={"format": "pt", "ganzoo_format": str(FORMAT_VERSION)})
     atomic_write_bytes(folder / WEIGHTS, weights)
     atomic_write_json(folder / CONFIG, doc)
     if grid_png is not None:
         atomic_write_bytes(folder / GRID, grid_png)
-    atomic_write_text(folder / CARD, model_card(doc, command=command, has_grid=grid_png is not None))
+    atomic_write_text(folder / CARD, model_card(info, type(variant), has_grid=grid_png is not None or (folder / GRID).is_file()))
     return folder
 
 
-CARD_MARK = "<!-- written by ganzoo: rewritten when the model is evaluated -->"
-
-
-def refresh_card(folder: Path, results: dict[str, Any]) -> bool:
+def refresh_card(folder: Path, model: Model, results: dict[str, Any]) -> bool:
     """Re-render a ganzoo-written model card with evaluation results as model-index; a card the
     user wrote (without ganzoo's mark) is left alone. Returns whether the card was rewritten."""
     card = folder / CARD
-    if card.is_file() and CARD_MARK not in card.read_text():
+    if card.is_file() and CARD_MARK not in card.read_text(errors="replace"):
         return False
-    doc = read_doc(folder)
-    text = model_card(doc, command=doc.get("command", ""), has_grid=(folder / GRID).is_file(), results=results)
-    atomic_write_text(card, text)
+    atomic_write_text(card, model_card(model.info, type(model.variant), has_grid=(folder / GRID).is_file(), results=results))
     return True
 
 
-def export_doc(variant: Variant, *, dataset: str, steps: int, ema: bool, command: str = "") -> dict[str, Any]:
-    from ._plugins import registry
-
-    distribution, version = registry().distribution_of_variant(variant.name)
-    return {
-        "library_name": "ganzoo",
-        "ganzoo_version": __version__,
-        "variant": variant.name,
-        "plugin": {"distribution": distribution, "version": version},  # what to pip install to load it
-        "task": variant.task.value,
-        "config": to_dict(variant.config),
-        "data": variant.data.to_dict(),
-        "dataset": dataset,
-        "trained_steps": steps,
-        "ema": ema,
-        "command": command,
-    }
+# -- the model card ----------------------------------------------------------------------------------
 
 
-def model_card(doc: dict[str, Any], *, command: str, has_grid: bool, results: dict[str, Any] | None = None) -> str:
+def standalone_source(classes: list[type]) -> str:
+    """The source of the generator classes and of every module class they build on, in an order
+    that runs (dependencies first): what a user pastes to run the generators with torch alone."""
+    seen: list[type] = []
+    entered: set[type] = set()  # a docstring may name a class that names this one back
+
+    def visit(cls: type) -> None:
+        if cls in entered or not _ours(cls):
+            return
+        entered.add(cls)
+        for base in cls.__bases__:
+            visit(base)
+        module = sys.modules[cls.__module__]
+        src = textwrap.dedent(inspect.getsource(cls))
+        for word in sorted(set(re.findall(r"\b[A-Za-z_]\w*\b", src))):
+            obj = vars(module).get(word)
+            if isinstance(obj, type) and obj is not cls and _ours(obj):
+                visit(obj)
+        seen.append(cls)
+
+    for cls in classes:
+        visit(cls)
+    return "\n\n".join(textwrap.dedent(inspect.getsource(cls)).rstrip() for cls in seen)
+
+
+def _ours(cls: type) -> bool:
+    return isinstance(cls, type) and issubclass(cls, nn.Module) and not cls.__module__.startswith("torch")
+
+
+def usage_snippet(info: ExportInfo, variant_cls: type[Variant] | None) -> str:
+    """A script that runs the generators with torch and safetensors alone, from the export folder."""
+    classes: list[type] = []
+    if variant_cls is not None:
+        gens = variant_cls.build_generators(dict(info.generator.args))
+        classes = list(dict.fromkeys(type(g) for g in gens.values()))
+    names = info.generator.modules
+    lines = [
+        "# Needs only torch and safetensors; run it in this folder.",
+        "import json",
+        "import math",
+        "",
+        "import torch",
+        "import torch.nn.functional as F",
+        "from safetensors.torch import load_file",
+        "from torch import nn",
+        "",
+        standalone_source(classes) if classes else "# (the generator's source could not be included)",
+        "",
+        'config = json.load(open("config.json"))',
+        'tensors = load_file("model.safetensors")',
+        "generators = {}",
+        'for name in config["generator"]["modules"]:',
+        f'    net = {classes[0].__name__ if classes else "Generator"}(**config["generator"]["args"])',
+        '    net.load_state_dict({k[len(name) + 1:]: v.float() for k, v in tensors.items() if k.startswith(name + ".")})',
+        "    generators[name] = net.eval()",
+        "",
+    ]
+    g = names[0]
+    if info.task in (Task.UNCONDITIONAL, Task.CONDITIONAL):
+        lines += [
+            "n = 16",
+            'z_shape = config["io"]["inputs"]["z"]["shape"]',
+            "z = torch.randn(n, *z_shape, generator=torch.Generator().manual_seed(0))  # N(0, 1), as ganzoo.load(...).sample(n, seed=0)",
+        ]
+        if info.task == Task.CONDITIONAL:
+            lines += ['y = torch.arange(n) * config["io"]["num_classes"] // n  # class indices; io.id2label names them',
+                      "with torch.no_grad():", f'    images = generators["{g}"](z, y)']
+        else:
+            lines += ["with torch.no_grad():", f'    images = generators["{g}"](z)']
+        if info.data.kind == "image":
+            lines += ["images = (images + 1) / 2  # [-1, 1] -> [0, 1], (N, C, H, W)"]
+    elif info.task == Task.UNPAIRED_TRANSLATION:
+        c = info.data.shape[0]
+        lines += [
+            f"x = torch.rand(1, {c}, 32, 32) * 2 - 1  # an image of domain A in [-1, 1], any size",
+            "with torch.no_grad():",
+            f'    translated = generators[config["io"]["directions"]["a2b"]](x)  # domain B, same size',
+            "images = (translated + 1) / 2",
+        ]
+    else:
+        c = info.data.shape[0]
+        lines += [
+            f"lr = torch.rand(1, {c}, 24, 24) * 2 - 1  # a low-resolution image in [-1, 1], any size",
+            "with torch.no_grad():",
+            f'    images = (generators["{g}"](lr).clamp(-1, 1) + 1) / 2  # config["io"]["scale"] times larger, in [0, 1]',
+        ]
+    return "\n".join(lines)
+
+
+def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid: bool, results: dict[str, Any] | None = None) -> str:
     from huggingface_hub import EvalResult, ModelCardData
 
-    variant, dataset = doc["variant"], doc["dataset"]
-    task = "unconditional-image-generation" if doc["task"] == "unconditional" else doc["task"]
+    variant, dataset = info.variant, info.training.dataset
+    dname = Path(dataset).name
+    pipeline = PIPELINE_TAGS[info.task]
     evals = [
         EvalResult(
-            task_type=task, dataset_type=Path(dataset).name, dataset_name=Path(dataset).name,
+            task_type=pipeline, dataset_type=dname, dataset_name=dname,
             metric_type=key, metric_name=f"{metric} {key}", metric_value=value,
         )
         for metric, result in (results or {}).get("metrics", {}).items()
         for key, value in result["values"].items()
-        if isinstance(value, (int, float))
+        if _measured(key, value)
     ]
     card = ModelCardData(
         library_name="ganzoo",
         license="mit",  # ganzoo's own; the card says so and that the training data's terms apply too
-        tags=["ganzoo", "gan", variant, f"dataset:{Path(dataset).name}", doc["task"]],
-        pipeline_tag="unconditional-image-generation" if doc["task"] == "unconditional" else None,
-        model_name=f"{variant}-{Path(dataset).name}" if evals else None,
+        tags=["ganzoo", "gan", variant, f"dataset:{dname}", info.task.value],
+        pipeline_tag=pipeline,
+        model_name=f"{variant}-{dname}" if evals else None,
         eval_results=evals or None,
     )
-    shape = "x".join(str(s) for s in doc["data"]["shape"])
+    dist = info.plugin.distribution
+    install = "pip install ganzoo" if dist in (None, "ganzoo") else f"pip install ganzoo {dist}"
+    paper = variant_cls.paper if variant_cls is not None else "(see the variant's plugin)"
+    shape = "x".join(str(s) for s in info.data.shape)
     lines = [
         "---",
         card.to_yaml(),
@@ -119,24 +308,37 @@ def model_card(doc: dict[str, Any], *, command: str, has_grid: bool, results: di
         "",
         f"# {variant} trained on {dataset}",
         "",
-        f"A **{variant}** generator ({doc['task']}) trained with [ganzoo](https://pypi.org/project/ganzoo/) "
-        f"{doc['ganzoo_version']} for {doc['trained_steps']} steps on `{dataset}` "
-        f"(samples of shape {shape}){' with EMA weights' if doc['ema'] else ''}.",
+        f"A **{variant}** generator ({info.task.value}) trained with [ganzoo](https://pypi.org/project/ganzoo/) "
+        f"{info.ganzoo_version} for {info.training.steps} steps on `{dataset}` "
+        f"(samples of shape {shape}){' with EMA weights' if info.training.ema else ''}.",
+        "",
+        f"Paper: {paper}.",
         "",
         "## Samples",
         "",
         "![samples](samples.png)" if has_grid else "(no sample grid was written)",
         "",
         *_results_section(results),
-        "## Use",
+        "## Use with ganzoo",
+        "",
+        "```bash",
+        install,
+        "```",
         "",
         "```python",
         "import ganzoo",
         'model = ganzoo.load("path/to/this/folder")  # or "hf-hub:user/name" once pushed',
-        "images = model.sample(64, seed=0)  # (64, C, H, W) in [0, 1]",
+        *_ganzoo_usage(info),
         "```",
         "",
-        "or from the command line: `ganzoo sample path/to/this/folder -n 64 -o grid.png`.",
+        "## Use with torch alone",
+        "",
+        "The generator is plain PyTorch; `config.json` holds its constructor arguments (`generator.args`) "
+        "and what it takes and gives (`io`), `model.safetensors` its weights:",
+        "",
+        "```python",
+        usage_snippet(info, variant_cls),
+        "```",
         "",
         "## License",
         "",
@@ -145,22 +347,40 @@ def model_card(doc: dict[str, Any], *, command: str, has_grid: bool, results: di
         "",
         "## Training",
         "",
-        "```",
-        command,
+        "Reproduce the weights with:",
+        "",
+        "```bash",
+        install,
+        info.training.command,
         "```",
         "",
         "Config:",
         "",
         "```json",
-        json.dumps(doc["config"], indent=2, sort_keys=True),
+        json.dumps(info.training.config, indent=2, sort_keys=True),
         "```",
         "",
     ]
     return "\n".join(lines)
 
 
+def _measured(key: str, value: Any) -> bool:
+    """A value model-index may hold: a finite number that was measured, not a sample count."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and not key.startswith("n_")
+
+
+def _ganzoo_usage(info: ExportInfo) -> list[str]:
+    if info.task == Task.UNPAIRED_TRANSLATION:
+        return ["translated = model.translate(images, direction=\"a2b\")  # images in [0, 1], (N, C, H, W), any size"]
+    if info.task == Task.SUPER_RESOLUTION:
+        return [f"large = model.upscale(images)  # images in [0, 1]; {info.io.get('scale', '')}x larger"]
+    if info.task == Task.CONDITIONAL:
+        return ["images = model.sample(64, seed=0, labels=3)  # (64, C, H, W) in [0, 1], all of class 3 (or a class name)"]
+    return ["images = model.sample(64, seed=0)  # (64, C, H, W) in [0, 1]"]
+
+
 def _results_section(results: dict[str, Any] | None) -> list[str]:
-    if not results:
+    if not results or not results.get("metrics"):
         return []
     lines = ["## Evaluation", "", f"`ganzoo eval`, seed {results['seed']}, ganzoo {results['ganzoo_version']}:", "",
              "| metric | value |", "|---|---|"]
@@ -168,96 +388,14 @@ def _results_section(results: dict[str, Any] | None) -> list[str]:
         for key, value in result["values"].items():
             shown = f"{value:.4g}" if isinstance(value, float) else str(value)
             lines.append(f"| {metric} {key} | {shown} |")
-    return lines + ["", "Protocols are in eval.json beside the weights.", ""]
+    return lines + ["", "Protocols (sample counts, seeds, splits) are in eval.json beside the weights.", ""]
 
 
-# -- loading -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Model:
-    """A generator loaded from an export, ready to sample."""
-
-    variant: Variant  # the rebuilt variant holding the loaded generator weights
-    doc: dict[str, Any]  # the export's config.json
-    path: Path | None  # the folder it came from; None for a fresh ganzoo.create() model
-
-    @property
-    def name(self) -> str:
-        return self.variant.name
-
-    @torch.no_grad()
-    def sample(self, n: int = 64, seed: int = 0, labels: torch.Tensor | list[int] | int | None = None) -> torch.Tensor:
-        """``n`` samples on the model's device, the same for the same seed: images in [0, 1],
-        points as they are."""
-        out = self.generate(n, seed=seed, labels=labels).float()
-        return out if self.variant.data.kind == "points" else out.add(1).div(2).clamp(0, 1)
-
-    @torch.no_grad()
-    def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
-        """Unpaired translation (CycleGAN): images in [0, 1], (N, C, H, W) or (C, H, W), of domain A
-        ("a2b") or B ("b2a") -> the other domain's, in [0, 1], on the model's device."""
-        if direction not in ("a2b", "b2a"):
-            raise GanzooError(f"direction must be 'a2b' or 'b2a', got {direction!r}")
-        return self._image_to_image(images, lambda x: self.variant.translate(x, direction))
-
-    @torch.no_grad()
-    def upscale(self, images: torch.Tensor, tile: int | None = None) -> torch.Tensor:
-        """Super-resolution: images in [0, 1], (N, C, h, w) or (C, h, w) -> ``scale`` times larger, in
-        [0, 1]. ``tile`` (LR pixels) processes large images in overlapping tiles to bound memory."""
-        fn = self.variant.upscale if tile is None else lambda x: _tiled(self.variant.upscale, x, tile, self.variant.scale)
-        return self._image_to_image(images, fn)
-
-    def _image_to_image(self, images: torch.Tensor, fn) -> torch.Tensor:
-        single = images.ndim == 3
-        x = images.unsqueeze(0) if single else images
-        if x.ndim != 4 or x.shape[1] != self.variant.data.shape[0]:
-            raise GanzooError(f"expected images shaped (N, {self.variant.data.shape[0]}, H, W), got {tuple(images.shape)}")
-        if x.dtype == torch.uint8:
-            x = x.float() / 255
-        for g in self.variant.generators().values():
-            g.eval()
-        out = fn(x.to(self.variant.device, torch.float32) * 2 - 1).float().add(1).div(2).clamp(0, 1)
-        return out[0] if single else out
-
-    @torch.no_grad()
-    def generate(self, n: int, seed: int = 0, labels: torch.Tensor | list[int] | int | None = None) -> torch.Tensor:
-        """``n`` samples in the variant's own range ([-1, 1] for images), as the trainer sees them."""
-        if isinstance(labels, int):
-            labels = [labels] * n
-        if labels is not None:
-            if self.variant.task != Task.CONDITIONAL:
-                raise GanzooError(f"variant '{self.name}' is unconditional and takes no labels")
-            labels = torch.as_tensor(labels, dtype=torch.long, device=self.variant.device)
-            nc = self.variant.data.num_classes
-            if len(labels) != n or bool(((labels < 0) | (labels >= nc)).any()):
-                raise GanzooError(f"labels must be {n} class indices in 0..{nc - 1}")
-        rng = torch.Generator().manual_seed(seed)
-        inputs = self.variant.sample_inputs(n, rng, labels)
-        for g in self.variant.generators().values():
-            g.eval()
-        return self.variant.generate(**inputs)
-
-
-def _tiled(fn, x: torch.Tensor, tile: int, scale: int, overlap: int = 32) -> torch.Tensor:
-    """``fn`` (x``scale`` upscaling) over overlapping tiles of ``x``; each tile's border of
-    ``overlap`` LR pixels is computed but discarded, so seams see the same context as the interior."""
-    b, c, h, w = x.shape
-    if h <= tile and w <= tile:
-        return fn(x)
-    out = x.new_empty(b, c, h * scale, w * scale)
-    for top in range(0, h, tile):
-        for left in range(0, w, tile):
-            t0, l0 = max(0, top - overlap), max(0, left - overlap)
-            t1, l1 = min(h, top + tile + overlap), min(w, left + tile + overlap)
-            y = fn(x[:, :, t0:t1, l0:l1])
-            th, tw = min(tile, h - top), min(tile, w - left)
-            oy, ox = (top - t0) * scale, (left - l0) * scale
-            out[:, :, top * scale : (top + th) * scale, left * scale : (left + tw) * scale] = y[:, :, oy : oy + th * scale, ox : ox + tw * scale]
-    return out
+# -- reading -----------------------------------------------------------------------------------------
 
 
 def read_doc(folder: Path) -> dict[str, Any]:
+    """config.json of the export in ``folder``, as a JSON object, after the folder checks."""
     if not folder.exists():
         raise ExportError(f"export folder '{folder}' does not exist")
     if not folder.is_dir():
@@ -270,7 +408,10 @@ def read_doc(folder: Path) -> dict[str, Any]:
         doc = json.loads((folder / CONFIG).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ExportError(f"'{folder / CONFIG}' is not valid JSON: {exc}") from None
-    for key in ("variant", "config", "data"):
+    if not isinstance(doc, dict):
+        raise ExportError(f"'{folder / CONFIG}' must hold a JSON object, not {type(doc).__name__}")
+    required = ("variant", "config", "data") if format_version(doc) == 1 else ("variant", "task", "generator", "io", "data", "training")
+    for key in required:
         if key not in doc:
             raise ExportError(f"'{folder / CONFIG}' lacks the '{key}' entry of a ganzoo export")
     if not (folder / WEIGHTS).is_file():
@@ -278,50 +419,187 @@ def read_doc(folder: Path) -> dict[str, Any]:
     return doc
 
 
-def load_export(folder: str | Path, device: str | torch.device = "cpu") -> Model:
-    """Rebuild the variant named in config.json and load the checked weights into its generators."""
-    from ._plugins import registry
+def format_version(doc: dict[str, Any]) -> int:
+    return int(doc.get("format_version", 1)) if isinstance(doc.get("format_version", 1), int) else -1
 
+
+def parse_info(doc: dict[str, Any], where: Path) -> ExportInfo:
+    """A format-2 config.json as typed data; ExportError naming the file and the entry on a bad shape."""
+    try:
+        gen, training, plugin = doc["generator"], doc["training"], doc.get("plugin") or {}
+        _expect(isinstance(gen, dict) and isinstance(gen.get("args"), dict) and isinstance(gen.get("modules"), list), "generator")
+        _expect(isinstance(training, dict) and isinstance(doc["io"], dict) and isinstance(doc["data"], dict), "training/io/data")
+        return ExportInfo(
+            variant=str(doc["variant"]),
+            plugin=PluginRef(plugin.get("distribution"), plugin.get("version")),
+            task=Task(doc["task"]),
+            generator=GeneratorSpec(cls=str(gen.get("class", "")), modules=tuple(map(str, gen["modules"])), args=gen["args"]),
+            io=doc["io"],
+            data=DataInfo.from_dict(doc["data"]),
+            training=TrainingRecord(
+                dataset=str(training.get("dataset", "")), steps=int(training.get("steps", 0)), ema=bool(training.get("ema", False)),
+                config=dict(training.get("config") or {}), train=dict(training.get("train") or {}), command=str(training.get("command", "")),
+            ),
+            ganzoo_version=str(doc.get("ganzoo_version", "")),
+            format_version=format_version(doc),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportError(f"'{where}' is not a valid ganzoo export config: {type(exc).__name__}: {exc}") from None
+
+
+def _expect(ok: bool, what: str) -> None:
+    if not ok:
+        raise TypeError(f"entry '{what}' has the wrong shape")
+
+
+def lenient_config(cls: type[Variant], values: dict[str, Any]) -> Any:
+    """The variant's config with the recorded values that still fit it: a training key a newer
+    plugin renamed or retyped falls back to its default, since sampling never reads one."""
+    types = field_types(cls.Config)
+    kept = {}
+    for key, value in values.items():
+        if key not in types:
+            log.debug("%s: ignoring recorded config key %r, which the variant no longer has", cls.name, key)
+            continue
+        try:
+            kept[key] = check_value(key, types[key], value)
+        except Exception:
+            log.debug("%s: ignoring recorded config key %r=%r, which no longer fits its type", cls.name, key, value)
+    return dataclasses.replace(cls.Config(), **kept)
+
+
+def load_export(folder: str | Path, variants: Mapping[str, type[Variant]], device: str | torch.device = "cpu") -> Model:
+    """Build the generator half of the variant named in config.json (from ``variants``, the
+    registry's) and load the checked weights into it."""
     folder = Path(folder).expanduser()
     doc = read_doc(folder)
-    try:
-        cls = registry().variant(doc["variant"])
-    except PluginError:
+    version = format_version(doc)
+    if version not in (1, FORMAT_VERSION):
+        raise ExportError(f"'{folder / CONFIG}' has export format {doc.get('format_version')!r}; this ganzoo ({__version__}) reads formats 1 and {FORMAT_VERSION}; upgrade ganzoo")
+    name = doc["variant"]
+    if name not in variants:
         dist = (doc.get("plugin") or {}).get("distribution")
         how = f"`pip install {dist}`" if dist else "install the plugin that provides it"
         raise ExportError(
-            f"'{folder}' holds a '{doc['variant']}' model, but no installed plugin provides variant "
-            f"'{doc['variant']}'; {how}, then check `ganzoo list`"
-        ) from None
+            f"'{folder}' holds a '{name}' model, but no installed plugin provides variant '{name}'; {how}, then check `ganzoo list`"
+        )
+    cls = variants[name]
+    if version == 1:
+        info = _info_from_format1(doc, cls, folder)
+        log.warning("'%s' is an export of ganzoo 0.1 (export format 1, older than this ganzoo's %d); loaded, its tensors renamed to the current layout",
+                    folder, FORMAT_VERSION)
+    else:
+        info = parse_info(doc, folder / CONFIG)
+    if tuple(info.generator.modules) != tuple(cls.generator_names):
+        raise ExportError(f"'{folder / CONFIG}' names generators {list(info.generator.modules)}, but variant '{name}' has {list(cls.generator_names)}")
+    config = lenient_config(cls, info.training.config)
     try:
-        config = replace(cls.Config(), doc["config"])
-    except ConfigError as exc:
-        raise ExportError(f"'{folder / CONFIG}' does not fit variant '{cls.name}': {exc}") from None
-    data = DataInfo.from_dict(doc["data"])
-    variant = cls(config, data, device)
-    expected = {k: v for k, v in generator_state(variant).items()}
-    with safe_open(str(folder / WEIGHTS), framework="pt") as f:
-        found = {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
+        variant = cls(config, info.data, device, training=False, args=info.generator.args)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise ExportError(f"'{folder / CONFIG}': the generator cannot be built from its arguments: {type(exc).__name__}: {exc}") from None
+    expected = generator_state(variant)
+    found = _header(folder / WEIGHTS)
+    rename = _format1_names(found, cls, variant) if version == 1 else {k: k for k in found}
     problems = []
+    inverse = {new: old for old, new in rename.items()}
     for key, tensor in expected.items():
-        if key not in found:
+        if key not in inverse:
             problems.append(f"missing tensor '{key}'")
             continue
-        shape, dtype = found[key]
+        shape, dtype = found[inverse[key]]
         if shape != tuple(tensor.shape):
-            problems.append(f"'{key}' has shape {list(shape)}, config expects {list(tensor.shape)}")
+            problems.append(f"'{inverse[key]}' has shape {list(shape)}, config expects {list(tensor.shape)}")
         elif _dtype_name(tensor.dtype) != dtype and not (tensor.is_floating_point() and dtype in ("F16", "BF16", "F32")):
-            problems.append(f"'{key}' has dtype {dtype}, config expects {_dtype_name(tensor.dtype)}")
-    problems += [f"unexpected tensor '{k}'" for k in found if k not in expected]
+            problems.append(f"'{inverse[key]}' has dtype {dtype}, config expects {_dtype_name(tensor.dtype)}")
+    problems += [f"unexpected tensor '{k}'" for k, new in rename.items() if new not in expected]
     if problems:
         raise ExportError(f"weights in '{folder / WEIGHTS}' do not match its config: " + "; ".join(problems[:10]))
-    tensors = load_file(str(folder / WEIGHTS))
-    for name, module in variant.generators().items():
-        head = name + "."
-        state = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
-        module.load_state_dict({k: v.to(module.state_dict()[k].dtype) for k, v in state.items()})
+    tensors = {rename[k]: v for k, v in load_file(str(folder / WEIGHTS)).items()}
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise ExportError(f"weights in '{folder / WEIGHTS}' hold NaN or infinite values (in '{bad[0]}'{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}); they cannot give images")
+    for name_, module in variant.generators().items():
+        head = name_ + "."
+        own = module.state_dict()
+        module.load_state_dict({k[len(head):]: v.to(own[k[len(head):]].dtype) for k, v in tensors.items() if k.startswith(head)})
         module.eval()
-    return Model(variant, doc, folder)
+    return Model(variant, info, folder)
+
+
+def _header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise ExportError(f"'{path}' is not a readable safetensors file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+
+def _info_from_format1(doc: dict[str, Any], cls: type[Variant], folder: Path) -> ExportInfo:
+    """What a 0.1 export's config.json (variant config, data, dataset, steps) says, as format 2."""
+    try:
+        data = DataInfo.from_dict(doc["data"])
+        config = lenient_config(cls, dict(doc["config"]))
+        args = cls.generator_args(config, data)
+        probe = cls(config, data, "cpu", training=False, args=args)  # for the io block; weights are not loaded into it
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportError(f"'{folder / CONFIG}' is not a valid ganzoo 0.1 export config: {type(exc).__name__}: {exc}") from None
+    plugin = doc.get("plugin") or {}
+    dataset = str(doc.get("dataset", data.name))
+    return ExportInfo(
+        variant=cls.name, plugin=PluginRef(plugin.get("distribution"), plugin.get("version")), task=cls.task,
+        generator=GeneratorSpec(cls=" ".join(sorted({type(g).__name__ for g in probe.generators().values()})),
+                                modules=tuple(cls.generator_names), args=dict(args)),
+        io=io_block(probe), data=data,
+        training=TrainingRecord(dataset=dataset, steps=int(doc.get("trained_steps", 0)), ema=bool(doc.get("ema", False)),
+                                config=dict(doc["config"]), train={}, command=reproduce_command(cls, dataset, config, None)),
+        ganzoo_version=str(doc.get("ganzoo_version", "0.1.0")), format_version=1,
+    )
+
+
+def _format1_names(found: Mapping[str, Any], cls: type[Variant], variant: Variant) -> dict[str, str]:
+    """Format-1 tensor name -> format-2 name, generator by generator (``format1_generator_names``
+    pairs with ``generator_names``); within a generator, module by module in forward order."""
+    old_names = cls.format1_generator_names
+    if len(old_names) != len(cls.generator_names):
+        raise ExportError(f"variant '{cls.name}' cannot read ganzoo 0.1 exports (it declares no format-1 generator names)")
+    mapping: dict[str, str] = {}
+    for old, (new, module) in zip(old_names, variant.generators().items()):
+        own = {k[len(old) + 1:]: v for k, v in found.items() if k.startswith(old + ".")}
+        renamed = rename_by_order(list(own), list(unwrap(module).state_dict()), cls.format1_module_order)
+        mapping.update({f"{old}.{k}": f"{new}.{v}" for k, v in renamed.items()})
+    for k in found:  # anything left over is reported as unexpected
+        mapping.setdefault(k, k)
+    return mapping
+
+
+def rename_by_order(old_keys: list[str], new_keys: list[str], top_order: tuple[str, ...] = ()) -> dict[str, str]:
+    """Pair the tensors of two layouts of the same network: modules (key prefixes) in forward order,
+    the old one's recovered from its names (numbers compared as numbers, ``top_order`` ranking the
+    first component), each pair holding the same leaves (weight, bias, running_mean...). Returns
+    old -> new; an empty mapping when the layouts differ (the caller then reports the mismatch)."""
+    def groups(keys: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for key in keys:
+            prefix, _, leaf = key.rpartition(".")
+            out.setdefault(prefix, []).append(leaf)
+        return out
+
+    def order(prefix: str):
+        parts = prefix.split(".")
+        rank = top_order.index(parts[0]) if parts[0] in top_order else len(top_order)
+        return (rank, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts))
+
+    old_groups, new_groups = groups(old_keys), groups(new_keys)
+    old_prefixes = sorted(old_groups, key=order)
+    if len(old_prefixes) != len(new_groups):
+        return {}
+    mapping = {}
+    for op, (np_, leaves) in zip(old_prefixes, new_groups.items()):
+        if sorted(old_groups[op]) != sorted(leaves):
+            return {}
+        for leaf in leaves:
+            mapping[f"{op}.{leaf}" if op else leaf] = f"{np_}.{leaf}" if np_ else leaf
+    return mapping
 
 
 def _dtype_name(dtype: torch.dtype) -> str:

@@ -63,7 +63,7 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, rng: torch.Generator | 
         eps = torch.rand(shape, device=real.device, dtype=real.dtype)
     else:
         eps = torch.rand(shape, generator=rng).to(real.device, real.dtype)
-    from .training.precision import active_scaler
+    from .precision import active_scaler
 
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     out = critic(x_hat).float().sum()

@@ -1,9 +1,16 @@
-"""Network building blocks shared by several variants: DCGAN conv stacks, MLPs, weight init."""
+"""Network building blocks shared by several variants: DCGAN conv stacks, MLPs, weight init.
+
+The generator classes here (``DCGANGenerator``, ``MLPGenerator`` and their blocks) use nothing but
+torch and take flat, JSON-serialisable constructor arguments: an export stores those arguments in
+config.json and its model card carries the classes' source, so a user can run a generator with
+torch and safetensors alone.
+"""
 
 from __future__ import annotations
 
 import math
 
+import torch
 from torch import nn
 
 
@@ -28,34 +35,80 @@ def _stages(size: int) -> int:
     return n - 2
 
 
-def dcgan_generator(z_dim: int, channels: int, size: int, width: int, batchnorm: bool = True) -> nn.Sequential:
-    """z (B, z_dim, 1, 1) -> image (B, channels, size, size) in [-1, 1].
+class UpBlock(nn.Module):
+    """A fractionally-strided convolution, batchnorm (or none) and ReLU: one stage of DCGAN's G."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int, padding: int, batchnorm: bool = True):
+        super().__init__()
+        self.conv = nn.ConvTranspose2d(in_channels, out_channels, 4, stride, padding, bias=not batchnorm)
+        self.norm = nn.BatchNorm2d(out_channels) if batchnorm else nn.Identity()
+
+    def forward(self, x):
+        return torch.relu(self.norm(self.conv(x)))
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, z_dim) or (B, z_dim, 1, 1) -> image (B, channels, size, size) in [-1, 1].
 
     A projection to 4x4 by a transposed convolution, then fractionally-strided 4x4 convolutions that
-    double the side and halve the channels, batchnorm and ReLU after each but the last, tanh out.
-    With size 64 and width 128 this is the paper's generator (1024 channels at 4x4).
+    double the side and halve the channels, batchnorm and ReLU after each but the last, tanh out
+    (Radford et al. 2015). With size 64 and width 128 this is the paper's generator (1024 channels
+    at 4x4). Plain torch, so an export's model card can show it to a user without ganzoo.
     """
-    n = _stages(size)
-    ch = width * 2 ** (n - 1)
-    layers: list[nn.Module] = [nn.ConvTranspose2d(z_dim, ch, 4, 1, 0, bias=not batchnorm)]
-    layers += [nn.BatchNorm2d(ch)] if batchnorm else []
-    layers += [nn.ReLU(True)]
-    for _ in range(n - 1):
-        layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=not batchnorm)]
-        layers += [nn.BatchNorm2d(ch // 2)] if batchnorm else []
-        layers += [nn.ReLU(True)]
-        ch //= 2
-    layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
-    return nn.Sequential(*layers)
+
+    def __init__(self, z_dim: int, channels: int, size: int, width: int, batchnorm: bool = True):
+        super().__init__()
+        stages = int(math.log2(size)) - 2 if size > 0 else 0
+        if size < 8 or 2 ** (stages + 2) != size:
+            raise ValueError(f"DCGAN stacks need a square power-of-two image side >= 8, got {size}")
+        self.z_dim = z_dim
+        ch = width * 2 ** (stages - 1)
+        blocks = [UpBlock(z_dim, ch, 1, 0, batchnorm)]
+        for _ in range(stages - 1):
+            blocks.append(UpBlock(ch, ch // 2, 2, 1, batchnorm))
+            ch //= 2
+        self.blocks = nn.Sequential(*blocks)
+        self.to_image = nn.ConvTranspose2d(ch, channels, 4, 2, 1)
+
+    def forward(self, z):
+        if z.ndim == 2:
+            z = z[:, :, None, None]
+        return torch.tanh(self.to_image(self.blocks(z)))
 
 
-def dcgan_pair(variant, z_dim: int, g_width: int, d_width: int, d_norm: str = "batch") -> tuple[nn.Module, nn.Module]:
-    """DCGAN generator and discriminator for ``variant``'s data, on its device, with DCGAN init.
-    The discriminator takes ``variant.d_input_shape``, so PacGAN packing works."""
-    channels, size = variant.data.shape[0], variant.data.shape[-1]
-    G = init_dcgan_(dcgan_generator(z_dim, channels, size, g_width)).to(variant.device)
-    D = init_dcgan_(dcgan_discriminator(variant.d_input_shape[0], size, d_width, norm=d_norm)).to(variant.device)
-    return G, D
+class Dense(nn.Module):
+    """A linear layer, batchnorm (or none) and ReLU: one hidden layer of an MLP generator."""
+
+    def __init__(self, in_features: int, out_features: int, batchnorm: bool = False):
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features)
+        self.norm = nn.BatchNorm1d(out_features) if batchnorm else nn.Identity()
+
+    def forward(self, x):
+        return torch.relu(self.norm(self.linear(x)))
+
+
+class MLPGenerator(nn.Module):
+    """z (B, z_dim) -> sample (B, *shape): ReLU hidden layers (with batchnorm if asked), a linear
+    output, tanh for images (in [-1, 1]) and nothing for points. Plain torch."""
+
+    def __init__(self, z_dim: int, hidden: list[int], shape: list[int], batchnorm: bool = False, tanh: bool = True):
+        super().__init__()
+        self.z_dim, self.shape, self.tanh = z_dim, tuple(shape), tanh
+        sizes = [z_dim, *hidden]
+        self.layers = nn.Sequential(*[Dense(a, b, batchnorm) for a, b in zip(sizes[:-1], sizes[1:])])
+        self.out = nn.Linear(sizes[-1], math.prod(shape))
+
+    def forward(self, z):
+        x = self.out(self.layers(z))
+        return (torch.tanh(x) if self.tanh else x).view(len(z), *self.shape)
+
+
+def dcgan_discriminator_for(variant, width: int, norm: str = "batch") -> nn.Module:
+    """DCGAN discriminator for ``variant``'s data, on its device, with DCGAN init. It takes
+    ``variant.d_input_shape``, so PacGAN packing works."""
+    size = variant.data.shape[-1]
+    return init_dcgan_(dcgan_discriminator(variant.d_input_shape[0], size, width, norm=norm)).to(variant.device)
 
 
 def dcgan_discriminator(channels: int, size: int, width: int, norm: str = "batch", out_features: int = 1) -> nn.Sequential:

@@ -31,10 +31,7 @@ def image_grid_png(images: torch.Tensor, nrow: int | None = None) -> bytes:
 
 def loss_curve_png(history: Sequence[dict], title: str = "") -> bytes:
     """One line per loss key in the metrics history (keys starting with 'loss'), against the step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # a Figure, not pyplot: the user's backend and open figures are left alone
 
     fig = Figure(figsize=(6, 3.5), dpi=100)
     ax = fig.add_subplot()
@@ -56,10 +53,7 @@ def loss_curve_png(history: Sequence[dict], title: str = "") -> bytes:
 
 def points_png(samples: torch.Tensor, real: torch.Tensor, title: str = "") -> bytes:
     """Generated 2-D points over real ones: which modes are covered, and how tightly."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # a Figure, not pyplot: the user's backend and open figures are left alone
 
     fig = Figure(figsize=(5, 5), dpi=100)
     ax = fig.add_subplot()

@@ -11,8 +11,10 @@ It trains the variant for a few steps on tiny random data through the real train
 what users rely on: samples have the data's shape and lie in [-1, 1] (for image-to-image variants:
 translations and upscaled images of the right shape); losses are finite scalars;
 a checkpoint restores every network, optimizer and RNG so that the next step is bit-identical to
-the uninterrupted one; the export loads back through ``ganzoo.load`` and samples the same images.
-Each failure is an AssertionError that says which of these broke.
+the uninterrupted one; the export loads back with the generator half alone (no discriminator or
+optimizer is built) and samples the same images; and the variant trains under forced fp16
+autocast with a loss scaler, every step through ``ganzoo.update``. Each failure is an
+AssertionError that says which of these broke.
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ from typing import Any
 
 import torch
 
-from .config import TrainConfig, replace
-from .hookspecs import hookimpl
+from .config import TrainConfig, replace, split_overrides
 from .data.memory import InMemoryData
-from .variant import DataRequest, Variant
+from .data.types import DataRequest
+from .errors import GanzooError
+from .export import load_export
+from .hookspecs import hookimpl
+from .training.checkpoint import latest_checkpoint
+from .training.trainer import Trainer
+from .variant import Task, Variant
 
 
 def tiny_data(request: DataRequest, n: int = 32, num_classes: int = 10, seed: int = 0) -> InMemoryData:
@@ -59,10 +66,15 @@ def check_variant(
     settings: dict[str, Any] | None = None,
     steps: int = 2,
     data_kind: str | None = None,
+    device: str = "cpu",
+    amp: str = "off",
 ) -> None:
     """Train ``variant`` (a registered name, or a Variant subclass) for ``steps`` steps on tiny data
     and check the contract; raises AssertionError naming what broke. ``data_kind`` ("image" or
-    "points") picks the kind of tiny data for a variant that accepts both.
+    "points") picks the kind of tiny data for a variant that accepts both. ``device`` and ``amp``
+    (the trainer's keys) run the whole check elsewhere, e.g. on "cuda" under "bf16"; the fp16 run
+    with a loss scaler happens on ``device`` whatever ``amp`` is. Bit-exact resume on a GPU needs
+    ``torch.use_deterministic_algorithms(True)``.
 
     A class that no plugin registered is registered for the duration of the check, so a plugin's
     tests need not install the plugin first.
@@ -72,26 +84,21 @@ def check_variant(
     if not isinstance(variant, str) and variant.name not in registry().variants:
         with temporary_plugin(_SingleVariant(variant), f"ganzoo.testing:{variant.name}"):
             assert registry().variants.get(variant.name) is variant, _registration_failure(variant)
-            return check_variant(variant.name, tmp_path, settings=settings, steps=steps, data_kind=data_kind)
-    from .export import load_export
-    from .training.checkpoint import latest_checkpoint
-    from .training.trainer import Trainer
-
-    cls = registry().variant(variant) if isinstance(variant, str) else variant
+            return check_variant(variant.name, tmp_path, settings=settings, steps=steps, data_kind=data_kind, device=device, amp=amp)
+    reg = registry()
+    cls = reg.variant(variant) if isinstance(variant, str) else variant
     tmp_path = Path(tmp_path)
-    from .config import split_overrides
-
     vset, tset = split_overrides(settings or {}, cls.Config(), TrainConfig())
     config = replace(cls.Config(), {"batch_size": 8, "steps": steps, **vset})
     request = cls.data_request(config)
     if data_kind is not None:  # for variants that take more than one kind of data
         request = dataclasses.replace(request, kind=data_kind)
     data = tiny_data(request)
-    train = TrainConfig(seed=0, device="cpu", log_every=1, sample_every=0, checkpoint_every=1, num_samples=8, ema=True, ema_decay=0.5)
+    train = TrainConfig(seed=0, device=device, amp=amp, log_every=1, sample_every=0, checkpoint_every=1, num_samples=8, ema=True, ema_decay=0.5)
     train = replace(train, tset)
 
-    def trainer(run_dir: Path, cfg=config) -> Trainer:
-        return Trainer(cls, cfg, train, data, run_dir, dataset="tiny", progress=False)
+    def trainer(run_dir: Path, cfg=config, tcfg=train) -> Trainer:
+        return Trainer(cls, cfg, tcfg, data, run_dir, dataset="tiny", progress=False, metrics=reg.metrics)
 
     t = trainer(tmp_path / "run")
     result = t.fit()
@@ -112,9 +119,14 @@ def check_variant(
     if data.kind == "image":
         assert samples.min() >= -1.0 and samples.max() <= 1.0, f"{cls.name}: image samples outside [-1, 1]"
 
-    # export round trip: loads through the public loader and samples what the trainer sampled
-    model = load_export(result.export_dir)
+    # export round trip: loads through the public loader, generators only, and samples what the trainer sampled
+    model = load_export(result.export_dir, reg.variants)
     assert model.name == cls.name
+    assert not model.variant.has_training_half, f"{cls.name}: the loaded model built its training half"
+    extra = set(vars(model.variant)) & {a for a, v in vars(t.variant).items() if isinstance(v, (torch.nn.Module, torch.optim.Optimizer))} - set(cls.generator_names)
+    assert not extra, f"{cls.name}: loading built {sorted(extra)}, which only training needs; build them in build_training"
+    assert model.num_parameters() == sum(p.numel() for g in t.variant.generators().values() for p in g.parameters()), \
+        f"{cls.name}: the loaded model holds more parameters than its generators"
     with t._ema_weights():
         for name, g in t.variant.generators().items():
             diff = _states_equal(g.state_dict(), model.variant.generators()[name].state_dict())
@@ -142,11 +154,21 @@ def check_variant(
         diff = _states_equal(net.state_dict(), resumed.variant.networks()[name].state_dict())
         assert not diff, f"{cls.name}: resumed run diverged from the uninterrupted one in '{name}': {diff[:3]}"
 
+    # mixed precision: forced fp16 autocast with a loss scaler, every step through ganzoo.update
+    fp16 = dataclasses.replace(train, amp="fp16")
+    half = trainer(tmp_path / "fp16", tcfg=fp16)
+    try:
+        half.fit()
+    except GanzooError as exc:
+        raise AssertionError(f"{cls.name}: under fp16 with loss scaling: {exc}") from None
+    assert half.precision.scaler is not None and half.precision.state() is not None, f"{cls.name}: fp16 ran without a loss scaler"
+    for row in half.history:
+        bad = {k: v for k, v in row.items() if k.startswith("loss") and not math.isfinite(v)}
+        assert not bad, f"{cls.name}: non-finite losses under fp16 at step {row['step']}: {bad}"
+
 
 def _check_outputs(cls: type[Variant], model, data: InMemoryData) -> None:
     """What a loaded model gives its user: samples, translations or upscaled images, in [0, 1]."""
-    from .variant import Task
-
     if cls.task == Task.UNPAIRED_TRANSLATION:
         a = data.x[:3].float() / 255
         for direction in ("a2b", "b2a"):
@@ -154,6 +176,8 @@ def _check_outputs(cls: type[Variant], model, data: InMemoryData) -> None:
             assert out.shape == a.shape, f"{cls.name}: translate({direction}) gave shape {tuple(out.shape)} for {tuple(a.shape)}"
             assert out.min() >= 0.0 and out.max() <= 1.0, f"{cls.name}: Model.translate must return images in [0, 1]"
             assert torch.equal(out, model.translate(a, direction)), f"{cls.name}: translate is not deterministic"
+        odd = torch.rand(a.shape[1], a.shape[2] + 3, a.shape[3] + 1, generator=torch.Generator().manual_seed(0))
+        assert model.translate(odd).shape == odd.shape, f"{cls.name}: translate needs inputs of any size (pad and crop inside the variant)"
         return
     if cls.task == Task.SUPER_RESOLUTION:
         s = cls.scale

@@ -1,25 +1,37 @@
-"""The variant contract: what a GAN variant declares, builds and owns.
+"""The variant contract: what a GAN variant declares, and the two halves it builds.
 
 A variant is a subclass of :class:`Variant`. Its class attributes say what it is (name, summary,
-paper, task, default dataset, config dataclass); an instance builds its networks and optimizers
-for one config and one dataset, owns its training step (losses, n_critic, clipping, penalties) and
-turns generator inputs into samples. The trainer owns everything else: device, seeding, data,
-logging, sample grids, checkpoints, EMA, export. ``docs/writing-a-plugin.md`` walks through a
-complete example.
+paper, task, default dataset, config dataclass). What it builds comes in two halves, because a
+trained model is used far more often than it is trained:
+
+- **the generator half**, everything sampling needs: ``generator_args(config, data)`` (the flat,
+  JSON-serialisable constructor arguments of its generator modules), ``build_generators(args)``
+  (the modules, from those arguments alone) and the methods that drive them (``sample_inputs``,
+  ``generate``, ``translate``, ``upscale``). ``ganzoo.load`` builds only this half, from an export's
+  config.json: no discriminator, no optimizer, no loss network.
+- **the training half**, ``build_training()``: discriminators, optimizers and loss networks, and
+  ``train_step``. Every backward pass and optimizer step goes through :func:`update`, so mixed
+  precision's loss scaling works for every variant; the trainer refuses a step taken behind its back
+  under fp16, and the conformance check runs every variant that way.
+
+The trainer owns everything else: device, seeding, data, logging, sample grids, checkpoints, EMA,
+export. ``docs/writing-a-plugin.md`` walks through a complete example.
 """
 
 from __future__ import annotations
 
 import abc
-import dataclasses
+import contextvars
 import enum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import nn
 
 from .config import VariantConfig
-from .errors import DataError
+from .data.types import DataInfo, DataRequest
+from .errors import DataError, GanzooError
+from .precision import active_scaler, backward_context
 
 if TYPE_CHECKING:
     from .data.memory import BatchStream, InMemoryData
@@ -34,54 +46,12 @@ class Task(str, enum.Enum):
     SUPER_RESOLUTION = "super-resolution"  # low-resolution image -> high-resolution image
 
 
-DataKind = Literal["image", "points"]
-
-
-@dataclasses.dataclass(frozen=True)
-class DataRequest:
-    """How a variant wants its data served; the dataset loader resizes and converts to match."""
-
-    kind: DataKind | None = "image"  # images (N, C, H, W), points (N, D), or None for either
-    size: int | None = None  # square image side in pixels; None keeps the dataset's own
-    channels: int | None = None  # 1 or 3; None keeps the dataset's own
-    labels: bool = False  # the variant needs class labels
-    domains: int = 1  # 2: two unpaired image domains A and B (CycleGAN); Batch.x_b then holds B
-    crop: bool = False  # serve random size x size crops of whole photos (super-resolution), not resized images
-
-
-@dataclasses.dataclass(frozen=True)
-class DataInfo:
-    """What the served data turned out to be; stored in every export so a model can be rebuilt."""
-
-    name: str  # dataset name or folder path
-    kind: DataKind  # "image" or "points"
-    shape: tuple[int, ...]  # shape of one sample: (C, H, W) for images, (D,) for points
-    num_classes: int | None = None  # number of classes when the data has labels
-    domains: int = 1  # 2 for unpaired two-domain data; both domains have ``shape``
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "shape": list(self.shape), "num_classes": self.num_classes, "domains": self.domains}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DataInfo":
-        return cls(name=d["name"], kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"), domains=d.get("domains", 1))
-
-
-@dataclasses.dataclass
-class Batch:
-    """One batch of real data on the training device; images in [-1, 1]."""
-
-    x: torch.Tensor  # (B, C, H, W) images or (B, D) points
-    y: torch.Tensor | None = None  # (B,) int64 class labels, when the dataset has them
-    x_b: torch.Tensor | None = None  # two-domain data: an independently shuffled batch of domain B
-
-
 class Variant(abc.ABC):
     """Base class of every GAN variant. Subclass it, set the class attributes, fill in the methods.
 
-    The constructor receives the resolved config, a description of the data, and the device;
-    ``build`` must create every network on that device and every optimizer. The trainer seeds the
-    global RNG before constructing a variant, so weight init is reproducible.
+    ``Variant(config, data, device)`` builds both halves (what the trainer does; it seeds the global
+    RNG first, so weight init is reproducible); ``training=False`` builds the generator half only
+    (what ``ganzoo.load`` does), with ``args`` taken from the export instead of the config.
     """
 
     name: ClassVar[str]  # registry name, lowercase with dashes, e.g. "dcgan"
@@ -90,13 +60,30 @@ class Variant(abc.ABC):
     task: ClassVar[Task]  # what the generator maps from and to
     default_dataset: ClassVar[str]  # dataset used when `ganzoo run NAME` gets no --data
     Config: ClassVar[type[VariantConfig]]  # dataclass of hyper-parameters, paper values as defaults
+    # The attributes that hold the generators, in the order build_generators creates them. They name
+    # the exported tensors too: "G.blocks.0.conv.weight" is self.G's "blocks.0.conv.weight".
+    generator_names: ClassVar[tuple[str, ...]] = ("G",)
+    # How exports of ganzoo 0.1 (format 1) named the same generators, in the same order; they are
+    # renamed on load (see ganzoo.export). A variant that did not exist then can ignore both.
+    format1_generator_names: ClassVar[tuple[str, ...]] = ("generator",)
+    format1_module_order: ClassVar[tuple[str, ...]] = ()  # top-level module names of a format-1 generator, in forward order, when not alphabetical
+    scale: ClassVar[int] = 1  # super-resolution factor, for Task.SUPER_RESOLUTION variants
 
-    def __init__(self, config: VariantConfig, data: DataInfo, device: torch.device | str = "cpu", *, pack: int = 1):
+    def __init__(self, config: VariantConfig, data: DataInfo, device: torch.device | str = "cpu", *, pack: int = 1,
+                 training: bool = True, args: dict[str, Any] | None = None):
         self.config = config
         self.data = data
         self.device = torch.device(device)
         self.pack = pack  # PacGAN packing degree, set by the trainer (`--set pack=2`)
-        self.build()
+        self.args = dict(type(self).generator_args(config, data) if args is None else args)
+        built = type(self).build_generators(dict(self.args))
+        if tuple(built) != tuple(self.generator_names):
+            raise GanzooError(f"variant '{self.name}': build_generators returned {list(built)}, but generator_names is {list(self.generator_names)}")
+        for attr, module in built.items():
+            setattr(self, attr, module.to(self.device))
+        self.has_training_half = training
+        if training:
+            self.build_training()
 
     # -- what data the variant takes -------------------------------------------------------------
 
@@ -127,39 +114,30 @@ class Variant(abc.ABC):
                 + ("; give a folder with trainA/ and trainB/" if request.domains == 2 else "")
             )
 
-    # -- what the variant builds -----------------------------------------------------------------
+    # -- the generator half ------------------------------------------------------------------------
 
+    @classmethod
     @abc.abstractmethod
-    def build(self) -> None:
-        """Create the networks (on ``self.device``) and their optimizers as attributes."""
+    def generator_args(cls, config: VariantConfig, data: DataInfo) -> dict[str, Any]:
+        """The generator modules' constructor arguments, flat and JSON-serialisable, from the
+        config and the data (e.g. ``{"z_dim": 100, "channels": 1, "size": 32, "width": 32}``).
+        Exports store them in config.json, so the generator can be rebuilt from the folder alone."""
 
+    @classmethod
     @abc.abstractmethod
-    def networks(self) -> dict[str, nn.Module]:
-        """Every network with weights, by a stable name: checkpointed, moved, and wrapped by the trainer."""
-
-    @abc.abstractmethod
-    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        """Every optimizer, by a stable name: checkpointed so a resumed run continues exactly."""
-
-    def extra_state(self) -> dict[str, torch.Tensor]:
-        """Training state that is neither a network nor an optimizer (e.g. CycleGAN's history of
-        generated images), checkpointed so a resumed run continues exactly. Default: none."""
-        return {}
-
-    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore what ``extra_state`` returned."""
+    def build_generators(cls, args: dict[str, Any]) -> dict[str, nn.Module]:
+        """The generator modules, by attribute name (``generator_names``), from ``generator_args``'s
+        output alone. Their classes should use nothing but torch, so the model card can show a
+        user how to run them without ganzoo."""
 
     def generators(self) -> dict[str, nn.Module]:
-        """The networks needed to sample: exported, averaged by EMA. Default: ``networks()["generator"]``."""
-        return {"generator": self.networks()["generator"]}
+        """The networks needed to sample: exported, averaged by EMA."""
+        return {name: getattr(self, name) for name in self.generator_names}
 
-    # -- what the variant does -------------------------------------------------------------------
-
-    @abc.abstractmethod
-    def train_step(self, batches: "BatchStream", step: int) -> dict[str, torch.Tensor]:
-        """One training iteration: draw as many batches as the schedule needs (``batches.next()``),
-        update the networks, and return the losses as detached scalar tensors (the trainer calls
-        ``.item()`` only when it logs, so the step never waits on the device)."""
+    def input_spec(self) -> dict[str, Any]:
+        """What the generators take, for the export's ``io`` block (any program can drive them from
+        it): input name -> shape (without the batch axis), dtype, and distribution or meaning."""
+        return {}
 
     @abc.abstractmethod
     def sample_inputs(self, n: int, rng: torch.Generator, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -184,19 +162,46 @@ class Variant(abc.ABC):
         ``data`` with ``rng`` and return, e.g., input / output / reconstruction rows."""
         return self.sample_inputs(n, rng)
 
-    # -- image-to-image variants (Task.UNPAIRED_TRANSLATION, Task.SUPER_RESOLUTION) ---------------
-
     def translate(self, x: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
-        """Unpaired translation: images of one domain in [-1, 1] -> the other domain's, ``direction``
-        "a2b" or "b2a". Called under ``torch.no_grad()`` with the generators in eval mode."""
+        """Unpaired translation: images of one domain in [-1, 1], any size -> the other domain's,
+        same size; ``direction`` "a2b" or "b2a". Called under ``torch.no_grad()``, generators in eval mode."""
         raise DataError(f"variant '{self.name}' does not translate images")
-
-    scale: ClassVar[int] = 1  # super-resolution factor, for Task.SUPER_RESOLUTION variants
 
     def upscale(self, x: torch.Tensor) -> torch.Tensor:
         """Super-resolution: low-resolution images in [-1, 1] (B, C, h, w) -> (B, C, h*scale, w*scale)
         in [-1, 1]. Called under ``torch.no_grad()`` with the generators in eval mode."""
         raise DataError(f"variant '{self.name}' does not upscale images")
+
+    # -- the training half -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def build_training(self) -> None:
+        """Create what only training needs (discriminators, optimizers, loss networks) on
+        ``self.device``; the generators already exist as attributes."""
+
+    @abc.abstractmethod
+    def networks(self) -> dict[str, nn.Module]:
+        """Every network with weights, generators included, by a stable name: checkpointed, moved,
+        and wrapped by the trainer."""
+
+    @abc.abstractmethod
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimizer, by a stable name: checkpointed so a resumed run continues exactly."""
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        """Training state that is neither a network nor an optimizer (e.g. CycleGAN's history of
+        generated images), checkpointed so a resumed run continues exactly. Default: none."""
+        return {}
+
+    def load_extra_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what ``extra_state`` returned."""
+
+    @abc.abstractmethod
+    def train_step(self, batches: "BatchStream", step: int) -> dict[str, torch.Tensor]:
+        """One training iteration: draw as many batches as the schedule needs (``batches.next()``),
+        update the networks with :func:`update` (never ``loss.backward()``/``opt.step()`` directly),
+        and return the losses as detached scalar tensors (the trainer calls ``.item()`` only when it
+        logs, so the step never waits on the device)."""
 
     # -- helpers for subclasses ------------------------------------------------------------------
 
@@ -231,23 +236,31 @@ class Variant(abc.ABC):
 
 
 class GDVariant(Variant):
-    """A variant with one generator ``self.G`` fed noise ``z`` and one discriminator ``self.D``, each
-    with its optimizer (``self.opt_g``, ``self.opt_d``): the shape most GANs have. It supplies
-    ``networks``, ``optimizers``, ``sample_inputs`` and ``generate``; a subclass writes ``build``
-    (setting ``self.z_dim`` too) and ``train_step``."""
+    """A variant with one generator ``self.G`` fed noise ``z`` (``args["z_dim"]`` dimensions) and one
+    discriminator ``self.D``, each with its optimizer (``self.opt_g``, ``self.opt_d``): the shape most
+    GANs have. It supplies ``networks``, ``optimizers``, ``input_spec``, ``sample_inputs`` and
+    ``generate``; a subclass writes ``generator_args``, ``build_generators``, ``build_training`` and
+    ``train_step``."""
 
     G: nn.Module
     D: nn.Module
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
-    z_dim: int
     spatial_noise: ClassVar[bool] = False  # noise shaped (n, z_dim, 1, 1) for convolutional generators
+
+    @property
+    def z_dim(self) -> int:
+        return int(self.args["z_dim"])
 
     def networks(self) -> dict[str, nn.Module]:
         return {"generator": self.G, "discriminator": self.D}
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generator": self.opt_g, "discriminator": self.opt_d}
+
+    def input_spec(self):
+        shape = [self.z_dim, 1, 1] if self.spatial_noise else [self.z_dim]
+        return {"z": {"shape": shape, "dtype": "float32", "distribution": "normal", "mean": 0.0, "std": 1.0}}
 
     def sample_inputs(self, n, rng, labels=None):
         self.reject_labels(labels)
@@ -270,18 +283,29 @@ def unwrap(module: nn.Module) -> nn.Module:
     return module
 
 
+_IN_UPDATE: contextvars.ContextVar[bool] = contextvars.ContextVar("ganzoo_in_update", default=False)
+
+
+def inside_update() -> bool:
+    """Whether the code running is inside :func:`update` (the trainer's check of the AMP rule)."""
+    return _IN_UPDATE.get()
+
+
 def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     """One optimizer step on ``loss``: clear the gradients, backpropagate, step. Under the
     trainer's fp16 mixed precision the loss is scaled and the step goes through the scaler (which
-    skips steps whose gradients overflowed); variants need not know."""
-    from .training.precision import active_scaler, backward_context
-
-    optimizer.zero_grad(set_to_none=True)
-    scaler = active_scaler()
-    with backward_context():
-        (loss if scaler is None else scaler.scale(loss)).backward()
-    if scaler is None:
-        optimizer.step()
-    else:  # update after every step: a variant may step one optimizer several times (n_critic)
-        scaler.step(optimizer)
-        scaler.update()
+    skips steps whose gradients overflowed); variants need not know. Every step of a variant goes
+    through here: under fp16 the trainer refuses an optimizer step taken any other way."""
+    token = _IN_UPDATE.set(True)
+    try:
+        optimizer.zero_grad(set_to_none=True)
+        scaler = active_scaler()
+        with backward_context():
+            (loss if scaler is None else scaler.scale(loss)).backward()
+        if scaler is None:
+            optimizer.step()
+        else:  # update after every step: a variant may step one optimizer several times (n_critic)
+            scaler.step(optimizer)
+            scaler.update()
+    finally:
+        _IN_UPDATE.reset(token)

@@ -3,8 +3,15 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from ganzoo import _plugins
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One torch thread per xdist worker (and per `ganzoo` subprocess a test starts): two workers on
+    # two cores, not four threads fighting over them.
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture

@@ -9,18 +9,19 @@ import pytest
 import torch
 from PIL import Image
 
+from ganzoo._plugins import registry
 from ganzoo import DataRequest
 from ganzoo.data import BatchStream, InMemoryData, load_data
 from ganzoo.errors import DataError
 
 
 def test_digits_are_served_at_the_requested_size_with_labels():
-    d = load_data("digits", DataRequest(size=32))
+    d = load_data("digits", DataRequest(size=32), registry().datasets)
     assert d.x.shape == (1797, 1, 32, 32) and d.x.dtype == torch.uint8
     assert d.num_classes == 10 and sorted(d.y.unique().tolist()) == list(range(10))
     x = d.as_model_input(d.x[:100])
     assert x.min() == -1.0 and x.max() <= 1.0 and x.max() > 0.9
-    rgb = load_data("digits", DataRequest(size=16, channels=3))
+    rgb = load_data("digits", DataRequest(size=16, channels=3), registry().datasets)
     assert rgb.x.shape == (1797, 3, 16, 16)
     assert torch.equal(rgb.x[:, 0], rgb.x[:, 1])
 
@@ -42,11 +43,11 @@ def test_torchvision_idx_datasets_load_through_torchvision(tmp_path, monkeypatch
         write_idx(raw / f"{split}-images-idx3-ubyte", images[:n])
         write_idx(raw / f"{split}-labels-idx1-ubyte", labels[:n])
     monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path))
-    d = load_data(name, DataRequest(size=28))
+    d = load_data(name, DataRequest(size=28), registry().datasets)
     assert d.x.shape == (20, 1, 28, 28)
     assert torch.equal(d.x[:, 0], torch.from_numpy(images).to(torch.uint8))
     assert d.y.tolist() == labels.tolist()
-    assert load_data(name, DataRequest(size=32)).x.shape == (20, 1, 32, 32)
+    assert load_data(name, DataRequest(size=32), registry().datasets).x.shape == (20, 1, 32, 32)
 
 
 def test_cifar10_loads_through_torchvision(tmp_path, monkeypatch):
@@ -67,11 +68,11 @@ def test_cifar10_loads_through_torchvision(tmp_path, monkeypatch):
     monkeypatch.setattr(tvd.CIFAR10, "test_list", [["test_batch", md5("test_batch")]])
     monkeypatch.setattr(tvd.CIFAR10, "meta", {"filename": "batches.meta", "key": "label_names", "md5": md5("batches.meta")})
     monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path))
-    d = load_data("cifar10", DataRequest(size=32))
+    d = load_data("cifar10", DataRequest(size=32), registry().datasets)
     assert d.x.shape == (20, 3, 32, 32)
     first = torch.from_numpy(files["data_batch_1"]["data"][0].reshape(3, 32, 32))
     assert torch.equal(d.x[0], first)
-    assert load_data("cifar10", DataRequest(size=32, channels=1)).x.shape == (20, 1, 32, 32)
+    assert load_data("cifar10", DataRequest(size=32, channels=1), registry().datasets).x.shape == (20, 1, 32, 32)
 
 
 def test_offline_download_fails_with_one_clear_sentence(tmp_path, monkeypatch):
@@ -80,7 +81,7 @@ def test_offline_download_fails_with_one_clear_sentence(tmp_path, monkeypatch):
     monkeypatch.setattr(tvd.MNIST, "mirrors", ["http://127.0.0.1:9/"])  # nothing listens there
     monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path))
     with pytest.raises(DataError) as err:
-        load_data("mnist", DataRequest(size=32))
+        load_data("mnist", DataRequest(size=32), registry().datasets)
     message = str(err.value)
     assert message.startswith(f"dataset 'mnist' is not in {tmp_path} and could not be downloaded")
     assert "--data digits" in message and "\n" not in message
@@ -95,7 +96,7 @@ def test_folder_with_class_subfolders_gives_labels(tmp_path):
     for cls in ("cats", "dogs"):
         for i in range(3):
             save_image(tmp_path / cls / f"{i}.png")
-    d = load_data(str(tmp_path), DataRequest(size=8))
+    d = load_data(str(tmp_path), DataRequest(size=8), registry().datasets)
     assert d.x.shape == (6, 3, 8, 8)
     assert d.y.tolist() == [0, 0, 0, 1, 1, 1] and d.num_classes == 2
 
@@ -103,7 +104,7 @@ def test_folder_with_class_subfolders_gives_labels(tmp_path):
 def test_flat_grayscale_folder_keeps_one_channel(tmp_path):
     for i in range(4):
         save_image(tmp_path / f"{i}.jpg", mode="L", size=(20, 30))
-    d = load_data(str(tmp_path), DataRequest(size=16))
+    d = load_data(str(tmp_path), DataRequest(size=16), registry().datasets)
     assert d.x.shape == (4, 1, 16, 16) and d.y is None
 
 
@@ -115,13 +116,13 @@ def test_bad_folders_are_named(tmp_path, make, fragment):
     (tmp_path / "notes.txt").write_text("not an image")
     path = make(tmp_path)
     with pytest.raises(DataError, match=fragment) as err:
-        load_data(str(path), DataRequest(size=8))
+        load_data(str(path), DataRequest(size=8), registry().datasets)
     assert str(path) in str(err.value)
 
 
 def test_unknown_dataset_name_suggests_one():
     with pytest.raises(DataError, match="unknown dataset 'digitz'; did you mean 'digits'"):
-        load_data("digitz", DataRequest())
+        load_data("digitz", DataRequest(), registry().datasets)
 
 
 def test_batch_stream_is_a_function_of_seed_and_position():

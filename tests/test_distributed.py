@@ -35,7 +35,7 @@ def test_two_processes_hold_identical_weights_resume_exactly_and_export(tmp_path
     assert model.sample(2).shape == (2, 1, 32, 32)
     single = ganzoo.train("dcgan", out=str(tmp_path / "one"), steps=4, batch_size=8, g_width=8, d_width=8)
     one = load_file(next((single.run_dir / "checkpoints").glob("step-*.safetensors")))
-    assert not torch.equal(one["net.generator.0.weight"], r0["generator.0.weight"])  # 2 processes: twice the data per step
+    assert not torch.equal(one["net.generator.blocks.0.conv.weight"], r0["generator.blocks.0.conv.weight"])  # 2 processes: twice the data per step
 
 
 def test_nproc_runs_torchrun_for_you(cli, tmp_path):

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from ganzoo._plugins import registry
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -37,6 +39,6 @@ def test_guide_metric_example_registers_and_runs(register_plugin, tmp_path):
     exec("import ganzoo\n" + source, module.__dict__)
     register_plugin(module, "guide-metric")
     result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=1, batch_size=16, g_width=8, d_width=8)
-    doc = evaluate(result.run_dir, ["mean-brightness-n1000"])
+    doc = evaluate(result.run_dir, registry(), ["mean-brightness-n1000"])
     value = doc["metrics"]["mean-brightness-n1000"]["values"]["brightness"]
     assert -1.0 <= value <= 1.0 and doc["metrics"]["mean-brightness-n1000"]["protocol"] == {"n": 1000}

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from ganzoo._plugins import registry
 from ganzoo import DataRequest
 from ganzoo.data import load_data
 from ganzoo.data.synthetic import ring8_means
@@ -69,7 +70,7 @@ def test_histogram_kl_by_hand():
 
 def test_shipped_digits_cnn_classifies_the_held_out_digits():
     net = digits_cnn.load()
-    d = load_data("digits", DataRequest(size=32, channels=1))
+    d = load_data("digits", DataRequest(size=32, channels=1), registry().datasets)
     _, test_idx = digits_cnn.held_out_split(len(d))
     with torch.no_grad():
         accuracy = (net(d.as_model_input(d.x[test_idx])).argmax(1) == d.y[test_idx]).float().mean().item()
@@ -102,7 +103,7 @@ def test_mode_metric_on_a_ring_model(tmp_path):
     from ganzoo.eval import evaluate
 
     result = ganzoo.train("gan", data="ring8", out=str(tmp_path / "g"), steps=2, batch_size=50)
-    doc = evaluate(result.run_dir, ["modes-pacgan-n2500"])
+    doc = evaluate(result.run_dir, registry(), ["modes-pacgan-n2500"])
     values = doc["metrics"]["modes-pacgan-n2500"]["values"]
     assert 0 <= values["modes"] <= 8 and 0 <= values["high_quality_percent"] <= 100
 
@@ -114,7 +115,7 @@ def test_a_card_the_user_wrote_is_not_rewritten(tmp_path):
     result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=1, batch_size=16, g_width=8, d_width=8)
     card = result.export_dir / "README.md"
     card.write_text("# my own card\n")
-    assert refresh_card(result.export_dir, {"seed": 0, "ganzoo_version": "x", "metrics": {}}) is False
+    assert refresh_card(result.export_dir, ganzoo.load(result.export_dir), {"seed": 0, "ganzoo_version": "x", "metrics": {}}) is False
     assert card.read_text() == "# my own card\n"
 
 
@@ -123,7 +124,7 @@ def test_conditional_metrics_on_a_cgan(tmp_path):
     from ganzoo.eval import evaluate
 
     result = ganzoo.train("cgan", out=str(tmp_path / "c"), steps=2, batch_size=20)
-    doc = evaluate(result.run_dir, ["label-accuracy-digitscnn-n10000", "fid-per-class-digitscnn"])
+    doc = evaluate(result.run_dir, registry(), ["label-accuracy-digitscnn-n10000", "fid-per-class-digitscnn"])
     acc = doc["metrics"]["label-accuracy-digitscnn-n10000"]["values"]
     assert 0 <= acc["accuracy"] <= 1 and len([k for k in acc if k.startswith("accuracy_class_")]) == 10
     fids = doc["metrics"]["fid-per-class-digitscnn"]["values"]
@@ -135,9 +136,9 @@ def test_trainer_evaluates_keeps_the_best_checkpoint_and_trains_the_same(tmp_pat
     from ganzoo.training.checkpoint import read_checkpoint
 
     fast = {"batch_size": 16, "g_width": 8, "d_width": 8, "steps": 4, "log_every": 1}
-    plain = prepare("dcgan", settings=fast, out=tmp_path / "plain", progress=False)
+    plain = prepare(registry(), "dcgan", settings=fast, out=tmp_path / "plain", progress=False)
     plain.fit()
-    evald = prepare("dcgan", out=tmp_path / "eval", progress=False, settings={
+    evald = prepare(registry(), "dcgan", out=tmp_path / "eval", progress=False, settings={
         **fast, "eval_every": 2, "eval_metrics": ("fid-digitscnn-halves",), "best_metric": "fid-digitscnn-halves:fid",
     })
     evald.fit()

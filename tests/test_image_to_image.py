@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from ganzoo._plugins import registry
 from ganzoo import DataRequest
 from ganzoo.data import load_data
 from ganzoo.errors import DataError
@@ -60,13 +61,13 @@ def test_luma_psnr_and_ssim_by_hand():
 
 
 def test_digits_typeset_is_two_unpaired_labelled_domains_and_the_same_everywhere():
-    d = load_data("digits-typeset", DataRequest(size=32, domains=2))
+    d = load_data("digits-typeset", DataRequest(size=32, domains=2), registry().datasets)
     assert d.info.domains == 2 and d.x.shape[1:] == d.x_b.shape[1:] == (1, 32, 32)
     assert len(d.x) == 1797 and len(d.x_b) == 2000 and set(d.y_b.tolist()) == set(range(10))
-    again = load_data("digits-typeset", DataRequest(size=32, domains=2))
+    again = load_data("digits-typeset", DataRequest(size=32, domains=2), registry().datasets)
     assert torch.equal(again.x_b, d.x_b)  # rendered from fonts that ship in packages, with a fixed seed
     with pytest.raises(DataError, match="has 2 image domain"):
-        load_data("digits-typeset", DataRequest(size=32))
+        load_data("digits-typeset", DataRequest(size=32), registry().datasets)
     # Each typeset glyph is scaled to the frame as the handwritten digits were: the longer side of
     # its bounding box spans 75-100 % of the 32 pixels (rotation and shift move it a little).
     ink = d.x_b[:, 0] > 64
@@ -83,21 +84,21 @@ def test_unpaired_folder_layout_and_its_errors(tmp_path):
         (tmp_path / "pair" / domain).mkdir(parents=True)
         for i in range(3):
             Image.new("RGB", (20, 16), (colour + i, 0, 0)).save(tmp_path / "pair" / domain / f"{i}.png")
-    d = load_data(str(tmp_path / "pair"), DataRequest(size=16, domains=2))
+    d = load_data(str(tmp_path / "pair"), DataRequest(size=16, domains=2), registry().datasets)
     assert d.x.shape == (3, 3, 16, 16) and d.x_b.shape == (3, 3, 16, 16) and d.x[0, 0].float().mean() < d.x_b[0, 0].float().mean()
     (tmp_path / "half" / "trainA").mkdir(parents=True)
     with pytest.raises(DataError, match="needs trainA/ and trainB/.*missing trainB"):
-        load_data(str(tmp_path / "half"), DataRequest(size=16, domains=2))
+        load_data(str(tmp_path / "half"), DataRequest(size=16, domains=2), registry().datasets)
 
 
 def test_photos_hold_out_whole_images_and_crop_the_rest():
     from ganzoo.data import photos
 
     assert not set(photos.HELD_OUT) & set(photos.TRAIN)
-    d = load_data("photos", DataRequest(size=96, crop=True))
+    d = load_data("photos", DataRequest(size=96, crop=True), registry().datasets)
     assert d.x.shape == (photos.CROPS, 3, 96, 96) and d.x.dtype == torch.uint8
     assert len(d.held_out) == 3 and all(min(im.shape[1:]) > 96 for im in d.held_out)
-    assert torch.equal(load_data("photos", DataRequest(size=96, crop=True)).x[:50], d.x[:50])
+    assert torch.equal(load_data("photos", DataRequest(size=96, crop=True), registry().datasets).x[:50], d.x[:50])
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +173,7 @@ def test_upscale_cli_tiles_any_size(sr_run, cli):
 def test_sr_metric_scores_held_out_photos_beside_bicubic(sr_run):
     from ganzoo.eval import evaluate
 
-    doc = evaluate(sr_run / "s", ["sr-psnr-ssim-y-heldout"], write=False)
+    doc = evaluate(sr_run / "s", registry(), ["sr-psnr-ssim-y-heldout"], write=False)
     values = doc["metrics"]["sr-psnr-ssim-y-heldout"]["values"]
     assert values["images"] == 3 and values["psnr_bicubic"] > 20 and 0 < values["ssim_bicubic"] <= 1
     assert values["psnr_gain"] == pytest.approx(values["psnr"] - values["psnr_bicubic"])

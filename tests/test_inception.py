@@ -15,6 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
+from ganzoo._plugins import registry
 from ganzoo.errors import GanzooError
 from ganzoo.eval import inception
 
@@ -55,11 +56,11 @@ def test_fid_and_is_inception_metrics_on_a_trained_export(weights, tmp_path, mon
 
     monkeypatch.setattr(builtin, "MAX_N", 8)  # Inception at 299x299 is slow on a CPU; the protocol is the same
     result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=1, batch_size=16, g_width=8, d_width=8)
-    doc = evaluate(result.run_dir, ["fid-inception-halves", "kid-inception-halves"], write=False)
+    doc = evaluate(result.run_dir, registry(), ["fid-inception-halves", "kid-inception-halves"], write=False)
     fid = doc["metrics"]["fid-inception-halves"]
     assert fid["values"]["n_generated"] == 8 and fid["values"]["fid"] > 0
     assert "Inception-v3 2015-12-05" in fid["protocol"]["feature_network"]
-    default = evaluate(result.run_dir, write=False)  # not named: the download-needing metrics do not run
+    default = evaluate(result.run_dir, registry(), write=False)  # not named: the download-needing metrics do not run
     assert not [m for m in default["metrics"] if "inception" in m] and "fid-digitscnn-halves" in default["metrics"]
 
 
@@ -107,11 +108,11 @@ def test_first_use_online_downloads_checks_and_stores_safetensors(served_pth, tm
     monkeypatch.delenv(inception.WEIGHTS.env, raising=False)
     monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(inception.WEIGHTS, "url", url)
-    monkeypatch.setattr(inception.WEIGHTS, "sha256_prefix", "0" if digest[0] != "0" else "1")
+    monkeypatch.setattr(inception.WEIGHTS, "sha256", digest[:8] + "0" * 56)  # the name's prefix matches, the rest does not
     with pytest.raises(GanzooError, match="expected"):
         inception.load()
     assert not inception.WEIGHTS.cached_path().exists() and not list(inception.WEIGHTS.cached_path().parent.iterdir())
-    monkeypatch.setattr(inception.WEIGHTS, "sha256_prefix", digest[:8])
+    monkeypatch.setattr(inception.WEIGHTS, "sha256", digest)
     inception.load()
     stored = load_file(str(inception.WEIGHTS.cached_path()))
     assert stored.keys() == random_state().keys()

@@ -8,7 +8,7 @@ import torch
 import ganzoo
 from ganzoo.losses import gradient_penalty
 from ganzoo.testing import check_variant
-from ganzoo.training import precision as P
+from ganzoo import precision as P
 from ganzoo.training.checkpoint import latest_checkpoint, read_checkpoint
 
 FAST = {"g_width": 8, "d_width": 8}

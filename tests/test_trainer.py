@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 
+from ganzoo._plugins import registry
 import ganzoo
 from ganzoo.training import prepare, prepare_resume
 from ganzoo.training.checkpoint import latest_checkpoint, list_checkpoints, read_checkpoint
@@ -24,7 +25,7 @@ def weights(trainer):
 
 
 def train(tmp_path, name, **settings):
-    t = prepare("dcgan", settings={**FAST, **settings}, out=tmp_path / name, progress=False)
+    t = prepare(registry(), "dcgan", settings={**FAST, **settings}, out=tmp_path / name, progress=False)
     t.fit()
     return t
 
@@ -40,7 +41,7 @@ def test_same_seed_gives_bit_identical_weights_and_another_seed_does_not(tmp_pat
 def test_resumed_run_matches_uninterrupted_run(tmp_path):
     straight = train(tmp_path, "straight", steps=6, ema=True)
     train(tmp_path, "split", steps=3, ema=True)  # checkpoints at steps 2 and 3 (the end)
-    resumed = prepare_resume(tmp_path / "split", steps=6, progress=False)
+    resumed = prepare_resume(registry(), tmp_path / "split", steps=6, progress=False)
     assert resumed.step == 3
     resumed.fit()
     ws, wr = weights(straight), weights(resumed)
@@ -89,9 +90,9 @@ def test_ema_decay_ramps_up():
 def test_resume_refuses_a_finished_run_and_a_missing_one(tmp_path):
     train(tmp_path, "done", steps=2)
     with pytest.raises(ganzoo.GanzooError, match="already at step 2"):
-        prepare_resume(tmp_path / "done", steps=1)
+        prepare_resume(registry(), tmp_path / "done", steps=1)
     with pytest.raises(ganzoo.GanzooError, match="not a run directory"):
-        prepare_resume(tmp_path / "nothing")
+        prepare_resume(registry(), tmp_path / "nothing")
 
 
 WRITER = textwrap.dedent(

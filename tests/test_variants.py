@@ -31,7 +31,7 @@ def test_ring8_has_8_distinct_modes_on_the_unit_circle_with_sigma_001():
     angles = torch.atan2(means[:, 1], means[:, 0]) % (2 * math.pi)
     assert len(set(round(a, 6) for a in angles.tolist())) == 8
     assert torch.allclose(angles.sort().values, torch.arange(8) * 2 * math.pi / 8, atol=1e-6)
-    d = load_data("ring8", DataRequest(kind="points"))
+    d = load_data("ring8", DataRequest(kind="points"), registry().datasets)
     assert d.x.shape == (SAMPLES, 2) and d.num_classes == 8
     for k in range(8):
         pts = d.x[d.y == k]
@@ -42,7 +42,7 @@ def test_ring8_has_8_distinct_modes_on_the_unit_circle_with_sigma_001():
 def test_grid25_has_25_modes_with_sigma_005():
     means = grid25_means()
     assert means.shape == (25, 2) and set(means.flatten().tolist()) == {-4.0, -2.0, 0.0, 2.0, 4.0}
-    d = load_data("grid25", DataRequest(kind="points"))
+    d = load_data("grid25", DataRequest(kind="points"), registry().datasets)
     assert d.x.shape == (SAMPLES, 2)
     for k in (0, 12, 24):
         pts = d.x[d.y == k]
@@ -51,8 +51,8 @@ def test_grid25_has_25_modes_with_sigma_005():
 
 
 def test_stacked_digits_stacks_three_independent_digits():
-    base = load_data("digits", DataRequest(size=16))
-    d = load_data("stacked-digits", DataRequest(size=16))
+    base = load_data("digits", DataRequest(size=16), registry().datasets)
+    d = load_data("stacked-digits", DataRequest(size=16), registry().datasets)
     assert d.x.shape[1:] == (3, 16, 16) and d.num_classes == 1000
     assert len(d.y.unique()) == 1000  # every mode occurs
     # each channel is one of the digits images, and the label encodes the three digits
@@ -88,7 +88,7 @@ def test_every_variant_trains_packed(name, tmp_path):
 
 def test_batch_size_must_be_a_multiple_of_pack(tmp_path):
     with pytest.raises(ganzoo.GanzooError, match="batch_size 15 must be a multiple of pack 2"):
-        prepare("dcgan", settings={"batch_size": 15, "pack": 2}, out=tmp_path / "r")
+        prepare(registry(), "dcgan", settings={"batch_size": 15, "pack": 2}, out=tmp_path / "r")
 
 
 # -- variant specifics --------------------------------------------------------------------------
@@ -139,9 +139,9 @@ def test_cgan_refuses_data_without_labels(tmp_path):
     for i in range(4):
         Image.new("L", (8, 8), 100).save(tmp_path / f"{i}.png")
     with pytest.raises(DataError, match="variant 'cgan' needs class labels, but dataset .* has none"):
-        prepare("cgan", data=str(tmp_path), out=tmp_path / "r")
+        prepare(registry(), "cgan", data=str(tmp_path), out=tmp_path / "r")
 
 
 def test_conv_variant_refuses_points(tmp_path):
     with pytest.raises(DataError, match="dataset 'ring8' holds points data, but the variant trains on image data"):
-        prepare("dcgan", data="ring8", out=tmp_path / "r")
+        prepare(registry(), "dcgan", data="ring8", out=tmp_path / "r")

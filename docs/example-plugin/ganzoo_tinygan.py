@@ -25,6 +25,20 @@ class TinyGANConfig(ganzoo.VariantConfig):
     lr: float = 2e-4  # Adam learning rate for both networks
 
 
+class TinyGenerator(nn.Module):
+    """z (B, z_dim) -> image (B, *shape) in [-1, 1]. Plain torch: the model card shows this class
+    to users who run the export without ganzoo."""
+
+    def __init__(self, z_dim: int, hidden: int, shape: list[int]):
+        super().__init__()
+        self.shape = tuple(shape)
+        self.hidden = nn.Linear(z_dim, hidden)
+        self.out = nn.Linear(hidden, math.prod(shape))
+
+    def forward(self, z):
+        return torch.tanh(self.out(torch.relu(self.hidden(z)))).view(len(z), *self.shape)
+
+
 class TinyGAN(ganzoo.Variant):
     name = "tinygan"
     summary = "Fully connected GAN on flattened images (example plugin)"
@@ -32,14 +46,33 @@ class TinyGAN(ganzoo.Variant):
     task = ganzoo.Task.UNCONDITIONAL
     default_dataset = "digits"
     Config = TinyGANConfig
+    generator_names = ("G",)  # the attribute holding the generator; its tensors export as "G.*"
 
-    def build(self):
-        cfg, shape = self.config, self.data.shape  # shape of one sample, e.g. (1, 16, 16)
-        pixels = math.prod(shape)
-        self.G = nn.Sequential(
-            nn.Linear(cfg.z_dim, cfg.hidden), nn.ReLU(),
-            nn.Linear(cfg.hidden, pixels), nn.Tanh(), nn.Unflatten(1, shape),
-        ).to(self.device)
+    # -- the generator half: all that ganzoo.load builds ----------------------------------------
+
+    @classmethod
+    def generator_args(cls, config, data):
+        # data.shape is the shape of one sample, e.g. (1, 16, 16)
+        return {"z_dim": config.z_dim, "hidden": config.hidden, "shape": list(data.shape)}
+
+    @classmethod
+    def build_generators(cls, args):
+        return {"G": TinyGenerator(**args)}
+
+    def input_spec(self):
+        return {"z": {"shape": [self.args["z_dim"]], "dtype": "float32", "distribution": "normal", "mean": 0.0, "std": 1.0}}
+
+    def sample_inputs(self, n, rng, labels=None):
+        self.reject_labels(labels)
+        return {"z": self.noise(n, self.args["z_dim"], rng)}
+
+    def generate(self, z):
+        return self.G(z)
+
+    # -- the training half ----------------------------------------------------------------------
+
+    def build_training(self):
+        cfg = self.config
         # D is built for d_input_shape and fed packed(x), so `--set pack=2` (PacGAN) works too.
         self.D = nn.Sequential(
             nn.Flatten(), nn.Linear(math.prod(self.d_input_shape), cfg.hidden), nn.LeakyReLU(0.2), nn.Linear(cfg.hidden, 1),
@@ -56,25 +89,12 @@ class TinyGAN(ganzoo.Variant):
     def train_step(self, batches, step):
         real = batches.next().x  # images in [-1, 1] on self.device
         fake = self.G(self.noise(len(real), self.config.z_dim))
-
         d_loss = d_loss_bce(self.D(self.packed(real)), self.D(self.packed(fake.detach())))
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
-
+        ganzoo.update(self.opt_d, d_loss)  # zero_grad, backward, step: with loss scaling under fp16
         with frozen(self.D):  # no weight gradients for D during G's step
             g_loss = g_loss_nonsaturating(self.D(self.packed(fake)))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+        ganzoo.update(self.opt_g, g_loss)
         return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
-
-    def sample_inputs(self, n, rng, labels=None):
-        self.reject_labels(labels)
-        return {"z": self.noise(n, self.config.z_dim, rng)}
-
-    def generate(self, z):
-        return self.G(z)
 
 
 @ganzoo.hookimpl

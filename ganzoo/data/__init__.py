@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import DataError, PluginError
-from ..variant import DataRequest
+from ..errors import DataError
 from .memory import BatchStream, InMemoryData
+from .photos import load_photo_folder
 from .sources import fit_images, load_folder
 from .spec import Dataset
+from .types import Batch, DataInfo, DataKind, DataRequest
 
-__all__ = ["BatchStream", "Dataset", "InMemoryData", "fit_images", "load_data"]
+__all__ = ["Batch", "BatchStream", "DataInfo", "DataKind", "DataRequest", "Dataset", "InMemoryData", "fit_images", "load_data"]
 
 
-def load_data(name_or_path: str, request: DataRequest) -> InMemoryData:
-    """A registered dataset by name, or a folder of images by path (anything with a '/' or that exists)."""
-    from .._plugins import registry
-
-    reg = registry()
-    if name_or_path in reg.datasets:
-        ds = reg.datasets[name_or_path]
+def load_data(name_or_path: str, request: DataRequest, datasets: Mapping[str, Dataset]) -> InMemoryData:
+    """A dataset of ``datasets`` (the registry's) by name, or a folder of images by path (anything
+    with a '/' or that exists)."""
+    if name_or_path in datasets:
+        ds = datasets[name_or_path]
         if request.kind is not None and ds.kind != request.kind:
             raise DataError(f"dataset '{ds.name}' holds {ds.kind} data, but the variant trains on {request.kind} data")
         if ds.domains != request.domains:
@@ -32,15 +33,11 @@ def load_data(name_or_path: str, request: DataRequest) -> InMemoryData:
         if request.domains == 2:
             return load_unpaired_folder(name_or_path, request)
         if request.crop:
-            from .photos import load_photo_folder
-
             return load_photo_folder(name_or_path, request)
         return load_folder(name_or_path, request)
-    try:
-        reg.dataset(name_or_path)
-    except PluginError as exc:
-        raise DataError(f"{exc} Or give a path to a folder of images.") from None
-    raise AssertionError("unreachable")
+    hint = difflib.get_close_matches(name_or_path, list(datasets), n=1)
+    raise DataError(f"unknown dataset '{name_or_path}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+                    + f" Known datasets: {', '.join(sorted(datasets)) or '(none)'}. Or give a path to a folder of images.")
 
 
 def load_unpaired_folder(path: str, request: DataRequest) -> InMemoryData:

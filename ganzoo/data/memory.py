@@ -11,7 +11,7 @@ import dataclasses
 
 import torch
 
-from ..variant import Batch, DataInfo, DataKind
+from .types import Batch, DataInfo, DataKind
 
 
 @dataclasses.dataclass
@@ -26,6 +26,7 @@ class InMemoryData:
     x_b: torch.Tensor | None = None  # two-domain data (CycleGAN): domain B's images, unpaired with x
     y_b: torch.Tensor | None = None  # labels of x_b, for evaluation only
     held_out: list[torch.Tensor] | None = None  # whole uint8 (C, H, W) images never trained on (super-resolution eval)
+    class_names: tuple[str, ...] | None = None  # the label of each class index, when known (folder names, "0".."9")
 
     def __post_init__(self) -> None:
         if self.y is not None and len(self.y) != len(self.x):
@@ -38,7 +39,10 @@ class InMemoryData:
 
     @property
     def info(self) -> DataInfo:
-        return DataInfo(self.name, self.kind, tuple(self.x.shape[1:]), self.num_classes, 1 if self.x_b is None else 2)
+        names = self.class_names
+        if names is None and self.num_classes:
+            names = tuple(str(i) for i in range(self.num_classes))
+        return DataInfo(self.name, self.kind, tuple(self.x.shape[1:]), self.num_classes, 1 if self.x_b is None else 2, names)
 
     def to(self, device: torch.device | str) -> "InMemoryData":
         def move(t):

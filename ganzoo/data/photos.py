@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DataError
-from ..variant import DataRequest
+from .types import DataRequest
 from .memory import InMemoryData
 
 SEED = 2017

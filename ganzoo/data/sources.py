@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from ..errors import DataError
-from ..variant import DataRequest
+from .types import DataRequest
 from .memory import InMemoryData
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -93,7 +93,8 @@ def load_torchvision(name: str, request: DataRequest, root: Path | None = None, 
     else:  # (N, H, W, C) numpy arrays from CIFAR
         x = x.permute(0, 3, 1, 2)
     y = torch.as_tensor(ds.targets).long()
-    return InMemoryData(name, fit_images(x.to(torch.uint8), request), y, num_classes)
+    names = tuple(str(c) for c in getattr(ds, "classes", ())) or None
+    return InMemoryData(name, fit_images(x.to(torch.uint8), request), y, num_classes, class_names=names)
 
 
 def load_folder(path: str | os.PathLike, request: DataRequest) -> InMemoryData:
@@ -144,4 +145,4 @@ def load_folder(path: str | os.PathLike, request: DataRequest) -> InMemoryData:
         raise DataError(f"images in '{path}' have different sizes {sorted(shapes)[:3]}; give the variant an image_size")
     x = torch.stack(images)
     y = torch.tensor(labels, dtype=torch.long) if classes is not None else None
-    return InMemoryData(str(path), x, y, len(classes) if classes else None)
+    return InMemoryData(str(path), x, y, len(classes) if classes else None, class_names=tuple(classes) if classes else None)

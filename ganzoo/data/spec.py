@@ -6,7 +6,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from ..variant import DataKind, DataRequest
+    from .types import DataKind, DataRequest
     from .memory import InMemoryData
 
 

@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from ..variant import DataRequest
+from .types import DataRequest
 from .memory import InMemoryData
 
 SAMPLES = 100_000  # PacGAN's training-set size for the 2-D mixtures

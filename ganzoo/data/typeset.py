@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..variant import DataRequest
+from .types import DataRequest
 from .memory import InMemoryData
 
 SEED = 2017  # the data are the same for everyone, whatever the training seed

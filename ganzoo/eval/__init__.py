@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 
-from .. import __version__
+from .._io import atomic_write_json
+from .._version import __version__
+from ..data import load_data
 from ..errors import GanzooError
+from ..export import load_export, refresh_card
+from ..model import Model
+
+if TYPE_CHECKING:
+    from .._registry import Registry
 
 RESULTS = "eval.json"
 
@@ -37,8 +46,8 @@ class Metric:
 class EvalContext:
     """What a metric sees: the loaded model, its training data, a seed, and cached samples/features."""
 
-    def __init__(self, model, data, seed: int = 0, device: str | torch.device = "cpu", features=None, features_spec: str = ""):
-        self.model = model  # ganzoo.export.Model
+    def __init__(self, model: Model, data, seed: int = 0, device: str | torch.device = "cpu", features=None, features_spec: str = ""):
+        self.model = model  # ganzoo.Model: the generators, and the typed description of the export
         self.data = data  # InMemoryData the model was trained on (the reference)
         self.seed = seed
         self.device = torch.device(device)
@@ -48,7 +57,7 @@ class EvalContext:
 
     @property
     def task(self) -> str:
-        return self.model.doc.get("task", "")
+        return self.model.task.value
 
     def cached(self, key: Any, make: Callable[[], Any]) -> Any:
         if key not in self._cache:
@@ -82,8 +91,6 @@ def model_identity(path: Path) -> dict[str, Any]:
 
 def load_features(spec: str, device: str | torch.device = "cpu"):
     """``"package.module:factory"`` -> the extractor ``factory()`` builds, in eval mode on ``device``."""
-    import importlib
-
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise GanzooError(f"--features expects MODULE:CALLABLE, got {spec!r}")
@@ -97,48 +104,49 @@ def load_features(spec: str, device: str | torch.device = "cpu"):
     return extractor
 
 
-def evaluate(path: str | Path, metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu", write: bool = True, features: str | None = None) -> dict[str, Any]:
-    """Score the export (or a run directory's export) at ``path``; writes eval.json beside the weights.
-    ``features`` ("module:callable") supplies a feature extractor for the *-userfeatures-* metrics."""
-    from .._io import atomic_write_json
-    from ..data import load_data
-    from ..export import load_export
-
+def evaluate(path: str | Path, registry: "Registry", metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
+             write: bool = True, features: str | None = None) -> dict[str, Any]:
+    """Score the export (or a run directory's export) at ``path`` with the registry's metrics; writes
+    eval.json beside the weights. ``features`` ("module:callable") supplies a feature extractor for
+    the *-userfeatures-* metrics."""
     path = Path(path)
     export = path / "export" if (path / "export" / "config.json").is_file() else path
-    model = load_export(export, device=device)
+    model = load_export(export, registry.variants, device=device)
     cls = type(model.variant)
-    request = dataclasses.replace(cls.data_request(model.variant.config), kind=model.variant.data.kind)
-    data = load_data(model.doc["dataset"], request)
+    request = dataclasses.replace(cls.data_request(model.variant.config), kind=model.data.kind)
+    data = load_data(model.dataset, request, registry.datasets)
     extractor = load_features(features, device) if features else None
     ctx = EvalContext(model, data, seed=seed, device=device, features=extractor, features_spec=features or "")
-    results = run_metrics(ctx, metrics)
+    results = run_metrics(ctx, metrics, registry.metrics)
     doc = {
         "ganzoo_version": __version__,
-        "model": {**model_identity(export), "variant": model.name, "dataset": model.doc["dataset"]},
+        "model": {**model_identity(export), "variant": model.name, "dataset": model.dataset},
         "seed": seed,
         "metrics": results,
     }
     if write:
-        from ..export import refresh_card
-
         atomic_write_json(export / RESULTS, doc)
-        refresh_card(export, doc)
+        refresh_card(export, model, doc)
     return doc
 
 
-def run_metrics(ctx: EvalContext, metrics: list[str] | None) -> dict[str, dict[str, Any]]:
-    """The named metrics (all that apply when none are named): values, protocol and time of each."""
-    from .._plugins import registry
-
-    reg = registry()
+def run_metrics(ctx: EvalContext, metrics: list[str] | None, available: Mapping[str, Metric]) -> dict[str, dict[str, Any]]:
+    """The named metrics (all of ``available`` that apply when none are named): values, protocol
+    and time of each."""
     if metrics:
-        chosen = [reg.metric(name) for name in metrics]
+        unknown = [name for name in metrics if name not in available]
+        if unknown:
+            import difflib
+
+            hint = difflib.get_close_matches(unknown[0], list(available), n=1)
+            raise GanzooError(f"unknown metric '{unknown[0]}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+                              + f" Known metrics: {', '.join(sorted(available))}.")
+        chosen = [available[name] for name in metrics]
         for m in chosen:
             if not m.applies(ctx):
-                raise GanzooError(f"metric '{m.name}' does not apply to a {ctx.model.name} model trained on {ctx.model.doc['dataset']}")
+                raise GanzooError(f"metric '{m.name}' does not apply to a {ctx.model.name} model trained on {ctx.model.dataset}")
     else:
-        chosen = [m for m in reg.metrics.values() if m.default and m.applies(ctx)]
+        chosen = [m for m in available.values() if m.default and m.applies(ctx)]
     results = {}
     for m in chosen:
         t0 = time.perf_counter()

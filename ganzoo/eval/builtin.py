@@ -61,7 +61,7 @@ def _generated_features(ctx: EvalContext, what: str) -> torch.Tensor:
 
 
 def _digit_images(ctx: EvalContext) -> bool:
-    return ctx.data.kind == "image" and ctx.model.doc["dataset"] in DIGIT_IMAGES and ctx.data.x.shape[1] == 1
+    return ctx.data.kind == "image" and ctx.model.dataset in DIGIT_IMAGES and ctx.data.x.shape[1] == 1
 
 
 def _images(ctx: EvalContext) -> bool:
@@ -100,7 +100,7 @@ def _is(ctx, what="logits"):
 def _mixture(ctx):
     from ..data.synthetic import MIXTURES
 
-    means_fn, sigma = MIXTURES[ctx.model.doc["dataset"]]
+    means_fn, sigma = MIXTURES[ctx.model.dataset]
     return M.mode_coverage(ctx.samples(2500), means_fn(), sigma)
 
 
@@ -114,7 +114,7 @@ def _stacked(ctx):
 
 
 def _label_accuracy(ctx):
-    classes = ctx.model.variant.data.num_classes
+    classes = ctx.model.data.num_classes
     labels = torch.arange(10_000) % classes
     pred = _run(ctx, ctx.samples(10_000, labels=labels), "logits").argmax(1)
     per_class = [(pred[labels == c] == c).double().mean().item() for c in range(classes)]
@@ -124,7 +124,7 @@ def _label_accuracy(ctx):
 def _fid_per_class(ctx):
     real, y = ctx.real(), ctx.data.y.cpu()
     out = {}
-    for c in range(ctx.model.variant.data.num_classes):
+    for c in range(ctx.model.data.num_classes):
         real_c = real[y == c][:MAX_N]
         labels = torch.full((len(real_c),), c)
         gen = ctx.samples(len(real_c), labels=labels)
@@ -141,7 +141,7 @@ def _translation(ctx: EvalContext) -> bool:
 
 
 def _typeset(ctx: EvalContext) -> bool:
-    return _translation(ctx) and ctx.model.doc["dataset"] == "digits-typeset"
+    return _translation(ctx) and ctx.model.dataset == "digits-typeset"
 
 
 @torch.no_grad()
@@ -250,12 +250,12 @@ def register_metrics(register):
         "modes-pacgan-n2500", "Modes captured, % high quality and reverse KL on ring8/grid25 (PacGAN protocol)",
         {"n": 2500, "high_quality": "within 3 sigma of the nearest mode", "captured": ">= 1 high-quality sample nearest",
          "reverse_kl": "KL(mode histogram of high-quality samples || uniform)"},
-        lambda ctx: ctx.model.doc["dataset"] in ("ring8", "grid25"), _mixture,
+        lambda ctx: ctx.model.dataset in ("ring8", "grid25"), _mixture,
     ))
     register(Metric(
         "modes-stacked-digits-n26000", "Distinct digit triples and KL to the data's triple histogram (VEEGAN/PacGAN protocol)",
         {"n": 26000, "classifier": "digits-cnn on each channel", "kl": "KL(generated triples || data triples)"},
-        lambda ctx: ctx.model.doc["dataset"] == "stacked-digits", _stacked,
+        lambda ctx: ctx.model.dataset == "stacked-digits", _stacked,
     ))
     register(Metric(
         "label-accuracy-digitscnn-n10000", "Accuracy of the digits CNN on G(z, y) against y, overall and per class",

@@ -17,7 +17,7 @@ from ..errors import GanzooError
 WEIGHTS = RemoteWeights(
     what="the Inception weights",
     url="https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth",
-    sha256_prefix="6726825d",
+    sha256="6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2",
     env="GANZOO_INCEPTION_WEIGHTS",
     filename="inception-2015-12-05.safetensors",
 )

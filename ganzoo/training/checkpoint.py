@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from ..variant import unwrap
 from safetensors import safe_open
 from safetensors.torch import load_file, save
 
 from .._io import atomic_write_bytes
+from ..export import rename_by_order
+from ..variant import unwrap
 
 PATTERN = re.compile(r"^step-(\d+)\.safetensors$")
 META_KEY = "ganzoo"
@@ -101,13 +101,26 @@ def restore_checkpoint(path: Path, *, variant, ema, stream, rank: int = 0) -> di
     """Load ``path`` into the variant, EMA, batch stream and RNGs (``rank``'s own, when the run was
     multi-process); returns the JSON metadata."""
     tensors, meta = read_checkpoint(path)
+    order = type(variant).format1_module_order
     for name, net in variant.networks().items():
         head = f"net.{name}."
-        unwrap(net).load_state_dict({k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)})
+        state = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
+        own = list(unwrap(net).state_dict())
+        if set(state) != set(own):  # a checkpoint of ganzoo 0.1, whose generators had index-named layers
+            mapping = rename_by_order(list(state), own, order)
+            state = {mapping.get(k, k): v for k, v in state.items()}
+        unwrap(net).load_state_dict(state)
     for name, opt in variant.optimizers().items():
         opt.load_state_dict(_optimizer_join(meta["optimizers"][name], f"optim.{name}", tensors))
     if ema is not None:
-        ema.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
+        state = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
+        if set(state) != set(ema.names):  # 0.1's names: "generator.0.weight" for what is now "G.blocks.0.conv.weight"
+            cls = type(variant)
+            for old, (new, module) in zip(cls.format1_generator_names, variant.generators().items()):
+                own = {k[len(old) + 1:] for k in state if k.startswith(old + ".")}
+                mapping = rename_by_order(sorted(own), list(unwrap(module).state_dict()), order)
+                state.update({f"{new}.{v}": state.pop(f"{old}.{k}") for k, v in mapping.items()})
+        ema.load_state_dict(state)
     variant.load_extra_state({k[6:]: v for k, v in tensors.items() if k.startswith("state.")})
     stream.position = meta["batches"]
     own = f"rank{rank}."

@@ -21,28 +21,41 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import shlex
 import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .. import __version__
 from .._io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from ..config import TrainConfig, VariantConfig, replace, to_dict
-from ..data import BatchStream, InMemoryData
-from ..errors import GanzooError, Interrupted
-from ..export import export_doc, write_export
+from .._version import __version__
+from ..config import TrainConfig, VariantConfig, parse_value, field_types, replace, split_overrides, to_dict
+from ..data import BatchStream, InMemoryData, load_data
+from ..errors import ConfigError, GanzooError, Interrupted
+from ..eval import EvalContext, Metric, run_metrics
+from ..export import export_info, write_export
+from ..model import Model, PluginRef
 from ..plots import image_grid_png, loss_curve_png, points_png
-from ..variant import Variant
+from ..precision import Precision
+from ..variant import Variant, inside_update
 from . import distributed
 from .checkpoint import checkpoint_path, latest_checkpoint, prune_checkpoints, restore_checkpoint, rng_state, save_checkpoint
 from .ema import EMA
-from .precision import Precision
+
+if TYPE_CHECKING:
+    from .._registry import Registry
+
+log = logging.getLogger(__name__)
+
+# Trainer keys a resumed run may change: how it runs and what it writes, not what it computes.
+RESUMABLE = ("device", "amp", "compile", "channels_last", "sync_batchnorm", "log_every", "sample_every",
+             "checkpoint_every", "keep_checkpoints", "num_samples", "eval_every", "eval_metrics", "best_metric")
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -108,7 +121,11 @@ class Trainer:
         dataset: str,
         command: str = "",
         progress: bool | None = None,
+        plugin: PluginRef | None = None,
+        metrics: Mapping[str, Metric] | None = None,
     ):
+        """``plugin``: the distribution providing the variant, recorded in the export; ``metrics``:
+        the registry's metrics, for evaluation during training (``eval_every``)."""
         variant_cls.check_data(config, data.info)
         self.rank, self.world = _dist()
         self.is_main = self.rank == 0
@@ -118,6 +135,8 @@ class Trainer:
         self.dataset = dataset
         self.command = command
         self.progress = progress
+        self.plugin = plugin or PluginRef(None, None)
+        self.metrics = dict(metrics or {})
         self.run_dir = Path(run_dir)
         self.data = data.to(self.device)
         torch.manual_seed(train.seed)  # weight init is the first draw from the global RNG
@@ -129,9 +148,14 @@ class Trainer:
                 self.data.x_b = self.data.x_b.contiguous(memory_format=torch.channels_last)
             for net in self.variant.networks().values():
                 net.to(memory_format=torch.channels_last)
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed shapes every step: let cuDNN pick its fastest kernels
+        if self.device.type == "cuda" and not torch.are_deterministic_algorithms_enabled():
+            # Fixed shapes every step: let cuDNN pick its fastest kernels (unless the user asked for
+            # determinism, which benchmark-picked algorithms would break between runs).
+            torch.backends.cudnn.benchmark = True
         self.precision = Precision(train.amp, self.device)
+        self._bypass_warned = False
+        for name, opt in self.variant.optimizers().items():
+            opt.register_step_pre_hook(lambda opt, args, kwargs, _name=name: self._check_update(_name))
         if self.world > 1:
             wrap_networks(self.variant, lambda net: distributed.wrap(net, self.device, train.sync_batchnorm))
             torch.manual_seed(train.seed + 1_000_003 * self.rank)  # same initial weights, but each process its own noise
@@ -139,7 +163,7 @@ class Trainer:
             wrap_networks(self.variant, torch.compile)
         self.stream = BatchStream(self.data, config.batch_size, train.seed, rank=self.rank, world=self.world)
         if self.stream.batch_size != config.batch_size and self.is_main:
-            print(f"ganzoo: warning: dataset '{dataset}' has only {len(data)} samples; batches of {self.stream.batch_size} instead of {config.batch_size}", file=sys.stderr)
+            log.warning("dataset '%s' has only %d samples; batches of %d instead of %d", dataset, len(data), self.stream.batch_size, config.batch_size)
         self.ema = EMA(self.variant.generators(), train.ema_decay) if train.ema else None
         fixed_rng = torch.Generator().manual_seed(train.seed + 1)  # never touches the training RNG
         n, self.grid_nrow = self.variant.grid(train.num_samples)
@@ -147,6 +171,19 @@ class Trainer:
         self.step = 0
         self.best: float | None = None  # best value of train.best_metric so far
         self.history: list[dict[str, Any]] = []
+
+    def _check_update(self, optimizer: str) -> None:
+        """The AMP rule: every optimizer step goes through ganzoo.update, which scales the loss.
+        Under fp16 a step taken any other way trains with unscaled gradients: refuse it."""
+        if inside_update():
+            return
+        what = (f"variant '{self.variant.name}' stepped optimizer '{optimizer}' outside ganzoo.update; every backward "
+                "pass and step must go through ganzoo.update(optimizer, loss) so mixed precision can scale the loss")
+        if self.precision.scaler is not None:
+            raise GanzooError(what + " (this run is fp16 with loss scaling, which that step bypassed)")
+        if not self._bypass_warned:
+            self._bypass_warned = True
+            log.warning("%s; it would train without loss scaling under --amp fp16", what)
 
     # -- paths -------------------------------------------------------------------------------------
 
@@ -223,8 +260,7 @@ class Trainer:
         export = self.run_dir / "export"
         if self.is_main:
             with self._ema_weights():
-                doc = export_doc(self.variant, dataset=self.dataset, steps=self.step, ema=self.ema is not None, command=self.command)
-                write_export(export, variant=self.variant, doc=doc, grid_png=grid.read_bytes(), command=self.command)
+                write_export(export, variant=self.variant, info=self.export_info(), grid_png=grid.read_bytes())
         return RunResult(self.run_dir, export, grid, self.metrics_path, self.step, ips)
 
     def _loop(self, total: int, bar) -> None:
@@ -294,22 +330,27 @@ class Trainer:
             atomic_write_bytes(self.run_dir / "loss.png", loss_curve_png(self.history, title))
         return path
 
+    def export_info(self):
+        """The config.json this run's export has (or would have now)."""
+        return export_info(self.variant, plugin=self.plugin, dataset=self.dataset, steps=self.step,
+                           ema=self.ema is not None, train=self.train)
+
+    def model(self) -> Model:
+        """The generators being trained, as the Model an export of them would load as."""
+        return Model(self.variant, self.export_info(), self.run_dir)
+
     def evaluate(self) -> dict[str, dict[str, float]]:
         """Run the harness on the current generator (EMA weights if on) without touching training
         state: sampling uses its own seeded generators, the networks' modes are restored."""
-        from ..eval import EvalContext, run_metrics
-        from ..export import Model
-
         gens = list(self.variant.generators().values())
         modes = [g.training for g in gens]
-        doc = {"dataset": self.dataset, "task": self.variant.task.value, "variant": self.variant.name}
         # Metrics may draw from the global RNG (building a network initialises its weights): fork it,
         # so a run with evaluation trains exactly as one without.
         devices = [self.device] if self.device.type == "cuda" else []
         try:
             with self._ema_weights(), torch.random.fork_rng(devices=devices, device_type=self.device.type if devices else "cuda"):
-                ctx = EvalContext(Model(self.variant, doc, self.run_dir), self.data, seed=self.train.seed, device=self.device)
-                return {name: r["values"] for name, r in run_metrics(ctx, list(self.train.eval_metrics)).items()}
+                ctx = EvalContext(self.model(), self.data, seed=self.train.seed, device=self.device)
+                return {name: r["values"] for name, r in run_metrics(ctx, list(self.train.eval_metrics), self.metrics).items()}
         finally:
             for g, mode in zip(gens, modes):
                 g.train(mode)
@@ -393,6 +434,7 @@ def command_line(argv: list[str] | None = None) -> str:
 
 
 def prepare(
+    registry: "Registry",
     variant: str,
     *,
     data: str | None = None,
@@ -402,13 +444,9 @@ def prepare(
     command: str = "",
     progress: bool | None = None,
 ) -> Trainer:
-    """A trainer for a new run. ``settings`` holds variant-config and trainer keys alike (``--set``);
-    ``text=True`` parses their values from strings."""
-    from .._plugins import registry
-    from ..config import split_overrides
-    from ..data import load_data
-
-    cls = registry().variant(variant)
+    """A trainer for a new run of ``variant`` from ``registry``. ``settings`` holds variant-config
+    and trainer keys alike (``--set``); ``text=True`` parses their values from strings."""
+    cls = registry.variant(variant)
     vset, tset = split_overrides(settings or {}, cls.Config(), TrainConfig())
     config = replace(cls.Config(), vset, text=text)
     train = replace(TrainConfig(), tset, text=text)
@@ -418,15 +456,16 @@ def prepare(
     if (run_dir / "config.json").exists() and _dist()[0] == 0:  # other ranks may start after rank 0 wrote it
         raise GanzooError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir} or choose another --out")
     resolve_device(train.device)  # fail on a bad device before loading data
-    loaded = load_data(dataset, cls.data_request(config))
-    return Trainer(cls, config, train, loaded, run_dir, dataset=dataset, command=command, progress=progress)
+    loaded = load_data(dataset, cls.data_request(config), registry.datasets)
+    return Trainer(cls, config, train, loaded, run_dir, dataset=dataset, command=command, progress=progress,
+                   plugin=PluginRef(*registry.distribution_of_variant(cls.name)), metrics=registry.metrics)
 
 
-def prepare_resume(run_dir: str | Path, *, variant: str | None = None, steps: int | None = None, device: str | None = None, progress: bool | None = None) -> Trainer:
-    """A trainer that continues the run in ``run_dir`` from its newest checkpoint, with its own config."""
-    from .._plugins import registry
-    from ..data import load_data
-
+def prepare_resume(registry: "Registry", run_dir: str | Path, *, variant: str | None = None, steps: int | None = None,
+                   settings: dict[str, str] | None = None, progress: bool | None = None) -> Trainer:
+    """A trainer that continues the run in ``run_dir`` from its newest checkpoint, with its own
+    config. ``steps`` and the trainer keys in ``RESUMABLE`` (``settings``, as ``--set`` text) may
+    change; any other key is refused, since the run would no longer be the one it continues."""
     run_dir = Path(run_dir)
     doc_path = run_dir / "config.json"
     if not doc_path.is_file():
@@ -434,16 +473,29 @@ def prepare_resume(run_dir: str | Path, *, variant: str | None = None, steps: in
     doc = json.loads(doc_path.read_text())
     if variant is not None and variant != doc["variant"]:
         raise GanzooError(f"'{run_dir}' is a run of '{doc['variant']}', not '{variant}'")
-    cls = registry().variant(doc["variant"])
+    cls = registry.variant(doc["variant"])
     config = replace(cls.Config(), doc["config"])
     train = replace(TrainConfig(), doc["train"])
     if steps is not None:
         config = dataclasses.replace(config, steps=steps)
-    if device is not None:
-        train = dataclasses.replace(train, device=device)
+    changes = {}
+    types = field_types(TrainConfig)
+    for key, raw in (settings or {}).items():
+        if key not in RESUMABLE:
+            kind = "trainer" if key in types else "variant" if key in field_types(cls.Config) else None
+            if kind is None:
+                raise ConfigError(f"unknown config key '{key}'")
+            raise GanzooError(f"--resume continues the run with its own config; {kind} key '{key}' cannot change "
+                              f"(keys that can: steps, {', '.join(RESUMABLE)}); start a new run to change it")
+        changes[key] = parse_value(key, types[key], raw)
+    for key, value in changes.items():
+        if getattr(train, key) != value:
+            log.info("resuming with %s=%s (the run had %s)", key, value, getattr(train, key))
+    train = dataclasses.replace(train, **changes)
     _check_positive(config, train)
-    loaded = load_data(doc["dataset"], cls.data_request(config))
-    trainer = Trainer(cls, config, train, loaded, run_dir, dataset=doc["dataset"], command=doc.get("command", ""), progress=progress)
+    loaded = load_data(doc["dataset"], cls.data_request(config), registry.datasets)
+    trainer = Trainer(cls, config, train, loaded, run_dir, dataset=doc["dataset"], command=doc.get("command", ""), progress=progress,
+                      plugin=PluginRef(*registry.distribution_of_variant(cls.name)), metrics=registry.metrics)
     done = trainer.resume()
     if done > config.steps:
         raise GanzooError(f"'{run_dir}' is already at step {done}; pass --steps larger than that to train on")

@@ -22,7 +22,7 @@ from torch import nn
 import ganzoo
 from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
-from ganzoo.nets import Maxout, dcgan_discriminator, dcgan_generator, frozen, init_dcgan_
+from ganzoo.nets import DCGANGenerator, Dense, Maxout, dcgan_discriminator, frozen, init_dcgan_
 
 
 @dataclasses.dataclass
@@ -42,15 +42,35 @@ class CGANConfig(ganzoo.VariantConfig):
     beta2: float = 0.999  # Adam beta2
 
 
-class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, classes: int, shape: tuple[int, ...], out_act: nn.Module):
-        super().__init__()
-        self.z = nn.Sequential(nn.Linear(z_dim, 200), nn.ReLU())
-        self.y = nn.Sequential(nn.Linear(classes, 1000), nn.ReLU())
-        self.out = nn.Sequential(nn.Linear(1200, 1200), nn.ReLU(), nn.Linear(1200, math.prod(shape)), out_act, nn.Unflatten(1, shape))
+class ConditionalMLPGenerator(nn.Module):
+    """(z, y) -> sample of class y: the paper's G (Section 4.1). z goes to 200 ReLU units, the
+    one-hot label to 1000, both join in 1200 ReLU units and a linear output (tanh for images).
+    ``y`` is a class index (B,). Plain torch."""
 
-    def forward(self, z, y_onehot):
-        return self.out(torch.cat([self.z(z), self.y(y_onehot)], dim=1))
+    def __init__(self, z_dim: int, num_classes: int, shape: list[int], tanh: bool = True):
+        super().__init__()
+        self.z_dim, self.num_classes, self.shape, self.tanh = z_dim, num_classes, tuple(shape), tanh
+        self.noise = Dense(z_dim, 200)
+        self.label = Dense(num_classes, 1000)
+        self.hidden = Dense(1200, 1200)
+        self.out = nn.Linear(1200, math.prod(shape))
+
+    def forward(self, z, y):
+        onehot = F.one_hot(y, self.num_classes).to(z.dtype)
+        x = self.out(self.hidden(torch.cat([self.noise(z), self.label(onehot)], dim=1)))
+        return (torch.tanh(x) if self.tanh else x).view(len(z), *self.shape)
+
+
+class ConditionalDCGANGenerator(DCGANGenerator):
+    """(z, y) -> image of class y: DCGAN's G fed z concatenated with the one-hot label. Plain torch."""
+
+    def __init__(self, z_dim: int, num_classes: int, channels: int, size: int, width: int):
+        super().__init__(z_dim + num_classes, channels, size, width)
+        self.z_dim, self.num_classes = z_dim, num_classes
+
+    def forward(self, z, y):
+        onehot = F.one_hot(y, self.num_classes).to(z.dtype)
+        return super().forward(torch.cat([z.flatten(1), onehot], dim=1))
 
 
 class MLPDiscriminator(nn.Module):
@@ -85,30 +105,49 @@ class CGAN(ganzoo.GDVariant):
         if config.arch == "conv" and data.kind == "image" and (size < 8 or size & (size - 1)):
             raise ganzoo.GanzooError(f"cgan with arch=conv needs image_size 32 or 64 (a power of two), got {size}")
 
-    def build(self):
+    format1_module_order = ("z", "y", "out")  # 0.1's MLP generator: noise branch, label branch, joint layers
+
+    @classmethod
+    def generator_args(cls, config, data):
+        if config.arch == "mlp":
+            return {"z_dim": config.z_dim, "num_classes": data.num_classes, "shape": list(data.shape),
+                    "tanh": data.kind != "points"}
+        return {"z_dim": config.z_dim, "num_classes": data.num_classes, "channels": data.shape[0],
+                "size": data.shape[-1], "width": config.width}
+
+    @classmethod
+    def build_generators(cls, args):
+        if "shape" in args:  # arch=mlp; the conv generator takes channels/size/width instead
+            return {"G": ConditionalMLPGenerator(**args)}
+        return {"G": init_dcgan_(ConditionalDCGANGenerator(**args))}
+
+    def build_training(self):
         cfg = self.config
-        self.classes = self.data.num_classes
         shape = self.data.shape
         if cfg.arch == "mlp":
-            out_act = nn.Identity() if self.data.kind == "points" else nn.Tanh()
-            self.G = MLPGenerator(cfg.z_dim, self.classes, shape, out_act).to(self.device)
-            self.D = MLPDiscriminator(math.prod(self.d_input_shape), self.classes * self.pack, cfg.dropout).to(self.device)
+            self.D = MLPDiscriminator(math.prod(self.d_input_shape), self.num_classes * self.pack, cfg.dropout).to(self.device)
         else:
-            size = shape[-1]
-            self.G = init_dcgan_(dcgan_generator(cfg.z_dim + self.classes, shape[0], size, cfg.width)).to(self.device)
-            self.D = init_dcgan_(dcgan_discriminator((shape[0] + self.classes) * self.pack, size, cfg.width)).to(self.device)
+            self.D = init_dcgan_(dcgan_discriminator((shape[0] + self.num_classes) * self.pack, shape[-1], cfg.width)).to(self.device)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
 
+    @property
+    def num_classes(self) -> int:
+        return int(self.args["num_classes"])
+
+    def input_spec(self):
+        return {**super().input_spec(),
+                "y": {"shape": [], "dtype": "int64", "range": [0, self.num_classes - 1], "meaning": "class index; io.id2label names it"}}
+
     def grid(self, n):
         if self.data.kind == "points":
             n = max(n, 1000)
-        per_class = max(1, n // self.classes)
-        return per_class * self.classes, per_class  # one row per class
+        per_class = max(1, n // self.num_classes)
+        return per_class * self.num_classes, per_class  # one row per class
 
     def _onehot(self, y):
-        return F.one_hot(y, self.classes).float()
+        return F.one_hot(y, self.num_classes).float()
 
     def _d(self, x, y):
         onehot = self._onehot(y)
@@ -118,14 +157,12 @@ class CGAN(ganzoo.GDVariant):
         return self.D(self.packed(torch.cat([x, planes], dim=1)))
 
     def generate(self, z, y):
-        if self.config.arch == "mlp":
-            return self.G(z, self._onehot(y))
-        return self.G(torch.cat([z, self._onehot(y)], dim=1)[:, :, None, None])
+        return self.G(z, y)
 
     def train_step(self, batches, step):
         batch = batches.next()
         real, y = batch.x, batch.y
-        fake = self.generate(self.noise(len(real), self.config.z_dim), y)
+        fake = self.generate(self.noise(len(real), self.z_dim), y)
         d_loss = d_loss_bce(self._d(real, y), self._d(fake.detach(), y))
         ganzoo.update(self.opt_d, d_loss)
         with frozen(self.D):
@@ -135,8 +172,8 @@ class CGAN(ganzoo.GDVariant):
 
     def sample_inputs(self, n, rng, labels=None):
         if labels is None:  # classes in contiguous blocks: row i of the grid is class i
-            labels = torch.arange(n) * self.classes // n
-        return {"z": self.noise(n, self.config.z_dim, rng), "y": torch.as_tensor(labels).long().to(self.device)}
+            labels = torch.arange(n) * self.num_classes // n
+        return {"z": self.noise(n, self.z_dim, rng), "y": torch.as_tensor(labels).long().to(self.device)}
 
 
 @ganzoo.hookimpl

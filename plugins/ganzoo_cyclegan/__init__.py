@@ -18,6 +18,7 @@ import dataclasses
 import itertools
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import ganzoo
@@ -95,31 +96,54 @@ def small_classifier(channels: int, size: int, classes: int) -> nn.Sequential:
 
 
 class ResnetBlock(nn.Module):
+    """Two reflection-padded 3x3 convs with instance norm and a skip (Johnson et al. 2016)."""
+
     def __init__(self, ch: int):
         super().__init__()
-        self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(ch, ch, 3), nn.InstanceNorm2d(ch),
-        )
+        self.conv1 = nn.Conv2d(ch, ch, 3)
+        self.conv2 = nn.Conv2d(ch, ch, 3)
 
     def forward(self, x):
-        return x + self.body(x)
+        h = torch.relu(F.instance_norm(self.conv1(F.pad(x, (1, 1, 1, 1), mode="reflect"))))
+        return x + F.instance_norm(self.conv2(F.pad(h, (1, 1, 1, 1), mode="reflect")))
 
 
-def resnet_generator(channels: int, width: int, n_blocks: int, downsampling: int = 2) -> nn.Sequential:
+class ResnetGenerator(nn.Module):
     """c7s1-w, d2w, d4w, R4w x n_blocks, u2w, uw, c7s1-C (Johnson et al. 2016; CycleGAN appendix),
-    with ``downsampling`` stride-2 stages (2 in the paper)."""
-    w = width
-    layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(channels, w, 7), nn.InstanceNorm2d(w), nn.ReLU(True)]
-    for i in range(downsampling):
-        m = 2**i
-        layers += [nn.Conv2d(w * m, w * 2 * m, 3, stride=2, padding=1), nn.InstanceNorm2d(w * 2 * m), nn.ReLU(True)]
-    layers += [ResnetBlock(w * 2**downsampling) for _ in range(n_blocks)]
-    for i in reversed(range(downsampling)):
-        m = 2 ** (i + 1)
-        layers += [nn.ConvTranspose2d(w * m, w * m // 2, 3, stride=2, padding=1, output_padding=1), nn.InstanceNorm2d(w * m // 2), nn.ReLU(True)]
-    layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, channels, 7), nn.Tanh()]
-    return nn.Sequential(*layers)
+    with ``downsampling`` stride-2 stages (2 in the paper); instance norm, reflection padding.
+
+    Images of any size: the input is padded to a multiple of 2**downsampling (reflected, or
+    replicated where the image is too small to reflect) and the output cropped back. Plain torch."""
+
+    def __init__(self, channels: int, width: int, n_blocks: int, downsampling: int = 2):
+        super().__init__()
+        self.downsampling = downsampling
+        w = width
+        self.stem = nn.Conv2d(channels, w, 7)
+        self.down = nn.ModuleList(nn.Conv2d(w * 2**i, w * 2 ** (i + 1), 3, stride=2, padding=1) for i in range(downsampling))
+        self.blocks = nn.Sequential(*[ResnetBlock(w * 2**downsampling) for _ in range(n_blocks)])
+        self.up = nn.ModuleList(
+            nn.ConvTranspose2d(w * 2 ** (i + 1), w * 2**i, 3, stride=2, padding=1, output_padding=1)
+            for i in reversed(range(downsampling))
+        )
+        self.to_image = nn.Conv2d(w, channels, 7)
+
+    def forward(self, x):
+        h, w = x.shape[-2:]
+        m = 2**self.downsampling
+        pad_h, pad_w = -h % m, -w % m
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        edge = "reflect" if min(x.shape[-2:]) > 3 else "replicate"  # reflection needs more pixels than the pad
+        y = torch.relu(F.instance_norm(self.stem(F.pad(x, (3, 3, 3, 3), mode=edge))))
+        for conv in self.down:
+            y = torch.relu(F.instance_norm(conv(y)))
+        y = self.blocks(y)
+        for conv in self.up:
+            y = torch.relu(F.instance_norm(conv(y)))
+        y = torch.tanh(self.to_image(F.pad(y, (3, 3, 3, 3), mode="reflect")))
+        return y[..., :h, :w]
 
 
 def patch_discriminator(channels: int, width: int, n_layers: int) -> nn.Sequential:
@@ -171,10 +195,25 @@ class CycleGAN(ganzoo.Variant):
         if config.semantic_weight > 0 and not data.num_classes:
             raise DataError(f"cyclegan: semantic_weight needs class labels on domain A, and dataset '{data.name}' has none")
 
-    def build(self):
+    generator_names = ("G_ab", "G_ba")
+    format1_generator_names = ("g_ab", "g_ba")
+
+    @classmethod
+    def generator_args(cls, config, data):
+        return {"channels": data.shape[0], "width": config.g_width, "n_blocks": config.n_blocks, "downsampling": config.downsampling}
+
+    @classmethod
+    def build_generators(cls, args):
+        return {"G_ab": init_normal_(ResnetGenerator(**args)), "G_ba": init_normal_(ResnetGenerator(**args))}
+
+    def input_spec(self):
+        c = self.data.shape[0]
+        return {"x": {"shape": [c, "H", "W"], "dtype": "float32", "range": [-1.0, 1.0],
+                      "meaning": "an image of the source domain, any size (padded to a multiple of "
+                                 f"{2 ** int(self.args['downsampling'])} and cropped back inside the generator)"}}
+
+    def build_training(self):
         cfg, c = self.config, self.data.shape[0]
-        self.G_ab = init_normal_(resnet_generator(c, cfg.g_width, cfg.n_blocks, cfg.downsampling)).to(self.device)
-        self.G_ba = init_normal_(resnet_generator(c, cfg.g_width, cfg.n_blocks, cfg.downsampling)).to(self.device)
         self.D_a = init_normal_(patch_discriminator(c, cfg.d_width, cfg.d_layers)).to(self.device)
         self.D_b = init_normal_(patch_discriminator(c, cfg.d_width, cfg.d_layers)).to(self.device)
         betas = (cfg.beta1, cfg.beta2)
@@ -194,9 +233,6 @@ class CycleGAN(ganzoo.Variant):
     def optimizers(self):
         opts = {"generators": self.opt_g, "discriminators": self.opt_d}
         return opts if self.classifier is None else {**opts, "classifier_a": self.opt_c}
-
-    def generators(self):
-        return {"g_ab": self.G_ab, "g_ba": self.G_ba}
 
     def extra_state(self):
         return {**self.history_a.state("history_a"), **self.history_b.state("history_b")}

@@ -21,7 +21,7 @@ from torch import nn
 import ganzoo
 from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_bce, g_loss_minimax, g_loss_nonsaturating
-from ganzoo.nets import frozen, mlp
+from ganzoo.nets import MLPGenerator, frozen, mlp
 
 
 @dataclasses.dataclass
@@ -57,18 +57,26 @@ class GAN(ganzoo.GDVariant):
     def data_request(cls, config):
         return ganzoo.DataRequest(kind=None, size=config.image_size, channels=config.channels)
 
-    def build(self):
+    @classmethod
+    def generator_args(cls, config, data):
+        points = data.kind == "points"
+        return {
+            "z_dim": config.z_dim or (2 if points else 100),
+            "hidden": list(config.g_hidden or ((400,) * 4 if points else (1200, 1200))),
+            "shape": list(data.shape),
+            "batchnorm": points,  # PacGAN's 2-D G has batchnorm; the paper's MNIST G has none
+            "tanh": not points,  # images in [-1, 1]; points are unbounded
+        }
+
+    @classmethod
+    def build_generators(cls, args):
+        return {"G": MLPGenerator(**args)}
+
+    def build_training(self):
         cfg, points = self.config, self.data.kind == "points"
-        self.z_dim = cfg.z_dim or (2 if points else 100)
-        g_hidden = list(cfg.g_hidden or ((400,) * 4 if points else (1200, 1200)))
         d_hidden = list(cfg.d_hidden or ((200,) * 3 if points else (240, 240)))
         dropout = cfg.dropout if cfg.dropout is not None else (0.0 if points else 0.5)
         input_dropout = cfg.input_dropout if cfg.input_dropout is not None else (0.0 if points else 0.2)
-        features = math.prod(self.data.shape)
-        self.G = nn.Sequential(
-            mlp([self.z_dim, *g_hidden, features], batchnorm=points, out_act=None if points else nn.Tanh()),
-            nn.Unflatten(1, self.data.shape),
-        ).to(self.device)
         self.D = nn.Sequential(
             nn.Flatten(),
             mlp([math.prod(self.d_input_shape), *d_hidden, 1], maxout_pieces=cfg.maxout_pieces, dropout=dropout, input_dropout=input_dropout),

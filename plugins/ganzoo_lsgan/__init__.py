@@ -18,7 +18,7 @@ import torch
 import ganzoo
 from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_least_squares, g_loss_least_squares
-from ganzoo.nets import dcgan_pair, frozen
+from ganzoo.nets import DCGANGenerator, dcgan_discriminator_for, frozen, init_dcgan_
 
 CODINGS = {"0-1-1": (0.0, 1.0, 1.0), "-1-1-0": (-1.0, 1.0, 0.0)}  # name: (a, b, c)
 
@@ -47,10 +47,17 @@ class LSGAN(ganzoo.GDVariant):
     Config = LSGANConfig
     spatial_noise = True
 
-    def build(self):
+    @classmethod
+    def generator_args(cls, config, data):
+        return {"z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[-1], "width": config.g_width}
+
+    @classmethod
+    def build_generators(cls, args):
+        return {"G": init_dcgan_(DCGANGenerator(**args))}
+
+    def build_training(self):
         cfg = self.config
-        self.z_dim = cfg.z_dim
-        self.G, self.D = dcgan_pair(self, cfg.z_dim, cfg.g_width, cfg.d_width)
+        self.D = dcgan_discriminator_for(self, cfg.d_width)
         betas = (cfg.beta1, cfg.beta2)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)

@@ -16,8 +16,8 @@ same function the harness's PSNR/SSIM metric uses (ganzoo.eval.sr).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
-import sys
 from typing import Literal
 
 import torch
@@ -31,6 +31,9 @@ from ganzoo.errors import DataError, GanzooError
 from ganzoo.eval.sr import bicubic_downscale, bicubic_upscale
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
 from ganzoo.nets import frozen
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -71,7 +74,7 @@ class SRGANConfig(ganzoo.VariantConfig):
 VGG19 = RemoteWeights(
     what="the VGG19 ImageNet weights",
     url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",  # torchvision's VGG19_Weights.IMAGENET1K_V1
-    sha256_prefix="dcbb9e9d",
+    sha256="dcbb9e9dad569fff7a846263a77324fc34978fea2bfb039c012d710e1776ae44",
     env="GANZOO_VGG19_WEIGHTS",
     filename="vgg19-imagenet-features.safetensors",
     keep="features.",
@@ -88,34 +91,50 @@ def dihedral(x: torch.Tensor) -> torch.Tensor:
     return torch.where(flips[2], x.transpose(-1, -2), x)
 
 
-class Residual(nn.Module):
+class SRResidual(nn.Module):
+    """conv-BN-PReLU-conv-BN with a skip: one residual block of SRResNet (Fig. 4)."""
+
     def __init__(self, ch: int):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.BatchNorm2d(ch), nn.PReLU(ch),
-                                  nn.Conv2d(ch, ch, 3, padding=1), nn.BatchNorm2d(ch))
+        self.conv1, self.norm1, self.act = nn.Conv2d(ch, ch, 3, padding=1), nn.BatchNorm2d(ch), nn.PReLU(ch)
+        self.conv2, self.norm2 = nn.Conv2d(ch, ch, 3, padding=1), nn.BatchNorm2d(ch)
 
     def forward(self, x):
-        return x + self.body(x)
+        return x + self.norm2(self.conv2(self.act(self.norm1(self.conv1(x)))))
+
+
+class Upsample2x(nn.Module):
+    """conv to 4x the channels, PixelShuffle(2), PReLU: one x2 stage of SRResNet."""
+
+    def __init__(self, ch: int):
+        super().__init__()
+        self.conv, self.shuffle, self.act = nn.Conv2d(ch, ch * 4, 3, padding=1), nn.PixelShuffle(2), nn.PReLU(ch)
+
+    def forward(self, x):
+        return self.act(self.shuffle(self.conv(x)))
 
 
 class SRResNet(nn.Module):
+    """LR image (B, C, h, w) in [-1, 1] -> (B, C, h*scale, w*scale) (Ledig et al. 2017, Fig. 4): a 9x9
+    conv + PReLU, residual blocks, conv-BN with a global skip, log2(scale) x2 PixelShuffle stages,
+    a 9x9 conv. With ``bicubic_skip`` the output is added to the bicubic upscaling of the input
+    (VDSR's global residual) instead of passing through tanh; clamp it to [-1, 1]. Plain torch."""
+
     def __init__(self, channels: int, width: int, n_blocks: int, scale: int = 4, bicubic_skip: bool = False):
         super().__init__()
         self.scale, self.bicubic_skip = scale, bicubic_skip
-        self.head = nn.Sequential(nn.Conv2d(channels, width, 9, padding=4), nn.PReLU(width))
-        self.blocks = nn.Sequential(*[Residual(width) for _ in range(n_blocks)], nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width))
-        ups = []
-        for _ in range(scale.bit_length() - 1):  # log2(scale) x2 stages
-            ups += [nn.Conv2d(width, width * 4, 3, padding=1), nn.PixelShuffle(2), nn.PReLU(width)]
-        self.up = nn.Sequential(*ups)
+        self.head, self.head_act = nn.Conv2d(channels, width, 9, padding=4), nn.PReLU(width)
+        self.blocks = nn.Sequential(*[SRResidual(width) for _ in range(n_blocks)])
+        self.trunk, self.trunk_norm = nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width)
+        self.up = nn.Sequential(*[Upsample2x(width) for _ in range(scale.bit_length() - 1)])  # log2(scale) stages
         self.tail = nn.Conv2d(width, channels, 9, padding=4)
         if bicubic_skip:  # start exactly at bicubic upscaling
             nn.init.zeros_(self.tail.weight)
             nn.init.zeros_(self.tail.bias)
 
     def forward(self, lr):
-        h = self.head(lr)
-        out = self.tail(self.up(h + self.blocks(h)))
+        h = self.head_act(self.head(lr))
+        out = self.tail(self.up(h + self.trunk_norm(self.trunk(self.blocks(h)))))
         if self.bicubic_skip:
             return F.interpolate(lr, scale_factor=self.scale, mode="bicubic", align_corners=False) + out
         return torch.tanh(out)
@@ -176,9 +195,23 @@ class SRGAN(ganzoo.Variant):
         if config.hr_size % cls.scale:
             raise DataError(f"srgan: hr_size must be a multiple of {cls.scale}, got {config.hr_size}")
 
-    def build(self):
+    format1_module_order = ("head", "blocks", "up", "tail")  # 0.1's SRResNet, in forward order
+
+    @classmethod
+    def generator_args(cls, config, data):
+        return {"channels": data.shape[0], "width": config.g_width, "n_blocks": config.n_blocks, "scale": cls.scale,
+                "bicubic_skip": config.bicubic_skip}
+
+    @classmethod
+    def build_generators(cls, args):
+        return {"G": SRResNet(**args)}
+
+    def input_spec(self):
+        return {"x": {"shape": [self.data.shape[0], "h", "w"], "dtype": "float32", "range": [-1.0, 1.0],
+                      "meaning": f"a low-resolution image, any size; the output is {self.scale}x larger (clamp it to [-1, 1])"}}
+
+    def build_training(self):
         cfg, c = self.config, self.data.shape[0]
-        self.G = SRResNet(c, cfg.g_width, cfg.n_blocks, self.scale, cfg.bicubic_skip).to(self.device)
         self.D = discriminator(c, cfg.d_width, self.data.shape[-1]).to(self.device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
@@ -186,8 +219,8 @@ class SRGAN(ganzoo.Variant):
         if cfg.content == "auto":
             cfg.content = "vgg54" if VGG19.available() else "mse"
             if cfg.content == "mse":
-                print(f"ganzoo: srgan: no VGG19 weights on disk ({VGG19.env} unset, none cached): content loss is pixel MSE "
-                      "(the paper's SRGAN-MSE); --set content=vgg54 downloads them once", file=sys.stderr)
+                log.warning("srgan: no VGG19 weights on disk (%s unset, none cached): content loss is pixel MSE "
+                            "(the paper's SRGAN-MSE); --set content=vgg54 downloads them once", VGG19.env)
         if cfg.content == "vgg54":
             self.vgg = VGG54(VGG19.load()).to(self.device)
 
@@ -239,7 +272,7 @@ class SRGAN(ganzoo.Variant):
     # -- sampling ------------------------------------------------------------------------------
 
     def upscale(self, x):
-        return self.G(x)
+        return self.G(x).clamp(-1, 1)
 
     def sample_inputs(self, n, rng, labels=None):
         raise GanzooError("srgan upscales images rather than sampling noise: use `ganzoo upscale` or model.upscale(images)")

@@ -22,7 +22,7 @@ import torch
 import ganzoo
 from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
-from ganzoo.nets import dcgan_pair, frozen
+from ganzoo.nets import DCGANGenerator, dcgan_discriminator_for, frozen, init_dcgan_
 
 
 @dataclasses.dataclass
@@ -74,10 +74,17 @@ class WGAN(ganzoo.GDVariant):
     def make_optimizer(self, params):
         return torch.optim.RMSprop(params, lr=self.config.lr)
 
-    def build(self):
+    @classmethod
+    def generator_args(cls, config, data):
+        return {"z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[-1], "width": config.g_width}
+
+    @classmethod
+    def build_generators(cls, args):
+        return {"G": init_dcgan_(DCGANGenerator(**args))}
+
+    def build_training(self):
         cfg = self.config
-        self.z_dim = cfg.z_dim
-        self.G, self.D = dcgan_pair(self, cfg.z_dim, cfg.g_width, cfg.d_width, d_norm=self.critic_norm())
+        self.D = dcgan_discriminator_for(self, cfg.d_width, norm=self.critic_norm())
         self.opt_g = self.make_optimizer(self.G.parameters())
         self.opt_d = self.make_optimizer(self.D.parameters())
 

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import torch
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 _ACTIVE: contextvars.ContextVar["Precision | None"] = contextvars.ContextVar("ganzoo_precision", default=None)
 
