@@ -1,6 +1,8 @@
 """Training throughput of every variant's step, and DCGAN against the reference training loop.
 
     python benchmarks/throughput.py [--seconds 20] [--only dcgan gan ...]
+    python benchmarks/throughput.py --device cuda [--seconds 3]     # the GPU benchmark (below)
+    python benchmarks/throughput.py --device cpu --quick            # the same code path, downscaled
 
 For each variant at its default config on its default data: real images (or points) consumed per
 second by `train_step`, measured after warm-up over about ``--seconds`` seconds, and the achieved
@@ -10,6 +12,14 @@ dcgan/main.py loop (a DataLoader with per-sample torchvision transforms and its 
 Sigmoid + BCELoss, separate real and fake passes through D) with our DCGAN's architecture, batch
 size and precision; and the fp32 matmul GFLOP/s of this machine as the ceiling. Writes
 benchmarks/results/throughput.md. Nothing else should run meanwhile: the numbers are wall-clock.
+
+With ``--device``, the device benchmark instead (benchmarks/results/throughput-<device>.md, with
+the device's name): every variant at its default config and at a GPU-sized one (the paper's
+widths, batch 128 where the paper's own batch is smaller than that), in fp32 and bf16, eager and
+(for DCGAN, or every variant with --compile-all) torch.compile; achieved TFLOP/s against the dense
+matmul TFLOP/s measured in the same run; the pytorch/examples reference loop on the same device
+(fp32, eager, its DataLoader) with the ratio; and the 2-D MLPs as one model and as 64 seeds
+trained together (torch.func), against 64 sequential single-seed runs.
 """
 
 from __future__ import annotations
@@ -66,25 +76,40 @@ def matmul_share(fn, steps: int = 20) -> float:
     return sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in heavy) / 1e6 / wall
 
 
-def timed(fn, per_call: int, seconds: float, warmup: int = 3) -> float:
-    """Items per second of ``fn`` (each call handles ``per_call`` items)."""
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def timed(fn, per_call: int, seconds: float, warmup: int = 3, device: str = "cpu") -> float:
+    """Items per second of ``fn`` (each call handles ``per_call`` items); on a GPU the clock stops
+    only once the queued kernels have run."""
     for _ in range(warmup):
         fn()
+    _sync(device)
     t0, calls = time.perf_counter(), 0
     while time.perf_counter() - t0 < seconds:
         fn()
         calls += 1
+        if calls % 10 == 0:
+            _sync(device)
+    _sync(device)
     return per_call * calls / (time.perf_counter() - t0)
 
 
-def ours(name: str, seconds: float, data: str | None = None) -> tuple[float, float]:
-    """(items/s, GFLOP/s) of the variant's own step through the trainer's machinery."""
+def ours(name: str, seconds: float, data: str | None = None, settings: dict | None = None, device: str = "cpu",
+         flops: float | None = None) -> tuple[float, float, float]:
+    """(items/s, GFLOP/s, FLOPs of one step) of the variant's own step through the trainer's machinery; ``settings``
+    are `--set` keys (amp, compile, widths...). ``flops``: of one step, when already counted (a
+    compiled step cannot be counted)."""
     import tempfile
 
     from ganzoo.training import prepare
 
+    from ganzoo._plugins import registry
+
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = prepare(name, data=data, settings={}, out=f"{tmp}/run", progress=False)
+        trainer = prepare(registry(), name, data=data, settings={"device": device, **(settings or {})}, out=f"{tmp}/run", progress=False)
         step = [0]
 
         def one():
@@ -93,10 +118,13 @@ def ours(name: str, seconds: float, data: str | None = None) -> tuple[float, flo
             step[0] += 1
 
         position = trainer.stream.position
-        flops = step_flops(one)
+        if flops is None:
+            flops = step_flops(one)
+        else:
+            one()
         per_step = (trainer.stream.position - position) * trainer.stream.global_batch
-        rate = timed(one, per_step, seconds)
-        return rate, flops * rate / per_step / 1e9
+        rate = timed(one, per_step, seconds, device=device)
+        return rate, flops * rate / per_step / 1e9, flops
 
 
 class ReferenceDigits(torch.utils.data.Dataset):
@@ -117,20 +145,21 @@ class ReferenceDigits(torch.utils.data.Dataset):
         return self.transform(self.images[i]), 0
 
 
-def reference(seconds: float) -> tuple[float, float]:
-    """pytorch/examples dcgan/main.py's loop, with our DCGAN's architecture, batch size and dtype."""
+def reference(seconds: float, device: str = "cpu", size: int = 32, width: int | None = None, batch: int | None = None) -> tuple[float, float]:
+    """pytorch/examples dcgan/main.py's loop, with our DCGAN's architecture, batch size and dtype
+    (fp32, eager), on ``device``: its DataLoader, and each batch copied to the device as main.py does."""
     import torchvision.transforms as T
     from ganzoo_dcgan import DCGANConfig
 
-    from ganzoo.nets import dcgan_discriminator, dcgan_generator, init_dcgan_
+    from ganzoo.nets import DCGANGenerator, dcgan_discriminator, init_dcgan_
 
     cfg = DCGANConfig()
-    size, nz = 32, cfg.z_dim
+    nz, width, batch = cfg.z_dim, width or cfg.g_width, batch or cfg.batch_size
     dataset = ReferenceDigits(T.Compose([T.Resize(size), T.CenterCrop(size), T.ToTensor(), T.Normalize((0.5,), (0.5,))]))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=2, drop_last=True)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=2, drop_last=True)
     torch.manual_seed(0)
-    netG = init_dcgan_(dcgan_generator(nz, 1, size, cfg.g_width))
-    netD = nn.Sequential(init_dcgan_(dcgan_discriminator(1, size, cfg.d_width)), nn.Sigmoid())
+    netG = init_dcgan_(DCGANGenerator(nz, 1, size, width)).to(device)
+    netD = nn.Sequential(init_dcgan_(dcgan_discriminator(1, size, width)), nn.Sigmoid()).to(device)
     criterion = nn.BCELoss()
     optD = torch.optim.Adam(netD.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
     optG = torch.optim.Adam(netG.parameters(), lr=cfg.lr, betas=(cfg.beta1, 0.999))
@@ -144,12 +173,12 @@ def reference(seconds: float) -> tuple[float, float]:
             batches = iter(loader)
             data = next(batches)
         netD.zero_grad()
-        real = data[0]
+        real = data[0].to(device)
         b = real.size(0)
-        label = torch.full((b,), 1.0)
+        label = torch.full((b,), 1.0, device=device)
         errD_real = criterion(netD(real).view(-1), label)
         errD_real.backward()
-        noise = torch.randn(b, nz, 1, 1)
+        noise = torch.randn(b, nz, 1, 1, device=device)
         fake = netG(noise)
         label.fill_(0.0)
         errD_fake = criterion(netD(fake.detach()).view(-1), label)
@@ -162,11 +191,11 @@ def reference(seconds: float) -> tuple[float, float]:
         optG.step()
 
     flops = step_flops(one)
-    rate = timed(one, cfg.batch_size, seconds)
-    return rate, flops * rate / cfg.batch_size / 1e9
+    rate = timed(one, batch, seconds, device=device)
+    return rate, flops * rate / batch / 1e9
 
 
-def plain_2d(seconds: float) -> tuple[float, float]:
+def plain_2d(seconds: float, device: str = "cpu") -> tuple[float, float]:
     """A plain eager PyTorch loop for `gan` on ring8: the same PacGAN networks, batch size and Adam,
     real batches indexed from an in-memory tensor, BCE on logits; nothing from ganzoo's trainer."""
     import torch.nn.functional as F
@@ -174,37 +203,38 @@ def plain_2d(seconds: float) -> tuple[float, float]:
 
     from ganzoo import DataRequest
     from ganzoo.data import load_data
+    from ganzoo._plugins import registry
     from ganzoo.nets import mlp
 
     cfg = GANConfig()
-    x = load_data("ring8", DataRequest(kind=None)).x
+    x = load_data("ring8", DataRequest(kind=None), registry().datasets).x.to(device)
     torch.manual_seed(0)
-    G = mlp([2, 400, 400, 400, 400, 2], batchnorm=True)
-    D = mlp([2, 200, 200, 200, 1], maxout_pieces=cfg.maxout_pieces)
+    G = mlp([2, 400, 400, 400, 400, 2], batchnorm=True).to(device)
+    D = mlp([2, 200, 200, 200, 1], maxout_pieces=cfg.maxout_pieces).to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
     b = cfg.batch_size
 
     def one():
-        real = x[torch.randint(len(x), (b,))]
+        real = x[torch.randint(len(x), (b,), device=device)]
         with torch.no_grad():
-            fake = G(torch.randn(b, 2))
+            fake = G(torch.randn(b, 2, device=device))
         loss_d = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
-        loss_g = F.softplus(-D(G(torch.randn(b, 2)))).mean()
+        loss_g = F.softplus(-D(G(torch.randn(b, 2, device=device)))).mean()
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
 
     flops = step_flops(one)
-    rate = timed(one, b, seconds)
-    share = matmul_share(one)
+    rate = timed(one, b, seconds, device=device)
+    share = matmul_share(one) if device == "cpu" else float("nan")
     return rate, flops * rate / b / 1e9, share
 
 
-def batched_2d(seconds: float, members: int = 8) -> tuple[float, float]:
+def batched_2d(seconds: float, members: int = 8, device: str = "cpu") -> tuple[float, float]:
     """The plain loop's networks for ``members`` independent seeds trained as one batched model
     (torch.func.stack_module_state + vmap; one Adam over the stacked weights, which is the same
     elementwise update as one Adam per seed): what the issue proposes for the benchmark's seeds."""
@@ -215,16 +245,17 @@ def batched_2d(seconds: float, members: int = 8) -> tuple[float, float]:
 
     from ganzoo import DataRequest
     from ganzoo.data import load_data
+    from ganzoo._plugins import registry
     from ganzoo.nets import mlp
     from ganzoo_gan import GANConfig
 
     cfg = GANConfig()
-    x = load_data("ring8", DataRequest(kind=None)).x
+    x = load_data("ring8", DataRequest(kind=None), registry().datasets).x.to(device)
     gs, ds = [], []
     for seed in range(members):
         torch.manual_seed(seed)
-        gs.append(mlp([2, 400, 400, 400, 400, 2], batchnorm=True))
-        ds.append(mlp([2, 200, 200, 200, 1], maxout_pieces=cfg.maxout_pieces))
+        gs.append(mlp([2, 400, 400, 400, 400, 2], batchnorm=True).to(device))
+        ds.append(mlp([2, 200, 200, 200, 1], maxout_pieces=cfg.maxout_pieces).to(device))
     (gp, gb), (dp, db) = stack_module_state(gs), stack_module_state(ds)
     g_base, d_base = copy.deepcopy(gs[0]).to("meta"), copy.deepcopy(ds[0]).to("meta")
     G = vmap(lambda p, b, z: functional_call(g_base, (p, b), (z,)))
@@ -234,31 +265,161 @@ def batched_2d(seconds: float, members: int = 8) -> tuple[float, float]:
     b = cfg.batch_size
 
     def one():
-        real = x[torch.randint(len(x), (members, b))]
+        real = x[torch.randint(len(x), (members, b), device=device)]
         with torch.no_grad():
-            fake = G(gp, gb, torch.randn(members, b, 2))
+            fake = G(gp, gb, torch.randn(members, b, 2, device=device))
         # Sum over seeds of each seed's mean loss: every seed's weights get exactly its own gradient.
         loss_d = (F.softplus(-D(dp, db, real)).mean((1, 2)) + F.softplus(D(dp, db, fake)).mean((1, 2))).sum()
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
-        loss_g = F.softplus(-D(dp, db, G(gp, gb, torch.randn(members, b, 2)))).mean((1, 2)).sum()
+        loss_g = F.softplus(-D(dp, db, G(gp, gb, torch.randn(members, b, 2, device=device)))).mean((1, 2)).sum()
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
 
     flops = step_flops(one)
-    rate = timed(one, members * b, seconds)
+    rate = timed(one, members * b, seconds, device=device)
     return rate, flops * rate / (members * b) / 1e9
+
+
+# The GPU-sized configs: the paper's widths, and batch 128 where the paper's own batch is smaller.
+GPU_SIZED = {
+    "gan": {"batch_size": 128},  # the default G and D are already the paper's MNIST networks
+    "cgan": {"arch": "conv", "image_size": 64, "width": 128, "batch_size": 128},
+    "dcgan": {"image_size": 64, "g_width": 128, "d_width": 128, "batch_size": 128},  # the paper's 64x64 G and D, batch 128
+    "lsgan": {"image_size": 64, "g_width": 128, "d_width": 128, "batch_size": 128},
+    "wgan": {"image_size": 64, "g_width": 128, "d_width": 128, "batch_size": 128},
+    "wgan-gp": {"image_size": 64, "g_width": 128, "d_width": 128, "batch_size": 128},
+    # The paper's 128x128 G (64 channels, 6 blocks) and 70x70 PatchGAN; its batch is 1, 16 keeps a GPU busy.
+    "cyclegan": {"image_size": 128, "g_width": 64, "n_blocks": 6, "d_width": 64, "d_layers": 3, "batch_size": 16},
+    "srgan": {"n_blocks": 16, "g_width": 64, "d_width": 64, "batch_size": 16},  # the paper's SRResNet and D, its batch 16
+}
+
+
+def dense_tflops(device: str, dtype: torch.dtype, n: int, seconds: float) -> float:
+    """TFLOP/s of an n x n x n matmul in ``dtype`` on ``device``: the ceiling the conv nets are held to."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    rate = timed(lambda: a @ b, 1, seconds, device=device)
+    return 2 * n**3 * rate / 1e12
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores ({torch.get_num_threads()} torch threads)"
+
+
+def device_main(args) -> int:
+    """The device benchmark (module docstring): one run, one report, ratios measured side by side."""
+    import ganzoo
+
+    device, quick = args.device, args.quick
+    seconds = args.seconds if args.seconds is not None else (0.3 if quick else 2.0)
+    t_start = time.perf_counter()
+    n = 8192 if device.startswith("cuda") else (512 if quick else 2048)
+    peak_bf16 = dense_tflops(device, torch.bfloat16, n, seconds)
+    peak_fp32 = dense_tflops(device, torch.float32, n, seconds)
+    print(f"{device_name(device)}: dense matmul {peak_bf16:.1f} TFLOP/s bf16, {peak_fp32:.1f} fp32 ({n}^3)", flush=True)
+    names = args.only or ganzoo.list_variants()
+    configs = [("default", {})] + ([] if quick else [("gpu-sized", None)])
+    compiled_for = set(names) if args.compile_all else ({"dcgan"} if not quick else set())
+    rows, best = [], {}
+    for name in names:
+        for label, settings in configs:
+            settings = GPU_SIZED.get(name, {}) if settings is None else settings
+            flops = None
+            # bf16 autocast on a CPU is an emulation, far slower than fp32: the quick CPU run skips it
+            for dtype in ("fp32",) if (quick and device == "cpu") else ("fp32", "bf16"):
+                for compiled in (False, True):
+                    if compiled and name not in compiled_for:
+                        continue
+                    run = {**settings, "amp": "off" if dtype == "fp32" else "bf16", "compile": compiled}
+                    try:
+                        rate, gflops, counted = ours(name, seconds, settings=run, device=device, flops=flops)
+                    except Exception as exc:  # a failure is a result here: the report says which and why
+                        rows.append((name, label, dtype, "compiled" if compiled else "eager", "FAILED", str(exc).splitlines()[0][:80], "", ""))
+                        print(" | ".join(rows[-1]), flush=True)
+                        continue
+                    flops = counted  # the eager fp32 step's count serves the bf16 and compiled runs of the same config
+                    tflops = gflops / 1e3
+                    peak = peak_bf16 if dtype == "bf16" else peak_fp32
+                    rows.append((name, label, dtype, "compiled" if compiled else "eager", f"{rate:,.0f}",
+                                 f"{tflops:.2f}" if tflops == tflops else "n/a", f"{100 * tflops / peak:.1f} %" if tflops == tflops else "n/a", ""))
+                    best[(name, label, dtype, compiled)] = (rate, tflops)
+                    print(" | ".join(rows[-1]), flush=True)
+    size_label = "gpu-sized" if not quick else "default"
+    dc = GPU_SIZED["dcgan"] if not quick else {}
+    ref_rate, ref_gflops = reference(seconds, device=device, size=dc.get("image_size", 32), width=dc.get("g_width"), batch=dc.get("batch_size"))
+    ours_key = ("dcgan", size_label, "bf16" if not (quick and device == "cpu") else "fp32", "dcgan" in compiled_for)
+    ours_rate, ours_tflops = best.get(ours_key, (float("nan"), float("nan")))
+    peak_ours = peak_bf16 if ours_key[2] == "bf16" else peak_fp32
+    ours_desc = ("bf16 + channels_last + compile" if ours_key[3] else f"{ours_key[2]} + channels_last, eager") + \
+        (" (a --quick smoke run, not the target's configuration)" if quick else "")
+    members = 8 if quick else 64
+    single_rate, single_gflops, _ = plain_2d(seconds, device=device)
+    stacked_rate, stacked_gflops = batched_2d(seconds, members=members, device=device)
+    print(f"reference dcgan loop ({size_label}, fp32 eager): {ref_rate:,.0f} images/s; ours {ours_rate:,.0f} "
+          f"({ours_rate / ref_rate:.2f}x); 2-D: one seed {single_rate:,.0f} points/s, {members} together {stacked_rate:,.0f} "
+          f"({stacked_rate / single_rate:.1f}x)", flush=True)
+    title = "GPU" if device.startswith("cuda") else "device"
+    lines = [
+        f"# Training throughput on a {title}: {device_name(device)}",
+        "",
+        f"`python benchmarks/throughput.py --device {device}{' --quick' if quick else ''} --seconds {seconds:g}`, torch {torch.__version__}, "
+        f"{time.strftime('%Y-%m-%d')}; {(time.perf_counter() - t_start) / 60:.1f} minutes. Items are images (points for 2-D data) "
+        "consumed by the training step, through ganzoo's trainer (in-memory data, channels_last for conv nets).",
+        "",
+        f"Dense matmul ({n}x{n}x{n}) on this device: **{peak_bf16:.1f} TFLOP/s bf16**, {peak_fp32:.1f} TFLOP/s fp32; "
+        "the % column is the achieved TFLOP/s (FLOPs of an eager step, torch.utils.flop_counter) against the same dtype's.",
+        "",
+        "| variant | config | dtype | mode | items/s | TFLOP/s | of dense matmul |  |",
+        "|---|---|---|---|---|---|---|---|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+        "",
+        "GPU-sized configs: " + "; ".join(f"`{k}` {v}" for k, v in GPU_SIZED.items()) + ".",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        f"| DCGAN ({size_label}) {ours_desc} vs the pytorch/examples loop (fp32, eager, DataLoader with 2 workers) "
+        f"on the same device: >= 3x | {ours_rate:,.0f} vs {ref_rate:,.0f} images/s = **{ours_rate / ref_rate:.2f}x** | "
+        f"{'yes' if ours_rate / ref_rate >= 3 else 'no'} |",
+        f"| DCGAN ({size_label}) achieved TFLOP/s >= 40 % of {ours_key[2]} dense matmul | {ours_tflops:.2f} of {peak_ours:.1f} = "
+        f"**{100 * ours_tflops / peak_ours:.1f} %** | {'yes' if ours_tflops / peak_ours >= 0.4 else 'no'} |",
+        f"| 2-D MLP GANs (PacGAN's ring8 networks, batch 100): {members} seeds together (torch.func.vmap) >= 20x the points/s of "
+        f"{members} sequential single-seed runs | {stacked_rate:,.0f} vs {single_rate:,.0f} points/s = **{stacked_rate / single_rate:.1f}x** | "
+        f"{'yes' if stacked_rate / single_rate >= 20 else 'no'} |",
+        "",
+        "Sequential single-seed runs consume points at one run's rate, so that rate is the baseline.",
+    ]
+    out = HERE / "results" / f"throughput-{device.split(':')[0]}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    if args.report:
+        Path(args.report).mkdir(parents=True, exist_ok=True)
+        (Path(args.report) / out.name).write_text(out.read_text())
+    print(f"wrote {out}")
+    return 0
 
 
 def main() -> int:
     import ganzoo
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=20, help="timed seconds per measurement (default 20)")
+    parser.add_argument("--seconds", type=float, default=None, help="timed seconds per measurement (default 20; 2 with --device, 0.3 with --quick)")
     parser.add_argument("--only", nargs="+", help="variants to measure (default: all)")
+    parser.add_argument("--device", help="run the device benchmark on this device (cuda, cuda:1, cpu) instead of the CPU comparison")
+    parser.add_argument("--quick", action="store_true", help="with --device: default configs only, no compilation, short timings (a smoke run)")
+    parser.add_argument("--compile-all", action="store_true", help="with --device: measure torch.compile for every variant, not only DCGAN")
+    parser.add_argument("--report", metavar="DIR", help="with --device: also copy the results file into DIR")
     args = parser.parse_args()
+    if args.device:
+        return device_main(args)
+    if args.seconds is None:
+        args.seconds = 20
     t_start = time.perf_counter()
     peak = matmul_gflops()
     print(f"fp32 matmul: {peak:.1f} GFLOP/s", flush=True)
@@ -266,7 +427,7 @@ def main() -> int:
     ref_rate, ref_gflops = reference(args.seconds)
     print(f"reference dcgan loop: {ref_rate:.0f} images/s, {ref_gflops:.1f} GFLOP/s", flush=True)
     for name in args.only or ganzoo.list_variants():
-        rate, gflops = ours(name, args.seconds)
+        rate, gflops, _ = ours(name, args.seconds)
         ratio = f"{rate / ref_rate:.2f}x" if name == "dcgan" else ""
         counted = gflops == gflops  # not NaN
         rows.append((name, f"{rate:.0f}", f"{gflops:.1f}" if counted else "n/a", f"{100 * gflops / peak:.0f} %" if counted else "n/a", ratio))
@@ -275,7 +436,7 @@ def main() -> int:
     # the matmul rate at their layer shape (a batch of 100 through 400x400), which bounds both.
     small_peak = matmul_gflops(400, m=100)
     plain_rate, plain_gflops, plain_share = plain_2d(args.seconds)
-    gan2d_rate, gan2d_gflops = ours("gan", args.seconds, data="ring8")
+    gan2d_rate, gan2d_gflops, _ = ours("gan", args.seconds, data="ring8")
     batched_rate, batched_gflops = batched_2d(args.seconds)
     print(f"2-D: plain {plain_rate:.0f} points/s ({plain_gflops:.1f} GFLOP/s), ganzoo {gan2d_rate:.0f} ({gan2d_gflops:.1f}); "
           f"matmul 100x400x400 {small_peak:.1f} GFLOP/s; the plain loop spends {100 * plain_share:.0f} % of its time in matmuls", flush=True)
