@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ._version import __version__
-from .errors import GanzooError, Interrupted
+from .errors import Diverged, GanzooError, Interrupted
 
 EPILOG = """examples:
   ganzoo run dcgan                       train DCGAN on the embedded digits (offline, ~2 min on CPU)
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except GanzooError as exc:
         print(f"ganzoo: error: {exc}", file=sys.stderr)
-        return 130 if isinstance(exc, Interrupted) else 2
+        return 130 if isinstance(exc, Interrupted) else 3 if isinstance(exc, Diverged) else 2
     except KeyboardInterrupt:
         print("ganzoo: interrupted", file=sys.stderr)
         return 130

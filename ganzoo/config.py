@@ -46,6 +46,13 @@ class TrainConfig:
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # mixed precision; auto: bf16 (or fp16 + loss scaling) on CUDA, off elsewhere
     compile: bool = False  # torch.compile every network (opt-in: the first steps wait for compilation)
     sync_batchnorm: bool = False  # multi-GPU runs: batchnorm statistics over all processes' batches (CUDA only)
+    # A NaN/inf loss: "stop" ends the run (exit 3) before anything of the diverged steps is written,
+    # keeping the last good checkpoint and the export; "skip" drops that update and trains on (it
+    # checks every loss before its backward pass: one device sync per update). A skipped step's
+    # forward pass may still have poisoned batchnorm statistics; weights are checked before every
+    # checkpoint and export, and NaN there stops the run as "stop" does.
+    on_nonfinite: Literal["stop", "skip"] = "stop"
+    max_loss: float = 0.0  # stop, as for a NaN, once a loss's magnitude exceeds this (a collapse); 0: no bound
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -29,4 +29,10 @@ class ExportError(GanzooError):
 
 
 class Interrupted(GanzooError):
-    """Training was stopped with Ctrl-C after a checkpoint of the last finished step was written."""
+    """Training was stopped by SIGINT (Ctrl-C) or SIGTERM: the step in flight finished and a
+    checkpoint at its boundary was written, so --resume continues exactly. Exit code 130."""
+
+
+class Diverged(GanzooError):
+    """A loss became NaN or infinite (or beyond ``max_loss``): training stopped before writing any
+    of it, so the last good checkpoint and the export are untouched. Exit code 3."""

@@ -284,6 +284,8 @@ def unwrap(module: nn.Module) -> nn.Module:
 
 
 _IN_UPDATE: contextvars.ContextVar[bool] = contextvars.ContextVar("ganzoo_in_update", default=False)
+# Set by the trainer under `on_nonfinite=skip`: a list that update() appends each skipped loss to.
+SKIPPED: contextvars.ContextVar["list | None"] = contextvars.ContextVar("ganzoo_skip_nonfinite", default=None)
 
 
 def inside_update() -> bool:
@@ -296,6 +298,10 @@ def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     trainer's fp16 mixed precision the loss is scaled and the step goes through the scaler (which
     skips steps whose gradients overflowed); variants need not know. Every step of a variant goes
     through here: under fp16 the trainer refuses an optimizer step taken any other way."""
+    skipped = SKIPPED.get()
+    if skipped is not None and not bool(torch.isfinite(loss.detach()).all()):  # on_nonfinite=skip
+        skipped.append(float(loss.detach().float().sum()))
+        return
     token = _IN_UPDATE.set(True)
     try:
         optimizer.zero_grad(set_to_none=True)

@@ -42,6 +42,13 @@ def teardown() -> None:
         dist.destroy_process_group()
 
 
+def collective_device() -> torch.device:
+    """Where a tensor for a collective must live: the process's GPU under nccl, else the CPU."""
+    if dist.is_initialized() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def local_device(device: torch.device) -> torch.device:
     """One GPU per process: cuda -> cuda:LOCAL_RANK under torchrun."""
     if device.type == "cuda" and device.index is None and launched():

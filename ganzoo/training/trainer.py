@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import shlex
 import signal
 import sys
@@ -37,13 +38,13 @@ from .._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .._version import __version__
 from ..config import TrainConfig, VariantConfig, parse_value, field_types, replace, split_overrides, to_dict
 from ..data import BatchStream, InMemoryData, load_data
-from ..errors import ConfigError, GanzooError, Interrupted
+from ..errors import ConfigError, Diverged, GanzooError, Interrupted
 from ..eval import EvalContext, Metric, run_metrics
 from ..export import export_info, write_export
 from ..model import Model, PluginRef
 from ..plots import image_grid_png, loss_curve_png, points_png
 from ..precision import Precision
-from ..variant import Variant, inside_update
+from ..variant import SKIPPED, Variant, inside_update, unwrap
 from . import distributed
 from .checkpoint import checkpoint_path, latest_checkpoint, prune_checkpoints, restore_checkpoint, rng_state, save_checkpoint
 from .ema import EMA
@@ -55,7 +56,8 @@ log = logging.getLogger(__name__)
 
 # Trainer keys a resumed run may change: how it runs and what it writes, not what it computes.
 RESUMABLE = ("device", "amp", "compile", "channels_last", "sync_batchnorm", "log_every", "sample_every",
-             "checkpoint_every", "keep_checkpoints", "num_samples", "eval_every", "eval_metrics", "best_metric")
+             "checkpoint_every", "keep_checkpoints", "num_samples", "eval_every", "eval_metrics", "best_metric",
+             "on_nonfinite", "max_loss")
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -169,6 +171,8 @@ class Trainer:
         n, self.grid_nrow = self.variant.grid(train.num_samples)
         self.fixed_inputs = self.variant.example_inputs(self.data, n, fixed_rng)
         self.step = 0
+        self._pending: list[tuple[int, dict[str, torch.Tensor]]] = []  # losses of the steps not yet checked for NaN
+        self.skipped: list[float] = []  # losses whose update on_nonfinite=skip dropped
         self.best: float | None = None  # best value of train.best_metric so far
         self.history: list[dict[str, Any]] = []
 
@@ -239,22 +243,31 @@ class Trainer:
         disable = (not self.is_main) or (None if self.progress is None else not self.progress)
         bar = tqdm(total=total, initial=self.step, unit="step", disable=disable, dynamic_ncols=True, file=sys.stderr)
         start_batches, t0 = self.stream.position, time.perf_counter()
-        try:
-            with _sigterm_as_interrupt():
-                self._loop(total, bar)
-        except KeyboardInterrupt:
-            bar.close()
-            self._checkpoint()
+        with _StopOnSignal() as stop:
+            try:
+                self._loop(total, bar, stop)
+            except KeyboardInterrupt:  # a second signal: quit now, mid-step, keeping the last checkpoint
+                raise Interrupted(
+                    f"stopped during step {self.step + 1} without a new checkpoint; continue from the last one with: "
+                    f"ganzoo run {self.variant.name} --resume {self.run_dir}"
+                ) from None
+            finally:
+                bar.close()
+        self.verify()  # a diverged step is never checkpointed, not even on the way out
+        if self.skipped and self.is_main:
+            log.warning("on_nonfinite=skip: dropped %d update(s) whose loss was NaN or infinite", len(self.skipped))
+        if stop.signum is not None:
+            self._checkpoint()  # at the boundary of the last finished step: resuming continues exactly
             raise Interrupted(
-                f"interrupted at step {self.step}; a checkpoint was saved. Continue with: "
+                f"interrupted at step {self.step} ({signal.Signals(stop.signum).name}); a checkpoint was saved. Continue with: "
                 f"ganzoo run {self.variant.name} --resume {self.run_dir}"
-            ) from None
-        bar.close()
+            )
         if total < self.config.steps:
             self._checkpoint()
             return RunResult(self.run_dir, self.run_dir / "export", self.run_dir / "samples", self.metrics_path, self.step, 0.0)
         elapsed = time.perf_counter() - t0
         ips = (self.stream.position - start_batches) * self.stream.global_batch / max(elapsed, 1e-9)
+        self._check_weights()
         grid = self._write_samples(final=True)
         self._checkpoint()
         export = self.run_dir / "export"
@@ -263,30 +276,73 @@ class Trainer:
                 write_export(export, variant=self.variant, info=self.export_info(), grid_png=grid.read_bytes())
         return RunResult(self.run_dir, export, grid, self.metrics_path, self.step, ips)
 
-    def _loop(self, total: int, bar) -> None:
-        """The hot loop: one variant step, EMA, and the periodic outputs."""
+    def _loop(self, total: int, bar, stop: "_StopOnSignal | None" = None) -> None:
+        """The hot loop: one variant step, EMA, and the periodic outputs; it ends early, at a step
+        boundary, once ``stop`` has seen SIGINT or SIGTERM (on any rank, in a multi-process run)."""
         mark_batches, mark_t = self.stream.position, time.perf_counter()
-        while self.step < total:
-            with self.precision.step():
-                losses = self.variant.train_step(self.stream, self.step)
-            if self.ema is not None:
-                self.ema.update(self.step)
-            self.step += 1
-            bar.update(1)
-            last = self.step == total
-            if self.step % self.train.log_every == 0 or last:
-                now = time.perf_counter()
-                ips = (self.stream.position - mark_batches) * self.stream.global_batch / max(now - mark_t, 1e-9)
-                mark_batches, mark_t = self.stream.position, now
-                row = {"step": self.step, "images_per_s": round(ips, 1), **{k: float(v) for k, v in losses.items()}}
-                self._log(row)
-                bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
-            if _due(self.step, self.train.sample_every) and not last:
-                self._write_samples()
-            if _due(self.step, self.train.eval_every):
-                self._evaluate()
-            if _due(self.step, self.train.checkpoint_every) and not last:
-                self._checkpoint()
+        skip = SKIPPED.set(self.skipped if self.train.on_nonfinite == "skip" else None)
+        try:
+            while self.step < total:
+                if stop is not None and stop.requested(self.world):
+                    return
+                with self.precision.step():
+                    losses = self.variant.train_step(self.stream, self.step)
+                if self.ema is not None:
+                    self.ema.update(self.step)
+                self.step += 1
+                self._pending.append((self.step, losses))
+                bar.update(1)
+                mark_batches, mark_t = self._after_step(losses, total, bar, mark_batches, mark_t)
+            self.verify()
+        finally:
+            SKIPPED.reset(skip)
+
+    def verify(self) -> None:
+        """Check the losses of the steps since the last check (one device sync for all of them);
+        raise Diverged naming the first step with a NaN/inf loss, or one beyond ``max_loss``. Runs
+        before anything is written, so nothing of a diverged step reaches a file."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        values = torch.stack([v.detach().float().reshape(-1)[0] for _, losses in pending for v in losses.values()]).cpu().tolist()
+        it = iter(values)
+        for step, losses in pending:
+            for key in losses:
+                value = next(it)
+                bad = not math.isfinite(value) or (self.train.max_loss > 0 and abs(value) > self.train.max_loss)
+                if bad and self.train.on_nonfinite == "skip" and not math.isfinite(value):
+                    continue  # its update was dropped by ganzoo.update
+                if bad:
+                    good = latest_checkpoint(self.checkpoints)
+                    why = f"{key} is {value}" if not math.isfinite(value) else f"|{key}| = {value:.4g} exceeds max_loss {self.train.max_loss:g}"
+                    raise Diverged(
+                        f"training diverged at step {step}: {why}. Nothing of it was written: the last good checkpoint "
+                        f"({good.name if good else 'none yet'}) and the export are as they were. Resume from the checkpoint with: "
+                        f"ganzoo run {self.variant.name} --resume {self.run_dir}, or start a new run with a lower lr; "
+                        "--set on_nonfinite=skip drops such updates instead"
+                    )
+
+    def _after_step(self, losses, total: int, bar, mark_batches: int, mark_t: float) -> tuple[int, float]:
+        """Logging and the periodic outputs after a step; each verifies the losses first."""
+        last = self.step == total
+        if self.step % self.train.log_every == 0 or last:
+            self.verify()
+            now = time.perf_counter()
+            ips = (self.stream.position - mark_batches) * self.stream.global_batch / max(now - mark_t, 1e-9)
+            mark_batches, mark_t = self.stream.position, now
+            row = {"step": self.step, "images_per_s": round(ips, 1), **{k: float(v) for k, v in losses.items()}}
+            self._log(row)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+        if _due(self.step, self.train.sample_every) and not last:
+            self.verify()
+            self._write_samples()
+        if _due(self.step, self.train.eval_every):
+            self.verify()
+            self._evaluate()
+        if _due(self.step, self.train.checkpoint_every) and not last:
+            self.verify()
+            self._checkpoint()
+        return mark_batches, mark_t
 
     # -- outputs (rank 0 only) ---------------------------------------------------------------------
 
@@ -294,7 +350,7 @@ class Trainer:
         self.history.append(row)
         if self.is_main:
             with open(self.metrics_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
+                f.write(json.dumps(strict_row(row), allow_nan=False) + "\n")
 
     @contextlib.contextmanager
     def _ema_weights(self):
@@ -371,7 +427,27 @@ class Trainer:
             save_checkpoint(self.checkpoints / "best.safetensors", variant=self.variant, ema=self.ema, stream=self.stream,
                             step=self.step, extra={"ganzoo_version": __version__, "best": {self.train.best_metric: value}})
 
+    def _check_weights(self) -> None:
+        """Refuse to write weights holding NaN/inf (a step can poison them while its losses still
+        look finite): the last good checkpoint and export must survive a divergence."""
+        named = [(f"{n}.{k}", t) for n, net in self.variant.networks().items() for k, t in unwrap(net).state_dict().items()
+                 if t.is_floating_point()]
+        if self.ema is not None:
+            named += [(f"ema.{k}", t) for k, t in self.ema.state_dict().items() if t.is_floating_point()]
+        if not named:
+            return
+        finite = torch.stack([torch.isfinite(t).all() for _, t in named]).cpu().tolist()
+        if not all(finite):
+            first = named[finite.index(False)][0]
+            good = latest_checkpoint(self.checkpoints)
+            raise Diverged(
+                f"training diverged by step {self.step}: weights '{first}' hold NaN or infinite values. Nothing of it was written: "
+                f"the last good checkpoint ({good.name if good else 'none yet'}) and the export are as they were. Resume from the "
+                f"checkpoint with: ganzoo run {self.variant.name} --resume {self.run_dir}, or start a new run with a lower lr"
+            )
+
     def _checkpoint(self) -> None:
+        self._check_weights()
         rng = distributed.gather_rng_states(rng_state(), self.rank, self.world)  # every rank takes part
         if not self.is_main:
             return
@@ -381,21 +457,51 @@ class Trainer:
         prune_checkpoints(self.checkpoints, self.train.keep_checkpoints)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM (a scheduler preempting the job, `kill`) ends training like Ctrl-C: with a checkpoint."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+class _StopOnSignal:
+    """SIGINT (Ctrl-C) and SIGTERM (a scheduler preempting the job, `kill`) ask training to stop:
+    the handler only records the signal, so the step in flight finishes and the trainer checkpoints
+    at its boundary, exactly where an uninterrupted run would be. A second signal quits at once."""
 
-    def handler(signum, frame):
-        raise KeyboardInterrupt
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
 
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    def __enter__(self) -> "_StopOnSignal":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+        log.warning("%s: finishing the current step, then saving a checkpoint (again to quit at once)", signal.Signals(signum).name)
+
+    def requested(self, world: int) -> bool:
+        """Whether to stop now; every rank of a multi-process run agrees (one tiny all-reduce a step)."""
+        if world == 1:
+            return self.signum is not None
+        import torch.distributed as dist
+
+        flag = torch.tensor([1.0 if self.signum is not None else 0.0], device=distributed.collective_device())
+        dist.all_reduce(flag)
+        if flag.item() > 0 and self.signum is None:
+            self.signum = int(signal.SIGTERM)
+        return flag.item() > 0
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def strict_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A metrics row as strict JSON: a NaN or infinite value becomes null, and the row's
+    "nonfinite" list names those keys (JSON has no NaN; most parsers reject the bare token)."""
+    bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+    if not bad:
+        return row
+    return {**{k: (None if k in bad else v) for k, v in row.items()}, "nonfinite": bad}
 
 
 def _due(step: int, every: int) -> bool:

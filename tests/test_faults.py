@@ -1,0 +1,125 @@
+"""Faults a long run meets, through real `ganzoo` subprocesses: divergence to NaN must not destroy
+the last good state, and metrics.jsonl stays strict JSON."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+PLUGIN = '''
+"""A DCGAN that breaks on purpose at a chosen step: its weights turn NaN, or one batch is NaN."""
+import dataclasses
+from typing import Literal
+
+import torch
+
+import ganzoo
+from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
+from ganzoo.nets import frozen
+from ganzoo_dcgan import DCGAN, DCGANConfig
+
+
+@dataclasses.dataclass
+class Config(DCGANConfig):
+    nan_from: int = 6  # the step from which the fault happens
+    nan_mode: Literal["weights", "loss"] = "weights"  # poison G's weights after the step, or make D's loss NaN once
+
+
+class BreakingDCGAN(DCGAN):
+    name = "breaking-dcgan"
+    summary = "DCGAN that diverges on purpose (a test fixture)"
+    Config = Config
+
+    def train_step(self, batches, step):
+        cfg = self.config
+        if cfg.nan_mode == "loss" and step + 1 == cfg.nan_from:
+            real = batches.next().x
+            fake = self.fake(len(real))
+            d_loss = d_loss_bce(self.D(real), self.D(fake.detach())) * float("nan")
+            ganzoo.update(self.opt_d, d_loss)
+            with frozen(self.D):
+                g_loss = g_loss_nonsaturating(self.D(fake))
+            ganzoo.update(self.opt_g, g_loss)
+            return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
+        losses = super().train_step(batches, step)
+        if cfg.nan_mode == "weights" and step + 1 >= cfg.nan_from:
+            with torch.no_grad():
+                next(self.G.parameters()).fill_(float("nan"))
+        return losses
+
+
+@ganzoo.hookimpl
+def register_variants(register):
+    register(BreakingDCGAN)
+'''
+
+FAST = ["--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8", "--set", "sample_every=0"]
+
+
+@pytest.fixture
+def breaking(tmp_path):
+    """The plugin installed the way pip would leave it: a module and its dist-info on the path."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "breaking_plugin.py").write_text(PLUGIN)
+    info = site / "breaking_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: breaking-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[ganzoo]\nbreaking-dcgan = breaking_plugin\n")
+    return {"PYTHONPATH": str(site)}
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _strict_rows(path: Path) -> list[dict]:
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    return [json.loads(line, parse_constant=refuse) for line in path.read_text().splitlines()]
+
+
+def test_divergence_stops_with_exit_3_and_keeps_the_good_checkpoints_and_export(breaking, tmp_path):
+    run = ["run", "breaking-dcgan", *FAST, "--set", "checkpoint_every=2", "--set", "log_every=1", "--out", "r"]
+    first = run_cli(*run, "--steps", "4", cwd=tmp_path, env=breaking)
+    assert first.returncode == 0, first.stderr
+    checkpoints, export = _files(tmp_path / "r" / "checkpoints"), _files(tmp_path / "r" / "export")
+    assert set(checkpoints) == {"step-00000002.safetensors", "step-00000004.safetensors"}
+
+    resumed = run_cli("run", "breaking-dcgan", "--resume", "r", "--steps", "12", cwd=tmp_path, env=breaking)
+    assert resumed.returncode == 3, resumed.stderr
+    errors = [line for line in resumed.stderr.splitlines() if line.startswith("ganzoo: error:")]
+    assert len(errors) == 1 and "diverged by step 6" in errors[0] and "step-00000004.safetensors" in errors[0]
+    assert "--resume r" in errors[0] and "Traceback" not in resumed.stderr
+    assert _files(tmp_path / "r" / "checkpoints") == checkpoints  # nothing pruned, nothing NaN written
+    assert _files(tmp_path / "r" / "export") == export  # the good export, byte for byte
+    assert [row["step"] for row in _strict_rows(tmp_path / "r" / "metrics.jsonl")] == [1, 2, 3, 4, 5, 6]
+
+
+def test_a_nan_loss_stops_before_it_is_logged_or_written(breaking, tmp_path):
+    done = run_cli("run", "breaking-dcgan", *FAST, "--steps", "20", "--set", "nan_from=3", "--set", "log_every=5",
+                   "--set", "checkpoint_every=0", "--out", "r", cwd=tmp_path, env=breaking)
+    assert done.returncode == 3 and "diverged at step 4: loss_" in done.stderr and "is nan" in done.stderr, done.stderr
+    assert not (tmp_path / "r" / "export").exists() and not (tmp_path / "r" / "checkpoints").exists()
+
+
+def test_on_nonfinite_skip_drops_the_update_and_logs_strict_json(breaking, tmp_path):
+    done = run_cli("run", "breaking-dcgan", *FAST, "--steps", "5", "--set", "nan_from=3", "--set", "nan_mode=loss",
+                   "--set", "on_nonfinite=skip", "--set", "log_every=1", "--out", "r", cwd=tmp_path, env=breaking)
+    assert done.returncode == 0, done.stderr
+    assert "dropped 1 update(s)" in done.stderr
+    rows = _strict_rows(tmp_path / "r" / "metrics.jsonl")
+    bad = [row for row in rows if row.get("nonfinite")]
+    assert [row["step"] for row in bad] == [3] and bad[0]["loss_d"] is None and "loss_d" in bad[0]["nonfinite"]
+    assert (tmp_path / "r" / "export" / "model.safetensors").is_file()
+    sampled = run_cli("sample", "r", "-n", "4", "-o", "g.png", cwd=tmp_path, env=breaking)  # loading refuses NaN weights
+    assert sampled.returncode == 0, sampled.stderr
+
+
+def test_max_loss_stops_a_collapse(breaking, tmp_path):
+    done = run_cli("run", "dcgan", *FAST, "--steps", "6", "--set", "max_loss=1e-3", "--out", "r", cwd=tmp_path)
+    assert done.returncode == 3 and "exceeds max_loss 0.001" in done.stderr, done.stderr
