@@ -123,3 +123,52 @@ def test_on_nonfinite_skip_drops_the_update_and_logs_strict_json(breaking, tmp_p
 def test_max_loss_stops_a_collapse(breaking, tmp_path):
     done = run_cli("run", "dcgan", *FAST, "--steps", "6", "--set", "max_loss=1e-3", "--out", "r", cwd=tmp_path)
     assert done.returncode == 3 and "exceeds max_loss 0.001" in done.stderr, done.stderr
+
+
+def test_one_writer_per_run_directory(tmp_path):
+    """Two real processes on one --out: the second is refused with the holder named; a lock left
+    by a process that no longer runs is taken over with a line saying so."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    exe = os.path.join(os.path.dirname(sys.executable), "ganzoo")
+    first = subprocess.Popen([exe, "run", "dcgan", "--steps", "100000", *FAST, "--set", "log_every=1", "--out", "r"],
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 120
+        metrics = tmp_path / "r" / "metrics.jsonl"
+        while time.time() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 2):
+            time.sleep(0.2)
+        before = metrics.read_bytes()
+        second = run_cli("run", "dcgan", "--resume", "r", "--steps", "100001", cwd=tmp_path)
+        assert second.returncode == 2 and f"in use by process {first.pid}" in second.stderr, second.stderr
+        assert "Traceback" not in second.stderr
+        assert metrics.read_bytes()[: len(before)] == before  # the refused process wrote nothing
+        third = run_cli("run", "dcgan", "--steps", "3", *FAST, "--out", "r", cwd=tmp_path)
+        assert third.returncode == 2 and "already holds a run" in third.stderr
+    finally:
+        first.send_signal(signal.SIGKILL)  # dies holding the lock
+        first.wait()
+    assert (tmp_path / "r" / ".lock").exists()
+    resumed = run_cli("run", "dcgan", "--resume", "r", "--steps", "4", cwd=tmp_path)
+    assert "no longer runs; taking it over" in resumed.stderr
+    assert resumed.returncode in (0, 2), resumed.stderr  # 2 only if the kill landed before the first checkpoint
+    assert not (tmp_path / "r" / ".lock").exists()  # released at the end
+
+
+def test_two_fresh_runs_started_together_one_wins(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    exe = os.path.join(os.path.dirname(sys.executable), "ganzoo")
+    cmd = [exe, "run", "dcgan", "--steps", "3", *FAST, "--out", "r"]
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+    codes = sorted(rc for rc, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for rc, err in results if rc == 2)
+    assert "in use by process" in refused or "already holds a run" in refused

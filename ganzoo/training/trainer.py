@@ -48,6 +48,7 @@ from ..variant import SKIPPED, Variant, inside_update, unwrap
 from . import distributed
 from .checkpoint import checkpoint_path, latest_checkpoint, prune_checkpoints, restore_checkpoint, rng_state, save_checkpoint
 from .ema import EMA
+from .lock import RunLock
 
 if TYPE_CHECKING:
     from .._registry import Registry
@@ -171,6 +172,8 @@ class Trainer:
         n, self.grid_nrow = self.variant.grid(train.num_samples)
         self.fixed_inputs = self.variant.example_inputs(self.data, n, fixed_rng)
         self.step = 0
+        self.resumed = False
+        self.lock = RunLock(self.run_dir)  # taken (rank 0) before this trainer writes anything
         self._pending: list[tuple[int, dict[str, torch.Tensor]]] = []  # losses of the steps not yet checked for NaN
         self.skipped: list[float] = []  # losses whose update on_nonfinite=skip dropped
         self.best: float | None = None  # best value of train.best_metric so far
@@ -214,13 +217,17 @@ class Trainer:
 
     def resume(self) -> int:
         """Continue from the newest checkpoint in the run directory; returns its step."""
+        if self.is_main:
+            self.lock.acquire()
         path = latest_checkpoint(self.checkpoints)
         if path is None:
+            self.lock.release()
             raise GanzooError(f"run directory '{self.run_dir}' has no checkpoint to resume from")
         meta = restore_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, rank=self.rank)
         self.step = meta["step"]
         self.best = meta.get("best_value")
         self.precision.load_state(meta.get("grad_scaler"))
+        self.resumed = True
         self.history = [row for row in read_metrics(self.metrics_path) if row["step"] <= self.step]
         if self.is_main:  # drop log lines of steps that will be trained again
             atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in self.history))
@@ -231,9 +238,22 @@ class Trainer:
     def fit(self, stop_at: int | None = None) -> RunResult:
         """Train to ``config.steps``, then write the final samples, checkpoint and export. With
         ``stop_at``, stop after that step as an interruption would: a checkpoint and nothing else
-        (the learning-rate schedules still run to ``config.steps``), so resuming continues exactly."""
+        (the learning-rate schedules still run to ``config.steps``), so resuming continues exactly.
+        The run directory is locked meanwhile: a second writer is refused, naming this process."""
+        if self.is_main:
+            self.lock.acquire()
+            if not self.resumed and (self.run_dir / "config.json").exists():
+                self.lock.release()
+                raise GanzooError(f"'{self.run_dir}' already holds a run; continue it with --resume {self.run_dir} or choose another --out")
+        try:
+            return self._fit(stop_at)
+        finally:
+            self.lock.release()
+
+    def _fit(self, stop_at: int | None) -> RunResult:
         from tqdm.auto import tqdm
 
+        self.resumed = True  # from here on the folder holds this trainer's own run
         total = self.config.steps if stop_at is None else min(stop_at, self.config.steps)
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
