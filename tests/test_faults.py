@@ -172,3 +172,61 @@ def test_two_fresh_runs_started_together_one_wins(tmp_path):
     assert codes == [0, 2], results
     refused = next(err for rc, err in results if rc == 2)
     assert "in use by process" in refused or "already holds a run" in refused
+
+
+def _train(tmp_path, *extra, steps="4", out="r"):
+    done = run_cli("run", "dcgan", "--steps", steps, *FAST, "--set", "checkpoint_every=2", *extra, "--out", out, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return tmp_path / out / "checkpoints"
+
+
+def test_a_damaged_checkpoint_is_skipped_with_its_name_and_the_reason(tmp_path):
+    ckpts = _train(tmp_path, "--set", "keep_checkpoints=3")
+    newest = ckpts / "step-00000004.safetensors"
+    data = bytearray(newest.read_bytes())
+    data[-100] ^= 0xFF  # one flipped bit pattern inside the tensor bytes: the header still reads
+    newest.write_bytes(bytes(data))
+    resumed = run_cli("run", "dcgan", "--resume", "r", "--steps", "4", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "skipping checkpoint step-00000004.safetensors: its tensors do not match the checksum" in resumed.stderr
+    assert "resuming at step 2" in resumed.stderr
+    straight = _train(tmp_path, out="s")
+    from safetensors.torch import load_file
+
+    a = load_file(ckpts / "step-00000004.safetensors")  # rewritten by the resumed run, from step 2
+    b = load_file(straight / "step-00000004.safetensors")
+    import torch
+
+    assert all(torch.equal(a[k], b[k]) for k in b)
+
+
+def test_pruning_counts_only_checkpoints_that_verify(tmp_path):
+    ckpts = _train(tmp_path, "--set", "keep_checkpoints=1", steps="2")
+    good = (ckpts / "step-00000002.safetensors").read_bytes()
+    (ckpts / "step-99999999.safetensors").write_bytes(good[: len(good) // 3])  # truncated, and numbered higher
+    resumed = run_cli("run", "dcgan", "--resume", "r", "--steps", "6", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "skipping checkpoint step-99999999.safetensors: unreadable" in resumed.stderr
+    names = sorted(p.name for p in ckpts.iterdir())
+    assert names == ["step-00000006.safetensors", "step-99999999.safetensors"]  # the newest good one kept; the bad one left alone
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_over_and_temp_files_are_removed(tmp_path):
+    import os
+    import shutil
+
+    ckpts = _train(tmp_path, steps="2")
+    shutil.rmtree(ckpts)
+    shutil.rmtree(tmp_path / "r" / "export")
+    dead = 2**22 + 12345  # beyond the default pid_max: no such process
+    leftover = tmp_path / "r" / f".tmp-{dead}-config.json"
+    leftover.write_text("{half")
+    (tmp_path / "r" / "samples").mkdir(exist_ok=True)
+    mine_alive = tmp_path / "r" / "samples" / f".tmp-{os.getpid()}-step-00000001.png"  # a live writer's: kept
+    mine_alive.write_bytes(b"x")
+    resumed = run_cli("run", "dcgan", "--resume", "r", "--steps", "2", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "has no checkpoint yet: starting the run over from step 0" in resumed.stderr
+    assert not leftover.exists() and mine_alive.exists()
+    straight = _train(tmp_path, steps="2", out="s")
+    assert (ckpts / "step-00000002.safetensors").read_bytes() == (straight / "step-00000002.safetensors").read_bytes()

@@ -9,7 +9,9 @@ loadable.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,22 @@ from ..variant import unwrap
 
 PATTERN = re.compile(r"^step-(\d+)\.safetensors$")
 META_KEY = "ganzoo"
+log = logging.getLogger(__name__)
+
+
+def tensors_sha256(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order: a flipped bit
+    anywhere in a checkpoint's tensors changes it."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{list(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be trusted: unreadable, or its tensors do not match its checksum."""
 
 
 def checkpoint_path(folder: Path, step: int) -> Path:
@@ -86,15 +104,25 @@ def save_checkpoint(path: Path, *, variant, ema, stream, step: int, extra: dict[
         tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
     tensors.update({f"state.{k}": v for k, v in variant.extra_state().items()})
     tensors.update(rng if rng is not None else rng_state())
-    meta = {"step": step, "batches": stream.position, "optimizers": optim_meta, **(extra or {})}
     cpu = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
+    meta = {"step": step, "batches": stream.position, "optimizers": optim_meta, **(extra or {}), "sha256": tensors_sha256(cpu)}
     return atomic_write_bytes(path, save(cpu, metadata={META_KEY: json.dumps(meta)}))
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    with safe_open(str(path), framework="pt") as f:
-        meta = json.loads((f.metadata() or {})[META_KEY])
-    return load_file(str(path)), meta
+    """Tensors and metadata of a checkpoint, verified against the checksum it carries (checkpoints
+    of ganzoo 0.1 carry none and are read as they are); CheckpointError says why one fails."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {})[META_KEY])
+        tensors = load_file(str(path))
+    except Exception as exc:  # safetensors, JSON, OS errors: all mean "cannot be read"
+        raise CheckpointError(f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'})") from None
+    if not isinstance(meta, dict) or "step" not in meta:
+        raise CheckpointError("its metadata is not a ganzoo checkpoint's")
+    if "sha256" in meta and tensors_sha256(tensors) != meta["sha256"]:
+        raise CheckpointError("its tensors do not match the checksum it was written with (the file was damaged)")
+    return tensors, meta
 
 
 def restore_checkpoint(path: Path, *, variant, ema, stream, rank: int = 0) -> dict[str, Any]:
@@ -138,18 +166,41 @@ def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The newest checkpoint whose header reads back; an unreadable one is skipped, not fatal."""
-    for _, path in reversed(list_checkpoints(folder)):
+_verified: dict[tuple[str, int, int], bool] = {}  # (path, size, mtime) -> verifies: each file is read once
+
+
+def verifies(path: Path) -> bool:
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _verified:
         try:
-            with safe_open(str(path), framework="pt") as f:
-                json.loads((f.metadata() or {})[META_KEY])
+            read_checkpoint(path)
+            _verified[key] = True
+        except CheckpointError:
+            _verified[key] = False
+    return _verified[key]
+
+
+def latest_checkpoint(folder: Path, *, say: bool = False) -> Path | None:
+    """The newest checkpoint that verifies (readable, tensors matching their checksum); with
+    ``say``, each newer one skipped is named with the reason."""
+    for _, path in reversed(list_checkpoints(folder)):
+        if verifies(path):
             return path
-        except Exception:
-            continue
+        if say:
+            try:
+                read_checkpoint(path)
+            except CheckpointError as exc:
+                log.warning("skipping checkpoint %s: %s; using an older one", path.name, exc)
     return None
 
 
 def prune_checkpoints(folder: Path, keep: int) -> None:
-    for _, path in list_checkpoints(folder)[: -max(1, keep)]:
+    """Delete all but the ``keep`` newest checkpoints that verify. Only those count: a damaged or
+    truncated file never pushes a good one out, and is itself left for the user to look at."""
+    good = [path for _, path in list_checkpoints(folder) if verifies(path)]
+    for path in good[: -max(1, keep)]:
         path.unlink(missing_ok=True)

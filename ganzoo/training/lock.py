@@ -27,7 +27,8 @@ class RunLocked(GanzooError):
     """Another process is writing to the run directory."""
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -83,7 +84,7 @@ class RunLock:
     @staticmethod
     def _stale(holder: dict) -> bool:
         pid = holder.get("pid")
-        return holder.get("host") == socket.gethostname() and isinstance(pid, int) and pid != os.getpid() and not _alive(pid)
+        return holder.get("host") == socket.gethostname() and isinstance(pid, int) and pid != os.getpid() and not process_alive(pid)
 
     def release(self) -> None:
         if self.held:

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import shlex
 import signal
 import sys
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from .._io import TMP_PREFIX, atomic_write_bytes, atomic_write_json, atomic_write_text
 from .._version import __version__
 from ..config import TrainConfig, VariantConfig, parse_value, field_types, replace, split_overrides, to_dict
 from ..data import BatchStream, InMemoryData, load_data
@@ -46,9 +47,18 @@ from ..plots import image_grid_png, loss_curve_png, points_png
 from ..precision import Precision
 from ..variant import SKIPPED, Variant, inside_update, unwrap
 from . import distributed
-from .checkpoint import checkpoint_path, latest_checkpoint, prune_checkpoints, restore_checkpoint, rng_state, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    checkpoint_path,
+    latest_checkpoint,
+    list_checkpoints,
+    prune_checkpoints,
+    restore_checkpoint,
+    rng_state,
+    save_checkpoint,
+)
 from .ema import EMA
-from .lock import RunLock
+from .lock import RunLock, process_alive
 
 if TYPE_CHECKING:
     from .._registry import Registry
@@ -179,6 +189,18 @@ class Trainer:
         self.best: float | None = None  # best value of train.best_metric so far
         self.history: list[dict[str, Any]] = []
 
+    def _clean_temp_files(self) -> None:
+        """Remove what a killed writer left: ``.tmp-<pid>-<name>`` files (up to whole checkpoints)
+        whose process no longer runs. Called with the run's lock held, so no live writer owns them."""
+        for folder in (self.run_dir, self.checkpoints, self.run_dir / "export", self.run_dir / "samples"):
+            if not folder.is_dir():
+                continue
+            for path in folder.glob(f"{TMP_PREFIX}*"):
+                pid = path.name[len(TMP_PREFIX):].split("-", 1)[0]
+                if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+                    log.info("removing %s, left by a writer that was killed", path)
+                    path.unlink(missing_ok=True)
+
     def _check_update(self, optimizer: str) -> None:
         """The AMP rule: every optimizer step goes through ganzoo.update, which scales the loss.
         Under fp16 a step taken any other way trains with unscaled gradients: refuse it."""
@@ -219,11 +241,26 @@ class Trainer:
         """Continue from the newest checkpoint in the run directory; returns its step."""
         if self.is_main:
             self.lock.acquire()
-        path = latest_checkpoint(self.checkpoints)
-        if path is None:
+            self._clean_temp_files()
+        path = latest_checkpoint(self.checkpoints, say=self.is_main)
+        if path is None and list_checkpoints(self.checkpoints):
             self.lock.release()
-            raise GanzooError(f"run directory '{self.run_dir}' has no checkpoint to resume from")
-        meta = restore_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, rank=self.rank)
+            names = ", ".join(p.name for _, p in list_checkpoints(self.checkpoints))
+            raise GanzooError(f"no checkpoint in '{self.checkpoints}' can be trusted ({names}: each is unreadable or fails its checksum); "
+                              "start a new run, or move them away to start this one over from step 0")
+        if path is None:  # killed before its first checkpoint: the run starts over, from its own config and seed
+            if self.is_main:
+                log.warning("'%s' has no checkpoint yet: starting the run over from step 0", self.run_dir)
+            self.resumed = True
+            self.history = []
+            if self.is_main and self.metrics_path.exists():
+                atomic_write_text(self.metrics_path, "")
+            return 0
+        try:
+            meta = restore_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, rank=self.rank)
+        except CheckpointError as exc:
+            self.lock.release()
+            raise GanzooError(f"checkpoint '{path}' cannot be resumed from: {exc}") from None
         self.step = meta["step"]
         self.best = meta.get("best_value")
         self.precision.load_state(meta.get("grad_scaler"))
@@ -242,6 +279,7 @@ class Trainer:
         The run directory is locked meanwhile: a second writer is refused, naming this process."""
         if self.is_main:
             self.lock.acquire()
+            self._clean_temp_files()
             if not self.resumed and (self.run_dir / "config.json").exists():
                 self.lock.release()
                 raise GanzooError(f"'{self.run_dir}' already holds a run; continue it with --resume {self.run_dir} or choose another --out")
