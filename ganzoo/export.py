@@ -33,6 +33,7 @@ from safetensors.torch import load_file, save
 from torch import nn
 
 from ._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ._text import distribution_name, shown
 from ._version import __version__
 from .config import TrainConfig, check_value, field_types, to_dict
 from .data.types import DataInfo
@@ -296,7 +297,7 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
         model_name=f"{variant}-{dname}" if evals else None,
         eval_results=evals or None,
     )
-    dist = info.plugin.distribution
+    dist = distribution_name(info.plugin.distribution)
     install = "pip install ganzoo" if dist in (None, "ganzoo") else f"pip install ganzoo {dist}"
     paper = variant_cls.paper if variant_cls is not None else "(see the variant's plugin)"
     shape = "x".join(str(s) for s in info.data.shape)
@@ -475,13 +476,16 @@ def load_export(folder: str | Path, variants: Mapping[str, type[Variant]], devic
     doc = read_doc(folder)
     version = format_version(doc)
     if version not in (1, FORMAT_VERSION):
-        raise ExportError(f"'{folder / CONFIG}' has export format {doc.get('format_version')!r}; this ganzoo ({__version__}) reads formats 1 and {FORMAT_VERSION}; upgrade ganzoo")
+        raise ExportError(f"'{folder / CONFIG}' has export format {shown(doc.get('format_version'))}; this ganzoo ({__version__}) reads formats 1 and {FORMAT_VERSION}; upgrade ganzoo")
     name = doc["variant"]
-    if name not in variants:
-        dist = (doc.get("plugin") or {}).get("distribution")
-        how = f"`pip install {dist}`" if dist else "install the plugin that provides it"
+    if not isinstance(name, str) or name not in variants:
+        plugin = doc.get("plugin")
+        dist = distribution_name(plugin.get("distribution")) if isinstance(plugin, dict) else None
+        how = (f"its config.json says the distribution {shown(dist)} provides it" if dist
+               else "its config.json names no valid distribution that provides it")
         raise ExportError(
-            f"'{folder}' holds a '{name}' model, but no installed plugin provides variant '{name}'; {how}, then check `ganzoo list`"
+            f"'{folder}' holds a model of variant {shown(name)}, which no installed plugin provides; {how}. "
+            "Install the plugin you trust for it, then check `ganzoo list`"
         )
     cls = variants[name]
     if version == 1:

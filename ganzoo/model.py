@@ -20,6 +20,7 @@ from .errors import GanzooError
 from .variant import Task, Variant, unwrap
 
 FORMAT_VERSION = 2  # of config.json; format 1 is what ganzoo 0.1 wrote (read, never written)
+GENERATE_BATCH = 500  # samples per generator call: memory stays bounded whatever n is
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,9 +159,12 @@ class Model:
             if len(labels) != n or bool(((labels < 0) | (labels >= nc)).any()):
                 raise GanzooError(f"labels must be {n} class indices in 0..{nc - 1}")
         rng = torch.Generator().manual_seed(seed)
-        inputs = self.variant.sample_inputs(n, rng, labels)
+        inputs = self.variant.sample_inputs(n, rng, labels)  # all of n's inputs at once: the same draws for any batching
         self._eval()
-        return self.variant.generate(**inputs)
+        if n <= GENERATE_BATCH:
+            return self.variant.generate(**inputs)
+        return torch.cat([self.variant.generate(**{k: v[i : i + GENERATE_BATCH] for k, v in inputs.items()})
+                          for i in range(0, n, GENERATE_BATCH)])
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:

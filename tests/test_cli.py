@@ -100,7 +100,7 @@ def test_export_of_an_uninstalled_variant_names_it(cli, tmp_path):
     cfg.write_text(json.dumps(doc))
     done = cli("sample", "r/export")
     assert done.returncode == 2
-    assert "no installed plugin provides variant 'stylegan9'" in done.stderr
+    assert "holds a model of variant 'stylegan9', which no installed plugin provides" in done.stderr
 
 
 def test_list_plugins_datasets(cli):

