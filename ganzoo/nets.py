@@ -104,6 +104,20 @@ class MLPGenerator(nn.Module):
         return (torch.tanh(x) if self.tanh else x).view(len(z), *self.shape)
 
 
+class DCGANGeneratorHalf:
+    """The generator half of a variant whose G is DCGAN's (dcgan, lsgan, wgan, wgan-gp): a mixin put
+    before ``ganzoo.GDVariant``, reading ``z_dim`` and ``g_width`` from the config and the channels
+    and side from the data."""
+
+    @classmethod
+    def generator_args(cls, config, data) -> dict:
+        return {"z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[-1], "width": config.g_width}
+
+    @classmethod
+    def build_generators(cls, args: dict) -> dict:
+        return {"G": init_dcgan_(DCGANGenerator(**args))}
+
+
 def dcgan_discriminator_for(variant, width: int, norm: str = "batch") -> nn.Module:
     """DCGAN discriminator for ``variant``'s data, on its device, with DCGAN init. It takes
     ``variant.d_input_shape``, so PacGAN packing works."""

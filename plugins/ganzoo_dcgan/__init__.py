@@ -19,7 +19,7 @@ import torch
 import ganzoo
 from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
-from ganzoo.nets import DCGANGenerator, dcgan_discriminator_for, frozen, init_dcgan_
+from ganzoo.nets import DCGANGeneratorHalf, dcgan_discriminator_for, frozen
 
 
 @dataclasses.dataclass
@@ -38,7 +38,7 @@ class DCGANConfig(ganzoo.VariantConfig):
     beta2: float = 0.999  # Adam default, unchanged in the paper
 
 
-class DCGAN(ganzoo.GDVariant):
+class DCGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
     name = "dcgan"
     summary = "Deep convolutional GAN: strided conv G and D with batchnorm"
     paper = "Radford, Metz & Chintala 2015, https://arxiv.org/abs/1511.06434"
@@ -46,14 +46,6 @@ class DCGAN(ganzoo.GDVariant):
     default_dataset = "digits"
     Config = DCGANConfig
     spatial_noise = True
-
-    @classmethod
-    def generator_args(cls, config, data):
-        return {"z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[-1], "width": config.g_width}
-
-    @classmethod
-    def build_generators(cls, args):
-        return {"G": init_dcgan_(DCGANGenerator(**args))}
 
     def build_training(self) -> None:
         cfg = self.config

@@ -18,7 +18,7 @@ import torch
 import ganzoo
 from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_least_squares, g_loss_least_squares
-from ganzoo.nets import DCGANGenerator, dcgan_discriminator_for, frozen, init_dcgan_
+from ganzoo.nets import DCGANGeneratorHalf, dcgan_discriminator_for, frozen
 
 CODINGS = {"0-1-1": (0.0, 1.0, 1.0), "-1-1-0": (-1.0, 1.0, 0.0)}  # name: (a, b, c)
 
@@ -38,7 +38,7 @@ class LSGANConfig(ganzoo.VariantConfig):
     beta2: float = 0.999  # Adam beta2
 
 
-class LSGAN(ganzoo.GDVariant):
+class LSGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
     name = "lsgan"
     summary = "Least-squares GAN: D regresses to codes a/b, G to c, on DCGAN stacks"
     paper = "Mao et al. 2017, https://arxiv.org/abs/1611.04076"
@@ -46,14 +46,6 @@ class LSGAN(ganzoo.GDVariant):
     default_dataset = "digits"
     Config = LSGANConfig
     spatial_noise = True
-
-    @classmethod
-    def generator_args(cls, config, data):
-        return {"z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[-1], "width": config.g_width}
-
-    @classmethod
-    def build_generators(cls, args):
-        return {"G": init_dcgan_(DCGANGenerator(**args))}
 
     def build_training(self):
         cfg = self.config

@@ -22,7 +22,7 @@ import torch
 import ganzoo
 from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
-from ganzoo.nets import DCGANGenerator, dcgan_discriminator_for, frozen, init_dcgan_
+from ganzoo.nets import DCGANGeneratorHalf, dcgan_discriminator_for, frozen
 
 
 @dataclasses.dataclass
@@ -59,7 +59,7 @@ class WGANGPConfig(ganzoo.VariantConfig):
     beta2: float = 0.9  # Adam beta2 (Algorithm 1)
 
 
-class WGAN(ganzoo.GDVariant):
+class WGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
     name = "wgan"
     summary = "Wasserstein GAN: critic with weight clipping, RMSProp, n_critic = 5"
     paper = "Arjovsky, Chintala & Bottou 2017, https://arxiv.org/abs/1701.07875"
@@ -73,14 +73,6 @@ class WGAN(ganzoo.GDVariant):
 
     def make_optimizer(self, params):
         return torch.optim.RMSprop(params, lr=self.config.lr)
-
-    @classmethod
-    def generator_args(cls, config, data):
-        return {"z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[-1], "width": config.g_width}
-
-    @classmethod
-    def build_generators(cls, args):
-        return {"G": init_dcgan_(DCGANGenerator(**args))}
 
     def build_training(self):
         cfg = self.config
