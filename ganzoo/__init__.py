@@ -19,6 +19,15 @@ from .hookspecs import hookimpl
 _LAZY = {
     "TrainConfig": "config",
     "VariantConfig": "config",
+    "Range": "config",
+    "PositiveInt": "config",
+    "NonNegativeInt": "config",
+    "Width": "config",
+    "PositiveFloat": "config",
+    "NonNegativeFloat": "config",
+    "UnitFloat": "config",
+    "Decay": "config",
+    "ImageSize": "config",
     "BatchStream": "data",
     "Dataset": "data",
     "InMemoryData": "data",
@@ -36,7 +45,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .config import TrainConfig, VariantConfig
+    from .config import (Decay, ImageSize, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range, TrainConfig,
+                         UnitFloat, VariantConfig, Width)
     from .data import BatchStream, Dataset, InMemoryData
     from .data.types import Batch, DataInfo, DataRequest
     from .model import ExportInfo, Model
@@ -53,6 +63,15 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
 
 __all__ = [
+    "Width",
+    "UnitFloat",
+    "Range",
+    "PositiveInt",
+    "PositiveFloat",
+    "NonNegativeInt",
+    "NonNegativeFloat",
+    "ImageSize",
+    "Decay",
     "Batch",
     "BatchStream",
     "DataInfo",

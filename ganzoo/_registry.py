@@ -92,7 +92,18 @@ class Registry:
         try:
             return self.variants[name]
         except KeyError:
-            raise PluginError(_unknown("variant", name, self.variants)) from None
+            raise PluginError(_unknown("variant", name, self.variants) + self._failure_note(name)) from None
+
+    def _failure_note(self, name: str) -> str:
+        """Plugins that failed to load may be why a name is unknown: say which, and why, the likeliest first."""
+        if not self.failures:
+            return ""
+        key = name.replace("_", "-").lower()
+        ranked = sorted(self.failures, key=lambda f: key not in f"{f.plugin} {f.distribution or ''}".replace("_", "-").lower())
+        shown = "; ".join(f"'{f.plugin}' ({f.distribution or 'in-process'}): {f.error}" for f in ranked[:3])
+        likely = key in f"{ranked[0].plugin} {ranked[0].distribution or ''}".replace("_", "-").lower()
+        head = "it may come from a plugin that failed to load" if likely else f"{len(self.failures)} plugin(s) failed to load"
+        return f" Note: {head}: {shown} (see `ganzoo plugins -v`)."
 
     def dataset(self, name: str) -> Any:
         try:

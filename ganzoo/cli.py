@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ._version import __version__
-from .errors import Diverged, GanzooError, Interrupted
+from .errors import GanzooError, describe_os_error
 
 EPILOG = """examples:
   ganzoo run dcgan                       train DCGAN on the embedded digits (offline, ~2 min on CPU)
@@ -67,14 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--show-config", action="store_true", help="print the resolved config as JSON and exit without training")
     r.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], help="mixed precision (default auto: bf16, or fp16 with loss scaling, on CUDA; off elsewhere)")
     r.add_argument("--compile", action="store_true", help="torch.compile every network (the first steps wait for compilation)")
+    r.add_argument("--strict", action="store_true", help="refuse an image folder with unreadable files (default: skip them with a warning)")
     r.add_argument("--nproc", type=int, metavar="N", help="train with N processes (DistributedDataParallel; one GPU each, or gloo on CPU): runs torchrun for you")
 
     e = sub.add_parser("eval", parents=[common],
         help="score a trained model with the evaluation harness",
-        description="Score an export folder (or a run directory's export/) with every metric that applies to it, or the ones named; prints a table and writes eval.json beside the weights.",
+        description="Score an export folder (or a run directory's export/, a pretrained model, a Hub repo) with every metric that applies to it, "
+        "or the ones named; prints a table, then adds the results to eval.json beside the weights (a metric evaluated again replaces "
+        "its earlier result, the others stay) and to the model card.",
     )
-    e.add_argument("path", metavar="PATH", help="run directory or export folder")
+    e.add_argument("path", metavar="PATH", nargs="?", help="run directory, export folder, pretrained name (ganzoo list --pretrained) or hf-hub:USER/NAME[@REVISION]")
     e.add_argument("--metrics", nargs="+", metavar="NAME", help="metric names (see `ganzoo metrics`); default: all that apply, except the *-inception-* ones, which download weights")
+    e.add_argument("--out", metavar="DIR", help="write eval.json here instead of beside the weights (pretrained and Hub models default to ~/.cache/ganzoo/evals/NAME)")
+    e.add_argument("--token", help="Hugging Face token for private repos")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     e.add_argument("--device", default="auto", help="device (default auto)")
     e.add_argument("--features", metavar="MODULE:CALLABLE", help="a feature extractor for the *-userfeatures-* metrics: CALLABLE() returns a module mapping images in [-1, 1] to (N, D) features")
@@ -156,13 +161,32 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.quiet, args.verbose)
     try:
-        return COMMANDS[args.command](args)
+        rc = COMMANDS[args.command](args)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at interpreter exit
+        return rc
     except GanzooError as exc:
         print(f"ganzoo: error: {exc}", file=sys.stderr)
-        return 130 if isinstance(exc, Interrupted) else 3 if isinstance(exc, Diverged) else 2
+        return exc.exit_code
     except KeyboardInterrupt:
         print("ganzoo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `ganzoo list | head -1`: the reader left; say nothing, as `cat` does
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by the pipe
+    except OSError as exc:  # a full disk, a read-only file system, a permission: the user's to fix
+        print(f"ganzoo: error: cannot use {describe_os_error(exc)}", file=sys.stderr)
+        return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush does not raise BrokenPipeError again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
@@ -277,7 +301,7 @@ def _run(args) -> int:
         for key, flag in (("device", args.device), ("amp", args.amp), ("compile", "true" if args.compile else None)):
             if flag is not None:
                 settings[key] = str(flag)
-        trainer = prepare_resume(registry(), args.resume, variant=args.variant, steps=args.steps, settings=settings)
+        trainer = prepare_resume(registry(), args.resume, variant=args.variant, steps=args.steps, settings=settings, strict_data=args.strict)
     else:
         settings = parse_assignments(args.settings)
         if args.compile:
@@ -285,7 +309,8 @@ def _run(args) -> int:
         for key, flag in (("steps", args.steps), ("batch_size", args.batch_size), ("seed", args.seed), ("device", args.device), ("amp", args.amp)):
             if flag is not None:
                 settings[key] = str(flag)
-        trainer = prepare(registry(), args.variant, data=args.data, settings=settings, text=True, out=args.out, command=command_line([sys.argv[0], *sys.argv[1:]]))
+        trainer = prepare(registry(), args.variant, data=args.data, settings=settings, text=True, out=args.out,
+                          command=command_line([sys.argv[0], *sys.argv[1:]]), strict_data=args.strict)
     if args.show_config:
         print(json.dumps({"config": to_dict(trainer.config), "train": to_dict(trainer.train)}, indent=2))
         return 0
@@ -310,40 +335,81 @@ def _run(args) -> int:
 def cmd_sample(args) -> int:
     from . import load
     from ._io import atomic_write_bytes
-    from .plots import image_grid_png
+    from .plots import MAX_GRID_PIXELS, grid_geometry, streamed_grid_png
     from .training import resolve_device
 
     if args.n < 1:
         raise GanzooError(f"-n must be at least 1, got {args.n}")
-    out = Path(args.output)
-    if out.suffix.lower() != ".png":
-        raise GanzooError(f"output '{out}' must end in .png")
+    out = _output_file(args.output)
     model = load(args.source, device=resolve_device(args.device), token=args.token)
-    images = model.sample(args.n, seed=args.seed, labels=args.label)
-    atomic_write_bytes(out, image_grid_png(images * 2 - 1))
+    if model.data.kind != "image":
+        raise GanzooError(f"'{args.source}' generates {model.data.kind}, not images; sample it with ganzoo.load(...).sample(n) in Python")
+    shape = tuple(model.data.shape)
+    n, nrow, rows = args.n, None, None
+    if model.task.value == "conditional" and args.label is None:  # one labelled row per class
+        n, nrow = model.variant.grid(args.n)
+        classes = model.data.num_classes or 0
+        if nrow and -(-n // nrow) == classes:
+            rows = list(model.class_names or (str(i) for i in range(classes)))
+    _, _, height, width = grid_geometry(n, shape, nrow)
+    if height * width > MAX_GRID_PIXELS:
+        most = max(n for n in (2**k for k in range(24)) if (lambda g: g[2] * g[3] <= MAX_GRID_PIXELS)(grid_geometry(n, shape)))
+        raise GanzooError(f"-n {args.n} would make a {width:,}x{height:,} grid, more pixels than image viewers open "
+                          f"({MAX_GRID_PIXELS:,}); draw at most about {most:,} per grid (several seeds for more)")
+    batches = model.generate_batches(n, seed=args.seed, labels=args.label)  # one batch in memory at a time
+    atomic_write_bytes(out, streamed_grid_png(batches, n, shape, nrow, row_labels=rows))
     print(out)
     return 0
+
+
+def _output_file(text: str) -> Path:
+    """An output PNG path the user gave, refused in one line when it cannot be one."""
+    out = Path(text)
+    if out.is_dir():
+        raise GanzooError(f"output '{out}' is a folder; give a file name ending in .png")
+    if out.suffix.lower() != ".png":
+        raise GanzooError(f"output '{out}' must end in .png")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise GanzooError(f"output '{out}': '{out.parent}' is a file, not a folder")
+    return out
 
 
 def cmd_eval(args) -> int:
     import json
 
-    from .eval import evaluate
+    from . import resolve
+    from ._plugins import registry
+    from .eval import eval_cache_dir, record, score
     from .training import resolve_device
 
-    from ._plugins import registry
-
-    doc = evaluate(args.path, registry(), args.metrics, seed=args.seed, device=str(resolve_device(args.device)), features=args.features)
+    path = args.path
+    if path is None and args.metrics:  # `ganzoo eval --metrics A B PATH`: argparse gave PATH to --metrics
+        path = args.metrics.pop()
+    if path is None or args.metrics == []:
+        raise GanzooError("ganzoo eval needs PATH (a run directory, export folder, pretrained name or hf-hub: id)"
+                          + ("" if path is None else " and at least one name after --metrics"))
+    reg = registry()
+    folder = resolve(path, token=args.token)
+    own = not (path in reg.pretrained and not Path(path).exists()) and not path.startswith("hf-hub:")
+    doc, model = score(folder, reg, args.metrics, seed=args.seed, device=str(resolve_device(args.device)), features=args.features)
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
-        return 0
-    rows = [
-        (name, key, f"{value:.4g}" if isinstance(value, float) else str(value))
-        for name, result in doc["metrics"].items()
-        for key, value in result["values"].items()
-    ]
-    print(_table(rows, ("metric", "value", "")))
-    print(f"wrote {Path(doc['model']['path']) / 'eval.json'}")
+    else:
+        rows = [
+            (name, key, f"{value:.4g}" if isinstance(value, float) else str(value))
+            for name, result in doc["metrics"].items()
+            for key, value in result["values"].items()
+        ]
+        print(_table(rows, ("metric", "value", "")))
+    sys.stdout.flush()  # the results are out before anything is written
+    dest = Path(args.out) if args.out else folder if own else eval_cache_dir(path)
+    if dest.exists() and not dest.is_dir():
+        raise GanzooError(f"--out '{dest}' is a file; give a folder for eval.json")
+    try:
+        record(doc, model, dest, card=dest == folder)
+    except OSError as exc:
+        raise GanzooError(f"the results above were not saved: cannot write {describe_os_error(exc)}") from None
+    print(f"wrote {dest / 'eval.json'}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -358,31 +424,30 @@ def cmd_metrics(args) -> int:
 
 
 def _read_image(path: str, channels: int):
-    """An image file as float (C, H, W) in [0, 1] with the model's channel count."""
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.transforms.v2 import functional as TF
+    """An image file as uint8 (C, H, W) with the model's channel count (converted as training data is)."""
+    from .data.images import open_image
 
     if not Path(path).is_file():
-        raise GanzooError(f"input image '{path}' does not exist")
+        raise GanzooError(f"input image '{path}' does not exist" if not Path(path).exists() else f"input image '{path}' is not a file")
     try:
-        with Image.open(path) as im:
-            return TF.to_dtype(TF.pil_to_tensor(im.convert("L" if channels == 1 else "RGB")), scale=True)
-    except (UnidentifiedImageError, OSError) as exc:
+        return open_image(Path(path), channels)
+    except (ValueError, OSError) as exc:
         raise GanzooError(f"cannot read image '{path}': {exc}") from None
 
 
-def _write_image(path: str, image) -> None:
+def _write_image(path: Path, image) -> None:
+    """A uint8 (C, H, W) tensor as a PNG, atomically."""
     from io import BytesIO
 
-    from torchvision.transforms.v2 import functional as TF
+    from PIL import Image
 
     from ._io import atomic_write_bytes
 
-    if Path(path).suffix.lower() != ".png":
-        raise GanzooError(f"output '{path}' must end in .png")
+    array = image.cpu().permute(1, 2, 0).contiguous().numpy()
     buf = BytesIO()
-    TF.to_pil_image(image.cpu()).save(buf, format="PNG")
-    atomic_write_bytes(Path(path), buf.getvalue())
+    Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(buf, format="PNG")
+    del array
+    atomic_write_bytes(path, buf.getvalue())
     print(path)
 
 
@@ -390,27 +455,30 @@ def _image_model(args, task: str):
     from . import load
     from .training import resolve_device
 
-    if Path(args.output).suffix.lower() != ".png":
-        raise GanzooError(f"output '{args.output}' must end in .png")
+    out = _output_file(args.output)
     model = load(args.source, device=resolve_device(args.device), token=args.token)
     if model.task.value != task:
         raise GanzooError(f"'{args.source}' holds a {model.name} model ({model.task.value}), not a {task} model")
-    return model
+    return model, out
 
 
 def cmd_translate(args) -> int:
-    model = _image_model(args, "unpaired-translation")
+    import torch
+
+    model, out = _image_model(args, "unpaired-translation")
     x = _read_image(args.input, model.data.shape[0])
-    _write_image(args.output, model.translate(x, args.direction))  # the generator pads and crops as its stages need
+    _write_image(out, model.translate(x, args.direction, dtype=torch.uint8))  # the generator pads and crops as its stages need
     return 0
 
 
 def cmd_upscale(args) -> int:
+    import torch
+
     if args.tile < 16:
         raise GanzooError(f"--tile must be at least 16, got {args.tile}")
-    model = _image_model(args, "super-resolution")
+    model, out = _image_model(args, "super-resolution")
     x = _read_image(args.input, model.data.shape[0])
-    _write_image(args.output, model.upscale(x, tile=args.tile))
+    _write_image(out, model.upscale(x, tile=args.tile, dtype=torch.uint8))  # tiles go straight into a uint8 output
     return 0
 
 

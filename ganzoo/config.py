@@ -9,19 +9,60 @@ without ceremony; the field types are the schema that ``--set`` values are check
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from .errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """Bounds of a numeric config value, as ``Annotated[int, Range(ge=1)]`` metadata. Checked wherever
+    a value is parsed (``--set``) or read back (config.json, ``ganzoo.create``), so a bad value is a
+    ConfigError naming its key before any network is built, never an error inside a constructor."""
+
+    ge: float | None = None  # value >= ge
+    gt: float | None = None  # value > gt
+    le: float | None = None  # value <= le
+    lt: float | None = None  # value < lt
+
+    def check(self, key: str, value: Any) -> None:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return
+        ok = ((self.ge is None or value >= self.ge) and (self.gt is None or value > self.gt)
+              and (self.le is None or value <= self.le) and (self.lt is None or value < self.lt))
+        if not ok:
+            raise ConfigError(f"config key '{key}' must be {self.describe()}, got {value!r}")
+
+    def describe(self) -> str:
+        parts = [f"{op} {_num(v)}" for op, v in ((">=", self.ge), (">", self.gt), ("<=", self.le), ("<", self.lt)) if v is not None]
+        return " and ".join(parts)
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(v)
+
+
+# The ranges most fields need; a plugin's config uses them as types (``z_dim: PositiveInt = 100``)
+# and gets the checks for free. Every float is finite in any case: NaN and inf are never a setting.
+PositiveInt = Annotated[int, Range(ge=1)]  # sizes, counts of steps, layers, classes
+NonNegativeInt = Annotated[int, Range(ge=0)]  # cadences where 0 means "off"
+Width = Annotated[int, Range(ge=1, le=8192)]  # channels or units of a layer; the cap keeps a typo from allocating terabytes
+PositiveFloat = Annotated[float, Range(gt=0)]  # learning rates, temperatures
+NonNegativeFloat = Annotated[float, Range(ge=0)]  # loss weights, penalties, noise levels (0: off)
+UnitFloat = Annotated[float, Range(ge=0, le=1)]  # fractions, probabilities, dropout
+Decay = Annotated[float, Range(ge=0, lt=1)]  # Adam betas, EMA decays: 1 would never move
+ImageSize = Annotated[int, Range(ge=4, le=4096)]  # side of a square image in pixels
 
 
 @dataclasses.dataclass
 class VariantConfig:
     """Fields every variant has; a variant subclasses this and adds its own (all with defaults)."""
 
-    steps: int = 1000  # training iterations (calls of the variant's train_step) in the default budget
-    batch_size: int = 64  # real samples per batch drawn from the dataset
+    steps: PositiveInt = 1000  # training iterations (calls of the variant's train_step) in the default budget
+    batch_size: PositiveInt = 64  # real samples per batch drawn from the dataset
 
 
 @dataclasses.dataclass
@@ -30,18 +71,18 @@ class TrainConfig:
 
     seed: int = 0  # seeds weights, noise and data order; same seed on CPU gives bit-identical weights
     device: str = "auto"  # "auto" picks cuda, then mps, then cpu; or any torch device string
-    log_every: int = 25  # steps between lines in metrics.jsonl (and progress-bar updates)
-    sample_every: int = 250  # steps between sample grids in samples/ (0: only at the end)
-    checkpoint_every: int = 250  # steps between checkpoints in checkpoints/ (0: only at the end)
-    keep_checkpoints: int = 2  # newest checkpoints kept; older ones are deleted
+    log_every: PositiveInt = 25  # steps between lines in metrics.jsonl (and progress-bar updates)
+    sample_every: NonNegativeInt = 250  # steps between sample grids in samples/ (0: only at the end)
+    checkpoint_every: NonNegativeInt = 250  # steps between checkpoints in checkpoints/ (0: only at the end)
+    keep_checkpoints: PositiveInt = 2  # newest checkpoints kept; older ones are deleted
     ema: bool = False  # keep an exponential moving average of the generator weights for sampling/export
-    ema_decay: float = 0.999  # EMA decay per step (the weight of the old average)
-    num_samples: int = 64  # images in each sample grid (drawn from one fixed noise batch)
-    eval_every: int = 0  # steps between evaluations with the harness during training (0: none)
+    ema_decay: Decay = 0.999  # EMA decay per step (the weight of the old average)
+    num_samples: Annotated[int, Range(ge=1, le=1024)] = 64  # images in each sample grid (drawn from one fixed noise batch)
+    eval_every: NonNegativeInt = 0  # steps between evaluations with the harness during training (0: none)
     eval_metrics: tuple[str, ...] = ()  # metrics to run then; empty: every metric that applies
     best_metric: str = ""  # "metric:key" whose best value keeps checkpoints/best.safetensors, e.g. "fid-digitscnn-halves:fid"
     best_mode: Literal["min", "max"] = "min"  # whether lower (FID) or higher (accuracy) values of best_metric are better
-    pack: int = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
+    pack: Annotated[int, Range(ge=1, le=64)] = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
     channels_last: bool = True  # NHWC memory layout for image data and conv nets: same math, faster convolutions
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # mixed precision; auto: bf16 (or fp16 + loss scaling) on CUDA, off elsewhere
     compile: bool = False  # torch.compile every network (opt-in: the first steps wait for compilation)
@@ -52,7 +93,10 @@ class TrainConfig:
     # forward pass may still have poisoned batchnorm statistics; weights are checked before every
     # checkpoint and export, and NaN there stops the run as "stop" does.
     on_nonfinite: Literal["stop", "skip"] = "stop"
-    max_loss: float = 0.0  # stop, as for a NaN, once a loss's magnitude exceeds this (a collapse); 0: no bound
+    max_loss: NonNegativeFloat = 0.0  # stop, as for a NaN, once a loss's magnitude exceeds this (a collapse); 0: no bound
+    # When stderr is not a terminal (nohup, a batch scheduler, a pipe) there is no progress bar; a
+    # plain line (step, losses, images/s, ETA) is printed every this many seconds instead (0: never).
+    progress_every: NonNegativeFloat = 30.0
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -61,12 +105,24 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 def field_types(cls: type) -> dict[str, Any]:
     """The resolved type of each field (string annotations from ``from __future__`` included)."""
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls, include_extras=True)
+    out = {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+    # A subclass that redeclares a base field with its plain type (``steps: int = 1500`` in a
+    # plugin's config) keeps the base's range: the check comes with the field, for free.
+    for base in cls.__mro__[1:]:
+        if dataclasses.is_dataclass(base):
+            for name, tp in typing.get_type_hints(base, include_extras=True).items():
+                if name in out and get_origin(tp) is Annotated and get_origin(out[name]) is not Annotated and get_args(tp)[0] is out[name]:
+                    out[name] = tp
+    return out
 
 
 def type_name(tp: Any) -> str:
     origin = get_origin(tp)
+    if origin is Annotated:
+        base, *extras = get_args(tp)
+        bounds = [e.describe() for e in extras if isinstance(e, Range)]
+        return type_name(base) + (f" ({', '.join(bounds)})" if bounds else "")
     if origin is Literal:
         return " | ".join(repr(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
@@ -78,14 +134,35 @@ def type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _split_annotated(tp: Any) -> tuple[Any, list[Range]]:
+    if get_origin(tp) is Annotated:
+        base, *extras = get_args(tp)
+        return base, [e for e in extras if isinstance(e, Range)]
+    return tp, []
+
+
+def _in_range(key: str, value: Any, ranges: list[Range]) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config key '{key}' must be a finite number, got {value!r}")
+    for r in ranges:
+        r.check(key, value)
+    return value
+
+
 def parse_value(key: str, tp: Any, raw: str) -> Any:
     """Turn the text of ``--set key=raw`` into a value of type ``tp``, or say why it cannot."""
+    tp, ranges = _split_annotated(tp)
+    if ranges:
+        return _in_range(key, parse_value(key, tp, raw), ranges)
     origin = get_origin(tp)
     text = raw.strip()
     if origin in (Union, types.UnionType):
         args = get_args(tp)
         if type(None) in args and text.lower() in ("none", "null"):
             return None
+        others = [a for a in args if a is not type(None)]
+        if len(others) == 1:  # "T | None": T's own message (its range, say) is the useful one
+            return parse_value(key, others[0], raw)
         for arg in args:
             if arg is type(None):
                 continue
@@ -123,7 +200,7 @@ def parse_value(key: str, tp: Any, raw: str) -> Any:
             raise _bad(key, tp, raw) from None
     if tp is float:
         try:
-            return float(text)
+            return _in_range(key, float(text), [])
         except ValueError:
             raise _bad(key, tp, raw) from None
     if tp is str:
@@ -137,8 +214,14 @@ def _bad(key: str, tp: Any, raw: str) -> ConfigError:
 
 def check_value(key: str, tp: Any, value: Any) -> Any:
     """Validate a value that came from JSON or Python (not text); returns it, tuples restored."""
+    tp, ranges = _split_annotated(tp)
+    if ranges:
+        return _in_range(key, check_value(key, tp, value), ranges)
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
+        others = [a for a in get_args(tp) if a is not type(None)]
+        if len(others) == 1 and value is not None:
+            return check_value(key, others[0], value)
         for arg in get_args(tp):
             try:
                 return check_value(key, arg, value)
@@ -162,8 +245,8 @@ def check_value(key: str, tp: Any, value: Any) -> Any:
         if value is None:
             return None
         raise _bad(key, tp, repr(value))
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _in_range(key, float(value), [])
     if tp in (int, float, str, bool):
         if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
             return value

@@ -28,16 +28,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from torch import nn
 
+from ._files import Damaged, read_json_object, safetensors_header
 from ._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ._text import distribution_name, shown
 from ._version import __version__
 from .config import TrainConfig, check_value, field_types, to_dict
 from .data.types import DataInfo
-from .errors import ExportError
+from .errors import ExportError, GanzooError
 from .model import FORMAT_VERSION, ExportInfo, GeneratorSpec, Model, PluginRef, TrainingRecord
 from .variant import Task, Variant, unwrap
 
@@ -383,12 +384,13 @@ def _ganzoo_usage(info: ExportInfo) -> list[str]:
 def _results_section(results: dict[str, Any] | None) -> list[str]:
     if not results or not results.get("metrics"):
         return []
-    lines = ["## Evaluation", "", f"`ganzoo eval`, seed {results['seed']}, ganzoo {results['ganzoo_version']}:", "",
-             "| metric | value |", "|---|---|"]
-    for metric, result in results["metrics"].items():
+    lines = ["## Evaluation", "", "Measured with `ganzoo eval` (each metric's sampling seed and ganzoo version beside it):", "",
+             "| metric | value | seed | ganzoo |", "|---|---|---|---|"]
+    for metric, result in sorted(results["metrics"].items()):
+        seed, version = result.get("seed", results.get("seed")), result.get("ganzoo_version", results.get("ganzoo_version"))
         for key, value in result["values"].items():
-            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-            lines.append(f"| {metric} {key} | {shown} |")
+            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            lines.append(f"| {metric} {key} | {text} | {seed} | {version} |")
     return lines + ["", "Protocols (sample counts, seeds, splits) are in eval.json beside the weights.", ""]
 
 
@@ -401,21 +403,22 @@ def read_doc(folder: Path) -> dict[str, Any]:
         raise ExportError(f"export folder '{folder}' does not exist")
     if not folder.is_dir():
         raise ExportError(f"'{folder}' is not an export folder (expected a folder with {CONFIG} and {WEIGHTS})")
-    if not (folder / CONFIG).is_file():
+    if not (folder / CONFIG).exists():
         pickles = [p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES]
         extra = f"; pickle-format files ({', '.join(pickles)}) are never loaded" if pickles else ""
         raise ExportError(f"'{folder}' is not a ganzoo export: it has no {CONFIG}{extra}")
     try:
-        doc = json.loads((folder / CONFIG).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ExportError(f"'{folder / CONFIG}' is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ExportError(f"'{folder / CONFIG}' must hold a JSON object, not {type(doc).__name__}")
+        doc = read_json_object(folder / CONFIG)
+    except Damaged as exc:
+        raise ExportError(f"'{folder / CONFIG}' {exc}") from None
+    if "train" in doc and "generator" not in doc and "config" in doc and "dataset" in doc:
+        raise ExportError(f"'{folder}' is a run directory whose export is missing (no {folder / 'export' / CONFIG}); "
+                          f"finish the run with `ganzoo run {shown(doc.get('variant'))[1:-1]} --resume {folder}`")
     required = ("variant", "config", "data") if format_version(doc) == 1 else ("variant", "task", "generator", "io", "data", "training")
     for key in required:
         if key not in doc:
             raise ExportError(f"'{folder / CONFIG}' lacks the '{key}' entry of a ganzoo export")
-    if not (folder / WEIGHTS).is_file():
+    if not (folder / WEIGHTS).exists():
         raise ExportError(f"'{folder}' is not a ganzoo export: it has no {WEIGHTS}")
     return doc
 
@@ -425,32 +428,52 @@ def format_version(doc: dict[str, Any]) -> int:
 
 
 def parse_info(doc: dict[str, Any], where: Path) -> ExportInfo:
-    """A format-2 config.json as typed data; ExportError naming the file and the entry on a bad shape."""
+    """A format-2 config.json as typed data, every entry checked (type, allowed values, bounds);
+    ExportError naming the file and the entry otherwise."""
     try:
-        gen, training, plugin = doc["generator"], doc["training"], doc.get("plugin") or {}
-        _expect(isinstance(gen, dict) and isinstance(gen.get("args"), dict) and isinstance(gen.get("modules"), list), "generator")
-        _expect(isinstance(training, dict) and isinstance(doc["io"], dict) and isinstance(doc["data"], dict), "training/io/data")
+        gen, training, plugin, io = doc["generator"], doc["training"], doc.get("plugin") or {}, doc["io"]
+        _expect(isinstance(doc["variant"], str) and 0 < len(doc["variant"]) <= 100, "variant", "a name of at most 100 characters")
+        _expect(doc["task"] in {t.value for t in Task}, "task", "one of " + ", ".join(t.value for t in Task))
+        _expect(isinstance(plugin, dict), "plugin", "an object")
+        _expect(all(v is None or isinstance(v, str) for v in (plugin.get("distribution"), plugin.get("version"))),
+                "plugin", "an object of strings")
+        _expect(isinstance(gen, dict), "generator", "an object")
+        _expect(isinstance(gen.get("args"), dict) and all(isinstance(k, str) for k in gen["args"]), "generator.args", "an object")
+        _expect(isinstance(gen.get("modules"), list) and gen["modules"] and all(isinstance(m, str) for m in gen["modules"]),
+                "generator.modules", "a non-empty list of names")
+        _expect(isinstance(gen.get("class", ""), str), "generator.class", "a string")
+        _expect(isinstance(io, dict), "io", "an object")
+        _expect(isinstance(training, dict), "training", "an object")
+        steps = training.get("steps", 0)
+        _expect(isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0, "training.steps", "a non-negative integer")
+        _expect(isinstance(training.get("ema", False), bool), "training.ema", "true or false")
+        for key in ("config", "train"):
+            _expect(isinstance(training.get(key) or {}, dict), f"training.{key}", "an object")
+        for key in ("dataset", "command"):
+            _expect(isinstance(training.get(key, ""), str), f"training.{key}", "a string")
+        _expect(isinstance(doc.get("ganzoo_version", ""), str), "ganzoo_version", "a string")
         return ExportInfo(
-            variant=str(doc["variant"]),
+            variant=doc["variant"],
             plugin=PluginRef(plugin.get("distribution"), plugin.get("version")),
             task=Task(doc["task"]),
-            generator=GeneratorSpec(cls=str(gen.get("class", "")), modules=tuple(map(str, gen["modules"])), args=gen["args"]),
-            io=doc["io"],
+            generator=GeneratorSpec(cls=gen.get("class", ""), modules=tuple(gen["modules"]), args=gen["args"]),
+            io=io,
             data=DataInfo.from_dict(doc["data"]),
             training=TrainingRecord(
-                dataset=str(training.get("dataset", "")), steps=int(training.get("steps", 0)), ema=bool(training.get("ema", False)),
-                config=dict(training.get("config") or {}), train=dict(training.get("train") or {}), command=str(training.get("command", "")),
+                dataset=training.get("dataset", ""), steps=steps, ema=training.get("ema", False),
+                config=dict(training.get("config") or {}), train=dict(training.get("train") or {}), command=training.get("command", ""),
             ),
-            ganzoo_version=str(doc.get("ganzoo_version", "")),
+            ganzoo_version=doc.get("ganzoo_version", ""),
             format_version=format_version(doc),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ExportError(f"'{where}' is not a valid ganzoo export config: {type(exc).__name__}: {exc}") from None
+        what = f"lacks the entry {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ExportError(f"'{where}' is not a valid ganzoo export config: {what}") from None
 
 
-def _expect(ok: bool, what: str) -> None:
+def _expect(ok: bool, entry: str, what: str) -> None:
     if not ok:
-        raise TypeError(f"entry '{what}' has the wrong shape")
+        raise ValueError(f"entry '{entry}' must be {what}")
 
 
 def lenient_config(cls: type[Variant], values: dict[str, Any]) -> Any:
@@ -499,8 +522,11 @@ def load_export(folder: str | Path, variants: Mapping[str, type[Variant]], devic
     config = lenient_config(cls, info.training.config)
     try:
         variant = cls(config, info.data, device, training=False, args=info.generator.args)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise ExportError(f"'{folder / CONFIG}': the generator cannot be built from its arguments: {type(exc).__name__}: {exc}") from None
+    except GanzooError as exc:
+        raise ExportError(f"'{folder / CONFIG}': {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - arguments from a file: any failure to build is the file's
+        raise ExportError(f"'{folder / CONFIG}': the generator cannot be built from its arguments (generator.args): "
+                          f"{type(exc).__name__}: {shown(str(exc), 200)[1:-1]}") from None
     expected = generator_state(variant)
     found = _header(folder / WEIGHTS)
     rename = _format1_names(found, cls, variant) if version == 1 else {k: k for k in found}
@@ -518,7 +544,10 @@ def load_export(folder: str | Path, variants: Mapping[str, type[Variant]], devic
     problems += [f"unexpected tensor '{k}'" for k, new in rename.items() if new not in expected]
     if problems:
         raise ExportError(f"weights in '{folder / WEIGHTS}' do not match its config: " + "; ".join(problems[:10]))
-    tensors = {rename[k]: v for k, v in load_file(str(folder / WEIGHTS)).items()}
+    try:
+        tensors = {rename[k]: v for k, v in load_file(str(folder / WEIGHTS)).items()}
+    except (SafetensorError, OSError) as exc:  # changed since its header was checked
+        raise ExportError(f"'{folder / WEIGHTS}' cannot be read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     bad = [k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         raise ExportError(f"weights in '{folder / WEIGHTS}' hold NaN or infinite values (in '{bad[0]}'{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}); they cannot give images")
@@ -532,10 +561,10 @@ def load_export(folder: str | Path, variants: Mapping[str, type[Variant]], devic
 
 def _header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
     try:
-        with safe_open(str(path), framework="pt") as f:
-            return {k: (tuple(f.get_slice(k).get_shape()), f.get_slice(k).get_dtype()) for k in f.keys()}
-    except (SafetensorError, OSError) as exc:
-        raise ExportError(f"'{path}' is not a readable safetensors file: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        entries, _ = safetensors_header(path)
+    except Damaged as exc:
+        raise ExportError(f"'{path}' {exc}") from None
+    return {k: (e.shape, e.dtype) for k, e in entries.items()}
 
 
 def _info_from_format1(doc: dict[str, Any], cls: type[Variant], folder: Path) -> ExportInfo:
@@ -545,8 +574,8 @@ def _info_from_format1(doc: dict[str, Any], cls: type[Variant], folder: Path) ->
         config = lenient_config(cls, dict(doc["config"]))
         args = cls.generator_args(config, data)
         probe = cls(config, data, "cpu", training=False, args=args)  # for the io block; weights are not loaded into it
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ExportError(f"'{folder / CONFIG}' is not a valid ganzoo 0.1 export config: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a file's content: any failure is the file's
+        raise ExportError(f"'{folder / CONFIG}' is not a valid ganzoo 0.1 export config: {type(exc).__name__}: {shown(str(exc), 200)[1:-1]}") from None
     plugin = doc.get("plugin") or {}
     dataset = str(doc.get("dataset", data.name))
     return ExportInfo(

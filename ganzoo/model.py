@@ -148,6 +148,15 @@ class Model:
     @torch.no_grad()
     def generate(self, n: int, seed: int = 0, labels: torch.Tensor | list[int] | int | str | None = None) -> torch.Tensor:
         """``n`` samples in the variant's own range ([-1, 1] for images), as the trainer sees them."""
+        batches = list(self.generate_batches(n, seed=seed, labels=labels))
+        return batches[0] if len(batches) == 1 else torch.cat(batches)
+
+    @torch.no_grad()
+    def generate_batches(self, n: int, seed: int = 0, labels: torch.Tensor | list[int] | int | str | None = None):
+        """``generate(n, ...)``'s samples as an iterator of batches of at most GENERATE_BATCH, computed
+        one at a time: memory independent of ``n`` (what `ganzoo sample -n 100000` streams into its grid)."""
+        if not isinstance(n, int) or n < 1:
+            raise GanzooError(f"the number of samples must be at least 1, got {n!r}")
         if isinstance(labels, (int, str)):
             labels = [self.label_index(labels)] * n
         if labels is not None:
@@ -161,47 +170,64 @@ class Model:
         rng = torch.Generator().manual_seed(seed)
         inputs = self.variant.sample_inputs(n, rng, labels)  # all of n's inputs at once: the same draws for any batching
         self._eval()
-        if n <= GENERATE_BATCH:
-            return self.variant.generate(**inputs)
-        return torch.cat([self.variant.generate(**{k: v[i : i + GENERATE_BATCH] for k, v in inputs.items()})
-                          for i in range(0, n, GENERATE_BATCH)])
+        for i in range(0, n, GENERATE_BATCH):
+            yield self.variant.generate(**{k: v[i : i + GENERATE_BATCH] for k, v in inputs.items()})
 
     @torch.no_grad()
-    def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
+    def translate(self, images: torch.Tensor, direction: str = "a2b", *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Unpaired translation (CycleGAN): images in [0, 1], (N, C, H, W) or (C, H, W), any size, of
-        domain A ("a2b") or B ("b2a") -> the other domain's, in [0, 1], on the model's device."""
+        domain A ("a2b") or B ("b2a") -> the other domain's, in [0, 1], on the model's device
+        (``dtype=torch.uint8``: 0..255, a quarter of the memory)."""
         if direction not in ("a2b", "b2a"):
             raise GanzooError(f"direction must be 'a2b' or 'b2a', got {direction!r}")
-        return self._image_to_image(images, lambda x: self.variant.translate(x, direction))
+        return self._image_to_image(images, lambda x: self.variant.translate(x, direction), dtype, tile=None, scale=1)
 
     @torch.no_grad()
-    def upscale(self, images: torch.Tensor, tile: int | None = None) -> torch.Tensor:
+    def upscale(self, images: torch.Tensor, tile: int | None = None, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Super-resolution: images in [0, 1], (N, C, h, w) or (C, h, w) -> ``scale`` times larger, in
-        [0, 1]. ``tile`` (LR pixels) processes large images in overlapping tiles to bound memory."""
-        scale = type(self.variant).scale
-        fn = self.variant.upscale if tile is None else lambda x: _tiled(self.variant.upscale, x, tile, scale)
-        return self._image_to_image(images, fn)
+        [0, 1]. ``tile`` (LR pixels) processes large images in overlapping tiles, each written straight
+        into the output, so memory beyond the output stays that of one tile; ``dtype=torch.uint8``
+        gives 0..255 and makes the output itself a quarter of float32's (what `ganzoo upscale` does)."""
+        return self._image_to_image(images, self.variant.upscale, dtype, tile=tile, scale=type(self.variant).scale)
 
-    def _image_to_image(self, images: torch.Tensor, fn) -> torch.Tensor:
+    def _image_to_image(self, images: torch.Tensor, fn, dtype: torch.dtype, *, tile: int | None, scale: int) -> torch.Tensor:
         single = images.ndim == 3
         x = images.unsqueeze(0) if single else images
         channels = self.data.shape[0]
         if x.ndim != 4 or x.shape[1] != channels:
             raise GanzooError(f"expected images shaped (N, {channels}, H, W), got {tuple(images.shape)}")
-        if x.dtype == torch.uint8:
-            x = x.float() / 255
+        if dtype not in (torch.float32, torch.uint8):
+            raise GanzooError(f"dtype must be torch.float32 or torch.uint8, got {dtype}")
         self._eval()
-        out = fn(x.to(self.device, torch.float32) * 2 - 1).float().add(1).div(2).clamp(0, 1)
+
+        def run(part: torch.Tensor) -> torch.Tensor:  # [0, 1] or uint8 in, the output's dtype out
+            part = part.to(self.device, torch.float32)
+            part = part / 255 if images.dtype == torch.uint8 else part
+            y = fn(part * 2 - 1).float().add_(1).div_(2).clamp_(0, 1)
+            return y.mul_(255).round_().to(torch.uint8) if dtype == torch.uint8 else y
+
+        try:
+            out = run(x) if tile is None else _tiled(run, x, tile, scale, dtype, self.device)
+        except (ValueError, RuntimeError) as exc:
+            if min(x.shape[2:]) >= SMALL:
+                raise
+            # A few pixels leave a generator's normalisation or padding nothing to work on.
+            raise GanzooError(f"a {x.shape[3]}x{x.shape[2]} image is too small for this {self.name} model "
+                              f"({str(exc).splitlines()[0][:120]})") from None
         return out[0] if single else out
 
 
-def _tiled(fn, x: torch.Tensor, tile: int, scale: int, overlap: int = 32) -> torch.Tensor:
-    """``fn`` (x``scale`` upscaling) over overlapping tiles of ``x``; each tile's border of
-    ``overlap`` LR pixels is computed but discarded, so seams see the same context as the interior."""
+SMALL = 64  # a generator failing on an input smaller than this is failing on its size
+
+
+def _tiled(fn, x: torch.Tensor, tile: int, scale: int, dtype: torch.dtype, device: torch.device, overlap: int = 32) -> torch.Tensor:
+    """``fn`` (x``scale`` upscaling) over overlapping tiles of ``x``, each written into the output
+    as it is computed; each tile's border of ``overlap`` LR pixels is computed but discarded, so
+    seams see the same context as the interior."""
     b, c, h, w = x.shape
     if h <= tile and w <= tile:
         return fn(x)
-    out = x.new_empty(b, c, h * scale, w * scale)
+    out = torch.empty(b, c, h * scale, w * scale, dtype=dtype, device=device)
     for top in range(0, h, tile):
         for left in range(0, w, tile):
             t0, l0 = max(0, top - overlap), max(0, left - overlap)
@@ -210,4 +236,5 @@ def _tiled(fn, x: torch.Tensor, tile: int, scale: int, overlap: int = 32) -> tor
             th, tw = min(tile, h - top), min(tile, w - left)
             oy, ox = (top - t0) * scale, (left - l0) * scale
             out[:, :, top * scale : (top + th) * scale, left * scale : (left + tw) * scale] = y[:, :, oy : oy + th * scale, ox : ox + tw * scale]
+            del y
     return out

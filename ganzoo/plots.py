@@ -15,8 +15,9 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
     return images.detach().float().add(1.0).div(2.0).clamp(0.0, 1.0)
 
 
-def image_grid_png(images: torch.Tensor, nrow: int | None = None) -> bytes:
-    """Images in [-1, 1], (N, C, H, W), as one PNG grid (``nrow`` images per row, default square)."""
+def image_grid_png(images: torch.Tensor, nrow: int | None = None, row_labels: Sequence[str] | None = None) -> bytes:
+    """Images in [-1, 1], (N, C, H, W), as one PNG grid (``nrow`` images per row, default square);
+    ``row_labels`` (a class name per row) are written in a margin on the left."""
     from torchvision.utils import make_grid
 
     nrow = nrow or max(1, math.ceil(math.sqrt(len(images))))
@@ -24,8 +25,71 @@ def image_grid_png(images: torch.Tensor, nrow: int | None = None) -> bytes:
     array = grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     if array.shape[2] == 1:
         array = array[:, :, 0]
+    image = Image.fromarray(array)
+    if row_labels:
+        image = _label_rows(image, row_labels, images.shape[-2] + 2)
     buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG")
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _label_rows(grid: Image.Image, labels: Sequence[str], row_height: int, padding: int = 2) -> Image.Image:
+    """``grid`` with a white margin on the left holding ``labels[i]`` level with row i."""
+    from PIL import ImageDraw, ImageFont
+
+    size = max(8, min(14, row_height - 6))
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: the bitmap font, one size
+        font = ImageFont.load_default()
+    texts = [str(t)[:24] for t in labels]
+    probe = ImageDraw.Draw(grid)
+    margin = 6 + max(int(probe.textlength(t, font=font)) for t in texts)
+    out = Image.new(grid.mode, (grid.width + margin, grid.height), 255 if grid.mode == "L" else (255, 255, 255))
+    out.paste(grid, (margin, 0))
+    draw = ImageDraw.Draw(out)
+    for i, text in enumerate(texts):
+        top = padding + i * row_height + row_height // 2
+        draw.text((margin - 4, top), text, fill=0 if out.mode == "L" else (0, 0, 0), font=font, anchor="rm")
+    return out
+
+
+# Pillow refuses to open images beyond twice this as decompression bombs and warns beyond it; a
+# grid a viewer cannot open is no use, so sample grids stay within it.
+MAX_GRID_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+
+
+def grid_geometry(n: int, shape: tuple[int, ...], nrow: int | None = None, padding: int = 2) -> tuple[int, int, int, int]:
+    """(columns, rows, height, width) in pixels of make_grid's layout for ``n`` images of ``shape`` (C, H, W)."""
+    cols = min(nrow or max(1, math.ceil(math.sqrt(n))), n)
+    rows = math.ceil(n / cols)
+    return cols, rows, rows * (shape[1] + padding) + padding, cols * (shape[2] + padding) + padding
+
+
+def streamed_grid_png(batches, n: int, shape: tuple[int, ...], nrow: int | None = None, padding: int = 2,
+                      row_labels: Sequence[str] | None = None) -> bytes:
+    """The PNG ``image_grid_png`` makes of ``n`` images, built from ``batches`` (an iterable of
+    [-1, 1] tensors) one at a time into a uint8 canvas: memory is the grid's, not the samples'."""
+    cols, _, height, width = grid_geometry(n, shape, nrow, padding)
+    if height * width > MAX_GRID_PIXELS:
+        raise ValueError(f"a grid of {n:,} images of {shape[2]}x{shape[1]} would be {width:,}x{height:,} pixels, more than the "
+                         f"{MAX_GRID_PIXELS:,} image viewers open")
+    canvas = torch.full((height, width, 3), 255, dtype=torch.uint8)
+    i = 0
+    for batch in batches:
+        unit = to_unit(batch).cpu().mul_(255).round_().to(torch.uint8)
+        if unit.shape[1] == 1:
+            unit = unit.expand(-1, 3, -1, -1)  # as make_grid: greyscale grids are saved as RGB
+        for image in unit:
+            r, c = divmod(i, cols)
+            top, left = r * (shape[1] + padding) + padding, c * (shape[2] + padding) + padding
+            canvas[top : top + shape[1], left : left + shape[2]] = image.permute(1, 2, 0)
+            i += 1
+    image = Image.fromarray(canvas.numpy())
+    if row_labels:
+        image = _label_rows(image, row_labels, shape[1] + padding, padding)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
     return buf.getvalue()
 
 

@@ -30,6 +30,7 @@ from torch import nn
 
 from .config import VariantConfig
 from .data.types import DataInfo, DataRequest
+from ._text import shown
 from .errors import DataError, GanzooError
 from .precision import active_scaler, backward_context
 
@@ -44,6 +45,27 @@ class Task(str, enum.Enum):
     CONDITIONAL = "conditional"  # (noise, class label) -> sample of that class
     UNPAIRED_TRANSLATION = "unpaired-translation"  # image of domain A <-> image of domain B
     SUPER_RESOLUTION = "super-resolution"  # low-resolution image -> high-resolution image
+
+
+# A generator beyond this is a typo or a hostile config.json, not a GAN (StyleGAN-XL's has 0.2 G).
+MAX_GENERATOR_PARAMETERS = 2_000_000_000
+
+
+def check_generator_size(cls: type["Variant"], args: dict[str, Any]) -> None:
+    """Refuse generator arguments that would allocate absurdly, before anything is allocated: the
+    generators are built on torch's meta device (shapes only, no memory) and their parameters
+    counted. A plugin whose constructor cannot run on the meta device is built for real instead."""
+    try:
+        with torch.device("meta"):
+            probe = cls.build_generators(dict(args))
+        count = sum(p.numel() for m in probe.values() for p in m.parameters())
+    except Exception:  # noqa: BLE001 - the real build below raises what is wrong, or works
+        return
+    if count > MAX_GENERATOR_PARAMETERS:
+        shown_args = ", ".join(f"{shown(k, 30)[1:-1]}={v!r}" if isinstance(v, (int, float, bool, type(None))) else f"{shown(k, 30)[1:-1]}={shown(v, 30)}"
+                               for k, v in list(args.items())[:8])
+        raise GanzooError(f"variant '{cls.name}': generator arguments ({shown_args}) would build {count:,} parameters, "
+                          f"more than the {MAX_GENERATOR_PARAMETERS:,} ganzoo allows; a width or size is wrong")
 
 
 class Variant(abc.ABC):
@@ -76,6 +98,7 @@ class Variant(abc.ABC):
         self.device = torch.device(device)
         self.pack = pack  # PacGAN packing degree, set by the trainer (`--set pack=2`)
         self.args = dict(type(self).generator_args(config, data) if args is None else args)
+        check_generator_size(type(self), self.args)
         built = type(self).build_generators(dict(self.args))
         if tuple(built) != tuple(self.generator_names):
             raise GanzooError(f"variant '{self.name}': build_generators returned {list(built)}, but generator_names is {list(self.generator_names)}")

@@ -1,3 +1,5 @@
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -40,5 +42,35 @@ def cli(tmp_path):
     def call(*args, **kw):
         kw.setdefault("cwd", tmp_path)
         return run_cli(*args, **kw)
+
+    return call
+
+
+def run_main(*args, cwd=None):
+    """``ganzoo.cli.main`` in this process, as a subprocess would see it: exit code, stdout,
+    stderr (a CompletedProcess). Cheaper than run_cli by a Python start and a torch import; used
+    for tables of cases, each kind of which also has a real-subprocess test."""
+    from ganzoo.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse's usage errors
+                rc = exc.code
+    finally:
+        os.chdir(old)
+    return subprocess.CompletedProcess(["ganzoo", *map(str, args)], rc, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def main_cli(tmp_path):
+    def call(*args, **kw):
+        kw.setdefault("cwd", tmp_path)
+        return run_main(*args, **kw)
 
     return call

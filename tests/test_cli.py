@@ -49,9 +49,15 @@ def test_cli_resume_is_bit_identical(cli, tmp_path):
         (["run", "dcgn"], "unknown variant 'dcgn'; did you mean 'dcgan'? Known variants: cgan, cyclegan, dcgan"),
         (["run", "dcgan", "--set", "lrr=1"], "unknown config key 'lrr' (did you mean 'lr'?)"),
         (["run", "dcgan", "--set", "lr=fast"], "config key 'lr' expects float, got 'fast'"),
+        (["run", "dcgan", "--set", "lr=nan"], "config key 'lr' must be a finite number, got nan"),
+        (["run", "dcgan", "--set", "g_width=0"], "config key 'g_width' must be >= 1 and <= 8192, got 0"),
+        (["run", "dcgan", "--set", "z_dim=-1"], "config key 'z_dim' must be >= 1, got -1"),
+        (["run", "dcgan", "--set", "ema_decay=2"], "config key 'ema_decay' must be >= 0 and < 1, got 2.0"),
+        (["run", "dcgan", "--out", "afile"], "--out 'afile' is a file"),
+        (["sample", "empty", "-o", "empty"], "output 'empty' is a folder"),
         (["run", "dcgan", "--set", "image_size=48"], "config key 'image_size' expects 32 | 64, got '48'"),
         (["run", "dcgan", "--set", "lr"], "--set expects key=value"),
-        (["run", "dcgan", "--steps", "0"], "'steps' must be at least 1"),
+        (["run", "dcgan", "--steps", "0"], "config key 'steps' must be >= 1, got 0"),
         (["run", "dcgan", "--data", "./no/such/folder"], "dataset path './no/such/folder' does not exist"),
         (["run", "dcgan", "--data", "empty"], "dataset folder 'empty' holds no images"),
         (["run", "dcgan", "--data", "nodata"], "unknown dataset 'nodata'"),
@@ -64,15 +70,21 @@ def test_cli_resume_is_bit_identical(cli, tmp_path):
         (["sample", "empty", "-o", "grid.jpg"], "must end in .png"),
     ],
 )
-def test_user_errors_exit_2_with_one_clear_line(cli, tmp_path, args, message):
+def test_user_errors_exit_2_with_one_clear_line(main_cli, tmp_path, args, message):
     (tmp_path / "empty").mkdir()
     (tmp_path / "pickles").mkdir()
     (tmp_path / "pickles" / "model.bin").write_bytes(b"\x80\x04")
-    done = cli(*args)
+    (tmp_path / "afile").write_text("not a folder")
+    done = main_cli(*args)  # in-process; test_a_user_error_through_the_real_console_script runs the same path as a subprocess
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert message in done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_user_error_through_the_real_console_script(cli):
+    done = cli("run", "dcgan", "--set", "g_width=0")
+    assert done.returncode == 2 and done.stderr == "ganzoo: error: config key 'g_width' must be >= 1 and <= 8192, got 0\n"
 
 
 def test_export_with_wrong_tensors_is_refused_by_name(cli, tmp_path):

@@ -203,7 +203,7 @@ def test_pruning_counts_only_checkpoints_that_verify(tmp_path):
     (ckpts / "step-99999999.safetensors").write_bytes(good[: len(good) // 3])  # truncated, and numbered higher
     resumed = run_cli("run", "dcgan", "--resume", "r", "--steps", "6", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    assert "skipping checkpoint step-99999999.safetensors: unreadable" in resumed.stderr
+    assert "skipping checkpoint step-99999999.safetensors: the file is truncated" in resumed.stderr
     names = sorted(p.name for p in ckpts.iterdir())
     assert names == ["step-00000006.safetensors", "step-99999999.safetensors"]  # the newest good one kept; the bad one left alone
 

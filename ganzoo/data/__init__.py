@@ -16,37 +16,55 @@ from .types import Batch, DataInfo, DataKind, DataRequest
 __all__ = ["Batch", "BatchStream", "DataInfo", "DataKind", "DataRequest", "Dataset", "InMemoryData", "fit_images", "load_data"]
 
 
-def load_data(name_or_path: str, request: DataRequest, datasets: Mapping[str, Dataset]) -> InMemoryData:
+def load_data(name_or_path: str, request: DataRequest, datasets: Mapping[str, Dataset], *, strict: bool = False) -> InMemoryData:
     """A dataset of ``datasets`` (the registry's) by name, or a folder of images by path (anything
-    with a '/' or that exists)."""
+    with a '/' or that exists). A folder's unreadable files are skipped with a warning; ``strict``
+    refuses the folder instead."""
     if name_or_path in datasets:
         ds = datasets[name_or_path]
         if request.kind is not None and ds.kind != request.kind:
             raise DataError(f"dataset '{ds.name}' holds {ds.kind} data, but the variant trains on {request.kind} data")
         if ds.domains != request.domains:
             raise DataError(f"dataset '{ds.name}' has {ds.domains} image domain(s), but the variant trains on {request.domains}")
-        return ds.load(request)
+        return _served_as_asked(ds.load(request), request, f"dataset '{ds.name}'")
     looks_like_path = any(sep in name_or_path for sep in ("/", "\\")) or name_or_path.startswith(".")
     if looks_like_path or Path(name_or_path).exists():
         if request.kind not in (None, "image"):
             raise DataError(f"a folder of images cannot serve {request.kind} data")
         if request.domains == 2:
-            return load_unpaired_folder(name_or_path, request)
+            return load_unpaired_folder(name_or_path, request, strict=strict)
         if request.crop:
-            return load_photo_folder(name_or_path, request)
-        return load_folder(name_or_path, request)
+            return load_photo_folder(name_or_path, request, strict=strict)
+        return load_folder(name_or_path, request, strict=strict)
     hint = difflib.get_close_matches(name_or_path, list(datasets), n=1)
     raise DataError(f"unknown dataset '{name_or_path}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
                     + f" Known datasets: {', '.join(sorted(datasets)) or '(none)'}. Or give a path to a folder of images.")
 
 
-def load_unpaired_folder(path: str, request: DataRequest) -> InMemoryData:
+def _served_as_asked(data: InMemoryData, request: DataRequest, what: str) -> InMemoryData:
+    """A loader (a plugin's, say) that ignored the request would train at one size while the
+    export claims another: refuse it, naming the dataset."""
+    info = data.info
+    if info.kind == "image" and not request.crop:
+        c, h, w = info.shape
+        if request.size is not None and (h, w) != (request.size, request.size):
+            raise DataError(f"{what} served {w}x{h} images, but {request.size}x{request.size} were asked for; "
+                            "its loader must resize to DataRequest.size (ganzoo.data.fit_images does)")
+        if request.channels is not None and c != request.channels:
+            raise DataError(f"{what} served {c}-channel images, but {request.channels} were asked for; "
+                            "its loader must convert to DataRequest.channels (ganzoo.data.fit_images does)")
+    if request.labels and data.y is None:
+        raise DataError(f"{what} served no labels, but the variant needs them")
+    return data
+
+
+def load_unpaired_folder(path: str, request: DataRequest, *, strict: bool = False) -> InMemoryData:
     """Two domains in the official CycleGAN layout: ``path/trainA/`` and ``path/trainB/``."""
     root = Path(path).expanduser()
     missing = [d for d in ("trainA", "trainB") if not (root / d).is_dir()]
     if missing:
         raise DataError(f"dataset folder '{path}' needs trainA/ and trainB/ sub-folders (CycleGAN layout); missing {', '.join(missing)}")
-    a, b = load_folder(root / "trainA", request), load_folder(root / "trainB", request)
+    a, b = load_folder(root / "trainA", request, strict=strict), load_folder(root / "trainB", request, strict=strict)
     if a.x.shape[1:] != b.x.shape[1:]:
         raise DataError(f"trainA and trainB images differ in shape ({tuple(a.x.shape[1:])} vs {tuple(b.x.shape[1:])}); set channels")
     return InMemoryData(str(path), a.x, x_b=b.x)

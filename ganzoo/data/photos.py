@@ -81,15 +81,15 @@ def load_photos(request: DataRequest) -> InMemoryData:
     return InMemoryData("photos", random_crops(train, request.size or 96, CROPS, SEED), held_out=held_out)
 
 
-def load_photo_folder(path: str | os.PathLike, request: DataRequest) -> InMemoryData:
-    from .sources import IMAGE_SUFFIXES
+def load_photo_folder(path: str | os.PathLike, request: DataRequest, *, strict: bool = False) -> InMemoryData:
+    from .images import list_images, open_image, read_all
 
     root = Path(path).expanduser()
     if not root.is_dir():
         raise DataError(f"dataset path '{path}' is not a folder of images")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if len(files) < 2:
-        raise DataError(f"dataset folder '{path}' needs at least 2 images (one is held out for evaluation)")
-    n_held = max(1, len(files) // 10)
-    images = [read_rgb(p) for p in files]
+    files = list_images(root)
+    images = [t for _, t in read_all(files, lambda p: open_image(p, 3), where=str(path), strict=strict)]
+    if len(images) < 2:
+        raise DataError(f"dataset folder '{path}' needs at least 2 readable images (one is held out for evaluation)")
+    n_held = max(1, len(images) // 10)
     return InMemoryData(str(path), random_crops(images[:-n_held], request.size or 96, CROPS, SEED), held_out=images[-n_held:])

@@ -6,6 +6,7 @@ so the training loop never resizes anything.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from ..errors import DataError
 from .types import DataRequest
 from .memory import InMemoryData
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
+from .images import IMAGE_SUFFIXES
+
+log = logging.getLogger(__name__)
 
 
 def data_root() -> Path:
@@ -97,52 +100,59 @@ def load_torchvision(name: str, request: DataRequest, root: Path | None = None, 
     return InMemoryData(name, fit_images(x.to(torch.uint8), request), y, num_classes, class_names=names)
 
 
-def load_folder(path: str | os.PathLike, request: DataRequest) -> InMemoryData:
-    """Every image below ``path``; with class sub-folders (ImageFolder layout) they become labels."""
-    from PIL import Image, UnidentifiedImageError
+def load_folder(path: str | os.PathLike, request: DataRequest, *, strict: bool = False) -> InMemoryData:
+    """Every image below ``path``; with class sub-folders (ImageFolder layout) they become labels,
+    named by the folders. Hidden entries are ignored; image files beside the class folders are left
+    out with a warning; unreadable files are skipped with one warning (``strict``: refused)."""
+    from PIL import Image
     from torchvision.transforms.v2 import functional as TF
+
+    from .images import hidden, is_grey, list_images, load_image, read_all, warn_if_small
 
     root = Path(path).expanduser()
     if not root.exists():
         raise DataError(f"dataset path '{path}' does not exist")
     if not root.is_dir():
         raise DataError(f"dataset path '{path}' is not a folder of images")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = list_images(root)
     if not files:
-        raise DataError(f"dataset folder '{path}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    top = {p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1}
+        skipped = sum(1 for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and hidden(p, root))
+        raise DataError(f"dataset folder '{path}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
+                        + (f"; {skipped} in hidden folders (.*, __*) are ignored" if skipped else ""))
+    top = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
     loose = [p for p in files if len(p.relative_to(root).parts) == 1]
-    classes = sorted(top) if top and not loose else None
+    classes = top or None
+    if classes and loose:
+        names = ", ".join(p.name for p in loose[:3]) + (f" and {len(loose) - 3} more" if len(loose) > 3 else "")
+        log.warning("'%s': %d image file(s) lie beside the class folders (%s) and are left out; move them into a class "
+                    "folder, or give a folder without class folders for unlabelled training", path, len(loose), names)
+        files = [p for p in files if p not in set(loose)]
     size = request.size
-    images, labels = [], []
-    mode = None
-    if request.channels is not None:
-        mode = "L" if request.channels == 1 else "RGB"
-    else:  # keep grayscale only if every image is grayscale
-        mode = "L"
-        for p in files:
-            with Image.open(p) as im:
-                if im.mode not in ("L", "1", "I", "I;16"):
-                    mode = "RGB"
-                    break
-    for p in files:
-        try:
-            with Image.open(p) as im:
-                im = im.convert(mode)
-                if size is not None:
-                    w, h = im.size
-                    side = min(w, h)
-                    left, top_ = (w - side) // 2, (h - side) // 2
-                    im = im.crop((left, top_, left + side, top_ + side)).resize((size, size), Image.Resampling.BICUBIC)
-                t = TF.pil_to_tensor(im)
-        except (UnidentifiedImageError, OSError) as exc:
-            raise DataError(f"cannot read image '{p}': {exc}") from None
-        images.append(t)
-        if classes is not None:
-            labels.append(classes.index(p.relative_to(root).parts[0]))
-    shapes = {tuple(t.shape) for t in images}
+    channels = request.channels or (1 if all(_grey_or_unreadable(p, is_grey) for p in files) else 3)
+    sizes: list[tuple[int, int]] = []
+
+    def read(p: Path) -> torch.Tensor:
+        im = load_image(p, channels)
+        sizes.append(im.size)
+        if size is not None:
+            w, h = im.size
+            side = min(w, h)
+            left, top_ = (w - side) // 2, (h - side) // 2
+            im = im.crop((left, top_, left + side, top_ + side)).resize((size, size), Image.Resampling.BICUBIC)
+        return TF.pil_to_tensor(im)
+
+    loaded = read_all(files, read, where=str(path), strict=strict)
+    warn_if_small(sizes, size, str(path))
+    shapes = {tuple(t.shape) for _, t in loaded}
     if len(shapes) > 1:
         raise DataError(f"images in '{path}' have different sizes {sorted(shapes)[:3]}; give the variant an image_size")
-    x = torch.stack(images)
-    y = torch.tensor(labels, dtype=torch.long) if classes is not None else None
+    x = torch.stack([t for _, t in loaded])
+    y = torch.tensor([classes.index(p.relative_to(root).parts[0]) for p, _ in loaded], dtype=torch.long) if classes else None
     return InMemoryData(str(path), x, y, len(classes) if classes else None, class_names=tuple(classes) if classes else None)
+
+
+def _grey_or_unreadable(path: Path, is_grey) -> bool:
+    try:
+        return is_grey(path)
+    except Exception:  # noqa: BLE001 - read_all reports unreadable files; here they just do not vote
+        return True

@@ -13,6 +13,9 @@ from typing import Any, Literal
 import torch
 
 DataKind = Literal["image", "points"]
+MAX_SIDE = 100_000  # bounds on what a description read back from a file may claim
+MAX_PIXELS = 2**26  # one 8192x8192 image
+MAX_CLASSES = 100_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,9 +47,34 @@ class DataInfo:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DataInfo":
+        """Read back ``to_dict``'s output, which may come from a downloaded config.json: every entry
+        is checked (ValueError naming it), and sizes are bounded, so a hostile file cannot make a
+        loader allocate before anything else is checked."""
+        if not isinstance(d, dict):
+            raise ValueError("entry 'data' must be an object")
+        name, kind, shape = d.get("name"), d.get("kind"), d.get("shape")
+        if not isinstance(name, str):
+            raise ValueError("entry 'data.name' must be a string")
+        if kind not in ("image", "points"):
+            raise ValueError("entry 'data.kind' must be 'image' or 'points'")
+        dims = 3 if kind == "image" else 1
+        if (not isinstance(shape, list) or len(shape) != dims
+                or not all(isinstance(s, int) and not isinstance(s, bool) and 1 <= s <= MAX_SIDE for s in shape)):
+            raise ValueError(f"entry 'data.shape' must be a list of {dims} integers from 1 to {MAX_SIDE}")
+        if kind == "image" and (shape[0] not in (1, 3) or shape[1] * shape[2] > MAX_PIXELS):
+            raise ValueError(f"entry 'data.shape' must be [1 or 3, H, W] with H*W at most {MAX_PIXELS:,}")
+        classes = d.get("num_classes")
+        if classes is not None and not (isinstance(classes, int) and not isinstance(classes, bool) and 1 <= classes <= MAX_CLASSES):
+            raise ValueError(f"entry 'data.num_classes' must be null or an integer from 1 to {MAX_CLASSES:,}")
+        domains = d.get("domains", 1)
+        if domains not in (1, 2) or isinstance(domains, bool):
+            raise ValueError("entry 'data.domains' must be 1 or 2")
         names = d.get("class_names")
-        return cls(name=d["name"], kind=d["kind"], shape=tuple(d["shape"]), num_classes=d.get("num_classes"),
-                   domains=d.get("domains", 1), class_names=None if names is None else tuple(names))
+        if names is not None and (not isinstance(names, list) or not all(isinstance(n, str) for n in names)
+                                  or len(names) != (classes or 0)):
+            raise ValueError("entry 'data.class_names' must be null or a list of num_classes strings")
+        return cls(name=name, kind=kind, shape=tuple(shape), num_classes=classes,
+                   domains=domains, class_names=None if names is None else tuple(names))
 
 
 @dataclasses.dataclass

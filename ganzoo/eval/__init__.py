@@ -90,27 +90,51 @@ def model_identity(path: Path) -> dict[str, Any]:
 
 
 def load_features(spec: str, device: str | torch.device = "cpu"):
-    """``"package.module:factory"`` -> the extractor ``factory()`` builds, in eval mode on ``device``."""
+    """``"package.module:factory"`` -> the extractor ``factory()`` builds, in eval mode on ``device``.
+    The module is looked up as ``python -m`` would: the current directory first, then sys.path."""
+    import os
+    import sys
+
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise GanzooError(f"--features expects MODULE:CALLABLE, got {spec!r}")
+    cwd = os.getcwd()
+    added = cwd not in sys.path and "" not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
     try:
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise GanzooError(f"cannot load feature extractor {spec!r}: {exc}") from None
+    finally:
+        if added:
+            sys.path.remove(cwd)
     extractor = factory()
     if isinstance(extractor, torch.nn.Module):
         extractor = extractor.to(device).eval()
     return extractor
 
 
-def evaluate(path: str | Path, registry: "Registry", metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
-             write: bool = True, features: str | None = None) -> dict[str, Any]:
-    """Score the export (or a run directory's export) at ``path`` with the registry's metrics; writes
-    eval.json beside the weights. ``features`` ("module:callable") supplies a feature extractor for
-    the *-userfeatures-* metrics."""
+def eval_cache_dir(name: str) -> Path:
+    """Where results of a model that is not the user's folder (a pretrained one, a Hub repo) go:
+    $GANZOO_CACHE_DIR/evals/NAME (default ~/.cache/ganzoo), never into an installed package."""
+    import os
+    import re
+
+    root = Path(os.environ.get("GANZOO_CACHE_DIR") or Path.home() / ".cache" / "ganzoo").expanduser()
+    return root / "evals" / re.sub(r"[^A-Za-z0-9._-]+", "--", name).strip("-.")
+
+
+def export_folder(path: str | Path) -> Path:
+    """The export a path names: the folder itself, or a run directory's export/."""
     path = Path(path)
-    export = path / "export" if (path / "export" / "config.json").is_file() else path
+    return path / "export" if (path / "export" / "config.json").is_file() else path
+
+
+def score(export: Path, registry: "Registry", metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
+          features: str | None = None) -> tuple[dict[str, Any], Model]:
+    """The eval.json document of ``metrics`` (default: every default one that applies) on the
+    export in ``export``, and the loaded model; nothing is written."""
     model = load_export(export, registry.variants, device=device)
     cls = type(model.variant)
     request = dataclasses.replace(cls.data_request(model.variant.config), kind=model.data.kind)
@@ -118,21 +142,67 @@ def evaluate(path: str | Path, registry: "Registry", metrics: list[str] | None =
     extractor = load_features(features, device) if features else None
     ctx = EvalContext(model, data, seed=seed, device=device, features=extractor, features_spec=features or "")
     results = run_metrics(ctx, metrics, registry.metrics)
+    for result in results.values():
+        result.update(seed=seed, ganzoo_version=__version__)
     doc = {
         "ganzoo_version": __version__,
         "model": {**model_identity(export), "variant": model.name, "dataset": model.dataset},
         "seed": seed,
         "metrics": results,
     }
+    return doc, model
+
+
+def merge_results(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new``'s metrics added to ``old``'s: a metric evaluated again replaces that metric only, the
+    others stay. Results recorded for other weights (another sha256) are not kept."""
+    if not isinstance(old, dict) or not isinstance(old.get("metrics"), dict):
+        return new
+    if old.get("model", {}).get("weights_sha256") != new["model"]["weights_sha256"]:
+        import logging
+
+        logging.getLogger(__name__).warning("eval.json held results of other weights (a different sha256); they are replaced")
+        return new
+    return {**new, "metrics": {**old["metrics"], **new["metrics"]}}
+
+
+def record(doc: dict[str, Any], model: Model, folder: Path, *, card: bool = True) -> dict[str, Any]:
+    """Merge ``doc`` into ``folder/eval.json`` (see merge_results) and, with ``card``, re-render
+    the folder's ganzoo-written model card with every recorded result; returns the merged document."""
+    from .._files import Damaged, read_json_object
+
+    path = folder / RESULTS
+    try:
+        old = read_json_object(path) if path.exists() else None
+    except Damaged as exc:
+        import logging
+
+        logging.getLogger(__name__).warning("'%s' %s; starting it afresh", path, exc)
+        old = None
+    merged = merge_results(old, doc)
+    atomic_write_json(path, merged)
+    if card:
+        refresh_card(folder, model, merged)
+    return merged
+
+
+def evaluate(path: str | Path, registry: "Registry", metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
+             write: bool = True, features: str | None = None) -> dict[str, Any]:
+    """Score the export (or a run directory's export) at ``path`` with the registry's metrics and,
+    with ``write``, add the results to eval.json and the model card beside the weights (a metric
+    run again replaces its earlier result; the others stay). ``features`` ("module:callable")
+    supplies a feature extractor for the *-userfeatures-* metrics. Returns this run's document."""
+    export = export_folder(path)
+    doc, model = score(export, registry, metrics, seed=seed, device=device, features=features)
     if write:
-        atomic_write_json(export / RESULTS, doc)
-        refresh_card(export, model, doc)
+        record(doc, model, export)
     return doc
 
 
-def run_metrics(ctx: EvalContext, metrics: list[str] | None, available: Mapping[str, Metric]) -> dict[str, dict[str, Any]]:
+def run_metrics(ctx: EvalContext, metrics: list[str] | None, available: Mapping[str, Metric], *,
+                require: bool = True) -> dict[str, dict[str, Any]]:
     """The named metrics (all of ``available`` that apply when none are named): values, protocol
-    and time of each."""
+    and time of each. With ``require``, none applying is a GanzooError saying what would."""
     if metrics:
         unknown = [name for name in metrics if name not in available]
         if unknown:
@@ -147,6 +217,8 @@ def run_metrics(ctx: EvalContext, metrics: list[str] | None, available: Mapping[
                 raise GanzooError(f"metric '{m.name}' does not apply to a {ctx.model.name} model trained on {ctx.model.dataset}")
     else:
         chosen = [m for m in available.values() if m.default and m.applies(ctx)]
+        if not chosen and require:
+            raise GanzooError(no_metric_message(ctx, available))
     results = {}
     for m in chosen:
         t0 = time.perf_counter()
@@ -155,3 +227,15 @@ def run_metrics(ctx: EvalContext, metrics: list[str] | None, available: Mapping[
         protocol = {**m.protocol, **({"features": ctx.features_spec} if "userfeatures" in m.name else {})}
         results[m.name] = {"values": values, "protocol": protocol, "seconds": round(time.perf_counter() - t0, 2)}
     return results
+
+
+def no_metric_message(ctx: EvalContext, available: Mapping[str, Metric]) -> str:
+    """Why nothing was scored, and what would score this model."""
+    named = sorted(m.name for m in available.values() if not m.default and m.applies(ctx))
+    hints = []
+    if named:
+        hints.append(f"name one that applies but downloads weights: --metrics {' '.join(named[:3])}")
+    if ctx.features is None and any("userfeatures" in name for name in available):
+        hints.append("or give your own feature network with --features MODULE:CALLABLE for the *-userfeatures-* metrics")
+    return (f"no default metric applies to a {ctx.model.name} model trained on {ctx.model.dataset!r} (the built-in ones "
+            f"judge digits, 2-D points and photos); " + ("; ".join(hints) or "see `ganzoo metrics`") + ". Nothing was written")

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
 from safetensors.torch import load_file, save
 
+from .._files import Damaged, safetensors_header
 from .._io import atomic_write_bytes
 from ..export import rename_by_order
 from ..variant import unwrap
@@ -113,49 +113,119 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
     """Tensors and metadata of a checkpoint, verified against the checksum it carries (checkpoints
     of ganzoo 0.1 carry none and are read as they are); CheckpointError says why one fails."""
     try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads((f.metadata() or {})[META_KEY])
+        _, header_meta = safetensors_header(path)  # structure first: a truncated file or a lying header
+    except Damaged as exc:
+        raise CheckpointError(f"the file {exc}") from None
+    try:
+        meta = json.loads(header_meta[META_KEY], parse_constant=_no_constant)
+    except (KeyError, ValueError, RecursionError):
+        raise CheckpointError("its metadata is not a ganzoo checkpoint's") from None
+    try:
         tensors = load_file(str(path))
-    except Exception as exc:  # safetensors, JSON, OS errors: all mean "cannot be read"
+    except Exception as exc:  # safetensors or OS errors: the file changed since its header was read
         raise CheckpointError(f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'})") from None
-    if not isinstance(meta, dict) or "step" not in meta:
-        raise CheckpointError("its metadata is not a ganzoo checkpoint's")
+    if not isinstance(meta, dict) or not _count(meta.get("step")) or not _count(meta.get("batches")) or not isinstance(meta.get("optimizers"), dict):
+        raise CheckpointError("its metadata is not a ganzoo checkpoint's (step, batches, optimizers)")
     if "sha256" in meta and tensors_sha256(tensors) != meta["sha256"]:
         raise CheckpointError("its tensors do not match the checksum it was written with (the file was damaged)")
     return tensors, meta
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _fits(state: dict[str, torch.Tensor], own: dict[str, torch.Tensor], what: str) -> None:
+    """``state`` holds exactly ``own``'s tensors, with their shapes, and only finite values."""
+    missing = [k for k in own if k not in state]
+    extra = [k for k in state if k not in own]
+    if missing or extra:
+        parts = ([f"lacks {len(missing)} tensor(s) of {what} ('{missing[0]}'...)"] if missing else []) + \
+                ([f"has {len(extra)} unexpected one(s) ('{extra[0]}'...)"] if extra else [])
+        raise CheckpointError(" and ".join(parts) + "; it is not a checkpoint of this run's networks")
+    for k, t in own.items():
+        if tuple(state[k].shape) != tuple(t.shape):
+            raise CheckpointError(f"tensor '{k}' of {what} has shape {list(state[k].shape)}, this run's network has {list(t.shape)}")
+        if state[k].is_floating_point() and not bool(torch.isfinite(state[k]).all()):
+            raise CheckpointError(f"tensor '{k}' of {what} holds NaN or infinite values")
+
+
 def restore_checkpoint(path: Path, *, variant, ema, stream, rank: int = 0) -> dict[str, Any]:
     """Load ``path`` into the variant, EMA, batch stream and RNGs (``rank``'s own, when the run was
-    multi-process); returns the JSON metadata."""
+    multi-process); returns the JSON metadata. Every network's and the EMA's tensors are checked
+    (names, shapes, finite values) before any is loaded; CheckpointError says what does not fit."""
     tensors, meta = read_checkpoint(path)
     order = type(variant).format1_module_order
+    states = {}
     for name, net in variant.networks().items():
         head = f"net.{name}."
         state = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
-        own = list(unwrap(net).state_dict())
+        own = unwrap(net).state_dict()
         if set(state) != set(own):  # a checkpoint of ganzoo 0.1, whose generators had index-named layers
-            mapping = rename_by_order(list(state), own, order)
+            mapping = rename_by_order(list(state), list(own), order)
             state = {mapping.get(k, k): v for k, v in state.items()}
-        unwrap(net).load_state_dict(state)
-    for name, opt in variant.optimizers().items():
-        opt.load_state_dict(_optimizer_join(meta["optimizers"][name], f"optim.{name}", tensors))
+        _fits(state, own, f"network '{name}'")
+        states[name] = state
+    ema_state = None
     if ema is not None:
-        state = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
-        if set(state) != set(ema.names):  # 0.1's names: "generator.0.weight" for what is now "G.blocks.0.conv.weight"
+        ema_state = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
+        if set(ema_state) != set(ema.names):  # 0.1's names: "generator.0.weight" for what is now "G.blocks.0.conv.weight"
             cls = type(variant)
             for old, (new, module) in zip(cls.format1_generator_names, variant.generators().items()):
-                own = {k[len(old) + 1:] for k in state if k.startswith(old + ".")}
+                own = {k[len(old) + 1:] for k in ema_state if k.startswith(old + ".")}
                 mapping = rename_by_order(sorted(own), list(unwrap(module).state_dict()), order)
-                state.update({f"{new}.{v}": state.pop(f"{old}.{k}") for k, v in mapping.items()})
-        ema.load_state_dict(state)
+                ema_state.update({f"{new}.{v}": ema_state.pop(f"{old}.{k}") for k, v in mapping.items()})
+        _fits(ema_state, ema.state_dict(), "the EMA weights")
+    optim = {}
+    for name, opt in variant.optimizers().items():
+        if name not in meta["optimizers"]:
+            raise CheckpointError(f"it holds no state for optimizer '{name}'")
+        try:
+            optim[name] = _optimizer_join(meta["optimizers"][name], f"optim.{name}", tensors)
+            _check_optimizer(opt, optim[name], name)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CheckpointError(f"the state of optimizer '{name}' is malformed ({type(exc).__name__}: {exc})") from None
+    own = f"rank{rank}."
+    rng = {k[len(own):]: v for k, v in tensors.items() if k.startswith(own)} if any(k.startswith(own) for k in tensors) else tensors
+    if "rng.cpu" not in rng or rng["rng.cpu"].dtype != torch.uint8:
+        raise CheckpointError("it holds no random-number state ('rng.cpu')")
+    for name, net in variant.networks().items():
+        unwrap(net).load_state_dict(states[name])
+    for name, opt in variant.optimizers().items():
+        try:
+            opt.load_state_dict(optim[name])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(f"the state of optimizer '{name}' does not fit this run's ({type(exc).__name__}: {exc})") from None
+    if ema is not None:
+        ema.load_state_dict(ema_state)
     variant.load_extra_state({k[6:]: v for k, v in tensors.items() if k.startswith("state.")})
     stream.position = meta["batches"]
-    own = f"rank{rank}."
-    if any(k.startswith(own) for k in tensors):
-        tensors = {k[len(own):]: v for k, v in tensors.items() if k.startswith(own)}
-    set_rng_state(tensors)
+    try:
+        set_rng_state(rng)
+    except (RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"its random-number state cannot be restored ({exc})") from None
     return meta
+
+
+def _check_optimizer(opt: torch.optim.Optimizer, sd: dict[str, Any], name: str) -> None:
+    """The saved state fits ``opt``: as many groups of as many parameters, and every per-parameter
+    tensor (Adam's moments...) shaped as its parameter, so a mismatch fails here, not at step 1."""
+    groups = sd["param_groups"]
+    if len(groups) != len(opt.param_groups) or any(len(g["params"]) != len(o["params"]) for g, o in zip(groups, opt.param_groups)):
+        raise CheckpointError(f"the state of optimizer '{name}' is for a different set of parameters")
+    params = {i: p for g, o in zip(groups, opt.param_groups) for i, p in zip(g["params"], o["params"])}
+    for idx, st in sd["state"].items():
+        if idx not in params:
+            raise CheckpointError(f"the state of optimizer '{name}' names parameter {idx}, which it does not have")
+        for key, value in st.items():
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and tuple(value.shape) != tuple(params[idx].shape):
+                raise CheckpointError(f"the state '{key}' of optimizer '{name}' has shape {list(value.shape)} for a parameter of shape {list(params[idx].shape)}")
+            if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                raise CheckpointError(f"the state '{key}' of optimizer '{name}' holds NaN or infinite values")
 
 
 def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:

@@ -35,17 +35,18 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .._files import Damaged, read_json_object
 from .._io import TMP_PREFIX, atomic_write_bytes, atomic_write_json, atomic_write_text
 from .._version import __version__
 from ..config import TrainConfig, VariantConfig, parse_value, field_types, replace, split_overrides, to_dict
 from ..data import BatchStream, InMemoryData, load_data
-from ..errors import ConfigError, Diverged, GanzooError, Interrupted
-from ..eval import EvalContext, Metric, run_metrics
+from ..errors import ConfigError, Diverged, GanzooError, Interrupted, WriteFailed, describe_os_error
+from ..eval import EvalContext, Metric, no_metric_message, run_metrics
 from ..export import export_info, write_export
 from ..model import Model, PluginRef
 from ..plots import image_grid_png, loss_curve_png, points_png
 from ..precision import Precision
-from ..variant import SKIPPED, Variant, inside_update, unwrap
+from ..variant import SKIPPED, Task, Variant, inside_update, unwrap
 from . import distributed
 from .checkpoint import (
     CheckpointError,
@@ -68,7 +69,7 @@ log = logging.getLogger(__name__)
 # Trainer keys a resumed run may change: how it runs and what it writes, not what it computes.
 RESUMABLE = ("device", "amp", "compile", "channels_last", "sync_batchnorm", "log_every", "sample_every",
              "checkpoint_every", "keep_checkpoints", "num_samples", "eval_every", "eval_metrics", "best_metric",
-             "on_nonfinite", "max_loss")
+             "on_nonfinite", "max_loss", "progress_every")
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -167,6 +168,8 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
         self.precision = Precision(train.amp, self.device)
         self._bypass_warned = False
+        self._eval_warned = False
+        self._plain: PlainProgress | None = None
         for name, opt in self.variant.optimizers().items():
             opt.register_step_pre_hook(lambda opt, args, kwargs, _name=name: self._check_update(_name))
         if self.world > 1:
@@ -242,13 +245,8 @@ class Trainer:
         if self.is_main:
             self.lock.acquire()
             self._clean_temp_files()
-        path = latest_checkpoint(self.checkpoints, say=self.is_main)
-        if path is None and list_checkpoints(self.checkpoints):
-            self.lock.release()
-            names = ", ".join(p.name for _, p in list_checkpoints(self.checkpoints))
-            raise GanzooError(f"no checkpoint in '{self.checkpoints}' can be trusted ({names}: each is unreadable or fails its checksum); "
-                              "start a new run, or move them away to start this one over from step 0")
-        if path is None:  # killed before its first checkpoint: the run starts over, from its own config and seed
+        found = list_checkpoints(self.checkpoints)
+        if not found:  # killed before its first checkpoint: the run starts over, from its own config and seed
             if self.is_main:
                 log.warning("'%s' has no checkpoint yet: starting the run over from step 0", self.run_dir)
             self.resumed = True
@@ -256,11 +254,21 @@ class Trainer:
             if self.is_main and self.metrics_path.exists():
                 atomic_write_text(self.metrics_path, "")
             return 0
-        try:
-            meta = restore_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, rank=self.rank)
-        except CheckpointError as exc:
+        reasons, meta = [], None
+        for _, path in reversed(found):  # the newest that is whole and fits this run's networks
+            try:
+                meta = restore_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, rank=self.rank)
+                break
+            except CheckpointError as exc:
+                reasons.append(f"{path.name}: {exc}")
+                if self.is_main:
+                    log.warning("skipping checkpoint %s: %s; trying an older one", path.name, exc)
+        if meta is None:
             self.lock.release()
-            raise GanzooError(f"checkpoint '{path}' cannot be resumed from: {exc}") from None
+            raise GanzooError(f"no checkpoint in '{self.checkpoints}' can be resumed from ({'; '.join(reasons[:3])}); "
+                              "start a new run, or move them away to start this one over from step 0")
+        if reasons and self.is_main:
+            log.warning("resuming from %s, the newest good checkpoint", path.name)
         self.step = meta["step"]
         self.best = meta.get("best_value")
         self.precision.load_state(meta.get("grad_scaler"))
@@ -285,6 +293,12 @@ class Trainer:
                 raise GanzooError(f"'{self.run_dir}' already holds a run; continue it with --resume {self.run_dir} or choose another --out")
         try:
             return self._fit(stop_at)
+        except OSError as exc:  # disk full, read-only, permissions: every write is atomic, so what exists is whole
+            good = latest_checkpoint(self.checkpoints) if self.checkpoints.is_dir() else None
+            raise WriteFailed(
+                f"training stopped at step {self.step}: cannot write {describe_os_error(exc)}. Files written before are whole "
+                f"(the last good checkpoint: {good.name if good else 'none yet'}); free space or fix the folder, then continue with: "
+                f"ganzoo run {self.variant.name} --resume {self.run_dir}", exit_code=3) from None
         finally:
             self.lock.release()
 
@@ -300,6 +314,9 @@ class Trainer:
             net.train()
         disable = (not self.is_main) or (None if self.progress is None else not self.progress)
         bar = tqdm(total=total, initial=self.step, unit="step", disable=disable, dynamic_ncols=True, file=sys.stderr)
+        # No bar (stderr is not a terminal) but progress wanted: plain lines instead, every progress_every seconds.
+        self._plain = PlainProgress(total, self.step, self.train.progress_every) if (
+            self.is_main and self.progress is not False and bar.disable and self.train.progress_every > 0) else None
         start_batches, t0 = self.stream.position, time.perf_counter()
         with _StopOnSignal() as stop:
             try:
@@ -391,6 +408,8 @@ class Trainer:
             row = {"step": self.step, "images_per_s": round(ips, 1), **{k: float(v) for k, v in losses.items()}}
             self._log(row)
             bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+        if self._plain is not None:
+            self._plain.update(self.step, losses, self.stream.global_batch)
         if _due(self.step, self.train.sample_every) and not last:
             self.verify()
             self._write_samples()
@@ -437,12 +456,21 @@ class Trainer:
         if self.data.kind == "points":
             png = points_png(samples, self.data.x[:2500], title=f"{self.variant.name}, step {self.step}")
         else:
-            png = image_grid_png(samples, nrow=self.grid_nrow)
+            png = image_grid_png(samples, nrow=self.grid_nrow, row_labels=self.row_labels(len(samples)))
         atomic_write_bytes(path, png)
         if self.history:
             title = f"{self.variant.name} on {self.dataset}"
             atomic_write_bytes(self.run_dir / "loss.png", loss_curve_png(self.history, title))
         return path
+
+    def row_labels(self, n: int) -> list[str] | None:
+        """Class names of the grid's rows, for conditional variants whose grid has one row per class."""
+        info = self.data.info
+        if self.variant.task != Task.CONDITIONAL or not info.num_classes or not self.grid_nrow:
+            return None
+        if -(-n // self.grid_nrow) != info.num_classes:
+            return None
+        return list(info.class_names or (str(i) for i in range(info.num_classes)))
 
     def export_info(self):
         """The config.json this run's export has (or would have now)."""
@@ -464,7 +492,11 @@ class Trainer:
         try:
             with self._ema_weights(), torch.random.fork_rng(devices=devices, device_type=self.device.type if devices else "cuda"):
                 ctx = EvalContext(self.model(), self.data, seed=self.train.seed, device=self.device)
-                return {name: r["values"] for name, r in run_metrics(ctx, list(self.train.eval_metrics), self.metrics).items()}
+                results = run_metrics(ctx, list(self.train.eval_metrics), self.metrics, require=False)
+                if not results and not self._eval_warned and self.is_main:
+                    self._eval_warned = True
+                    log.warning("eval_every: %s", no_metric_message(ctx, self.metrics).replace("Nothing was written", "nothing is evaluated"))
+                return {name: r["values"] for name, r in results.items()}
         finally:
             for g, mode in zip(gens, modes):
                 g.train(mode)
@@ -513,6 +545,36 @@ class Trainer:
         extra = {"ganzoo_version": __version__, "best_value": self.best, "grad_scaler": self.precision.state(), "world_size": self.world}
         save_checkpoint(path, variant=self.variant, ema=self.ema, stream=self.stream, step=self.step, extra=extra, rng=rng)
         prune_checkpoints(self.checkpoints, self.train.keep_checkpoints)
+
+
+class PlainProgress:
+    """Progress for logs rather than terminals: one self-contained line every ``every`` seconds,
+    "ganzoo: step 250/1500 (17%) loss_d 0.631 loss_g 1.2 | 410 images/s | ETA 2m10s"."""
+
+    def __init__(self, total: int, start: int, every: float):
+        self.total, self.start, self.every = total, start, every
+        self.t0 = self.last = time.perf_counter()
+
+    def update(self, step: int, losses: dict[str, torch.Tensor], batch: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.every and step != self.total:
+            return
+        self.last = now
+        done = step - self.start
+        rate = done / max(now - self.t0, 1e-9)
+        eta = (self.total - step) / rate if rate > 0 else float("inf")
+        values = " ".join(f"{k} {float(v):.3g}" for k, v in losses.items())
+        # The progress bar's stand-in, written where tqdm writes it and switched by the same `progress`.
+        sys.stderr.write(f"ganzoo: step {step}/{self.total} ({100 * step // max(self.total, 1)}%) {values} | "
+                         f"{rate * batch:.0f} images/s | ETA {_duration(eta)}\n")
+        sys.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
 
 
 class _StopOnSignal:
@@ -607,9 +669,11 @@ def prepare(
     out: str | Path | None = None,
     command: str = "",
     progress: bool | None = None,
+    strict_data: bool = False,
 ) -> Trainer:
     """A trainer for a new run of ``variant`` from ``registry``. ``settings`` holds variant-config
-    and trainer keys alike (``--set``); ``text=True`` parses their values from strings."""
+    and trainer keys alike (``--set``); ``text=True`` parses their values from strings;
+    ``strict_data`` refuses an image folder with unreadable files instead of skipping them."""
     cls = registry.variant(variant)
     vset, tset = split_overrides(settings or {}, cls.Config(), TrainConfig())
     config = replace(cls.Config(), vset, text=text)
@@ -617,24 +681,23 @@ def prepare(
     _check_positive(config, train)
     dataset = data or cls.default_dataset
     run_dir = Path(out) if out is not None else default_run_dir(cls.name, dataset)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GanzooError(f"--out '{run_dir}' is a file; give a folder (new or empty) for the run")
     if (run_dir / "config.json").exists() and _dist()[0] == 0:  # other ranks may start after rank 0 wrote it
         raise GanzooError(f"'{run_dir}' already holds a run; continue it with --resume {run_dir} or choose another --out")
     resolve_device(train.device)  # fail on a bad device before loading data
-    loaded = load_data(dataset, cls.data_request(config), registry.datasets)
+    loaded = load_data(dataset, cls.data_request(config), registry.datasets, strict=strict_data)
     return Trainer(cls, config, train, loaded, run_dir, dataset=dataset, command=command, progress=progress,
                    plugin=PluginRef(*registry.distribution_of_variant(cls.name)), metrics=registry.metrics)
 
 
 def prepare_resume(registry: "Registry", run_dir: str | Path, *, variant: str | None = None, steps: int | None = None,
-                   settings: dict[str, str] | None = None, progress: bool | None = None) -> Trainer:
+                   settings: dict[str, str] | None = None, progress: bool | None = None, strict_data: bool = False) -> Trainer:
     """A trainer that continues the run in ``run_dir`` from its newest checkpoint, with its own
     config. ``steps`` and the trainer keys in ``RESUMABLE`` (``settings``, as ``--set`` text) may
     change; any other key is refused, since the run would no longer be the one it continues."""
     run_dir = Path(run_dir)
-    doc_path = run_dir / "config.json"
-    if not doc_path.is_file():
-        raise GanzooError(f"'{run_dir}' is not a run directory (no config.json)")
-    doc = json.loads(doc_path.read_text())
+    doc = read_run_doc(run_dir)
     if variant is not None and variant != doc["variant"]:
         raise GanzooError(f"'{run_dir}' is a run of '{doc['variant']}', not '{variant}'")
     cls = registry.variant(doc["variant"])
@@ -657,7 +720,7 @@ def prepare_resume(registry: "Registry", run_dir: str | Path, *, variant: str | 
             log.info("resuming with %s=%s (the run had %s)", key, value, getattr(train, key))
     train = dataclasses.replace(train, **changes)
     _check_positive(config, train)
-    loaded = load_data(doc["dataset"], cls.data_request(config), registry.datasets)
+    loaded = load_data(doc["dataset"], cls.data_request(config), registry.datasets, strict=strict_data)
     trainer = Trainer(cls, config, train, loaded, run_dir, dataset=doc["dataset"], command=doc.get("command", ""), progress=progress,
                       plugin=PluginRef(*registry.distribution_of_variant(cls.name)), metrics=registry.metrics)
     done = trainer.resume()
@@ -666,12 +729,29 @@ def prepare_resume(registry: "Registry", run_dir: str | Path, *, variant: str | 
     return trainer
 
 
+def read_run_doc(run_dir: Path) -> dict[str, Any]:
+    """A run directory's config.json, checked: a one-line GanzooError for a folder that is not a
+    run (an export, say) or a config.json that is damaged."""
+    doc_path = run_dir / "config.json"
+    if not run_dir.is_dir():
+        raise GanzooError(f"run directory '{run_dir}' does not exist" if not run_dir.exists() else f"'{run_dir}' is not a run directory")
+    if not doc_path.exists():
+        raise GanzooError(f"'{run_dir}' is not a run directory (no config.json)")
+    try:
+        doc = read_json_object(doc_path)
+    except Damaged as exc:
+        raise GanzooError(f"'{doc_path}' {exc}") from None
+    if "generator" in doc or "format_version" in doc:
+        parent = run_dir.resolve().parent
+        hint = f"; its run is '{parent}'" if (parent / "checkpoints").is_dir() else ""
+        raise GanzooError(f"'{run_dir}' is an export folder, not a run directory: --resume takes the folder with checkpoints/{hint}")
+    for key, kind in (("variant", str), ("dataset", str), ("config", dict), ("train", dict)):
+        if not isinstance(doc.get(key), kind):
+            raise GanzooError(f"'{doc_path}' is not a run's config: entry '{key}' must be {'a string' if kind is str else 'an object'}")
+    return doc
+
+
 def _check_positive(config: VariantConfig, train: TrainConfig) -> None:
-    for obj, key in ((config, "steps"), (config, "batch_size"), (train, "log_every"), (train, "num_samples"), (train, "pack")):
-        if getattr(obj, key) < 1:
-            raise GanzooError(f"config key '{key}' must be at least 1, got {getattr(obj, key)}")
-    for key in ("sample_every", "checkpoint_every"):
-        if getattr(train, key) < 0:
-            raise GanzooError(f"config key '{key}' must be 0 or more, got {getattr(train, key)}")
+    """What the fields' ranges cannot say alone (they are checked where values are parsed)."""
     if config.batch_size % train.pack:
         raise GanzooError(f"batch_size {config.batch_size} must be a multiple of pack {train.pack}")

@@ -30,16 +30,16 @@ class CGANConfig(ganzoo.VariantConfig):
     steps: int = 3000  # demo budget: about 2 minutes on 2 CPU cores
     batch_size: int = 100  # the paper's MNIST setup
     arch: Literal["mlp", "conv"] = "mlp"  # the paper's MLPs, or DCGAN stacks conditioned on the label
-    image_size: int = 28  # 28x28 as MNIST in the paper (the conv arch needs 32 or 64)
-    channels: int | None = None  # None keeps the dataset's channels
-    z_dim: int = 100  # noise dimensions (paper)
-    dropout: float = 0.5  # D's dropout (paper)
-    width: int = 32  # conv arch only: channels of G's last / D's first layer (as dcgan)
+    image_size: ganzoo.ImageSize = 28  # 28x28 as MNIST in the paper (the conv arch needs 32 or 64)
+    channels: Literal[1, 3] | None = None  # None keeps the dataset's channels
+    z_dim: ganzoo.PositiveInt = 100  # noise dimensions (paper)
+    dropout: ganzoo.UnitFloat = 0.5  # D's dropout (paper)
+    width: ganzoo.Width = 32  # conv arch only: channels of G's last / D's first layer (as dcgan)
     # The paper used SGD with momentum and a decay schedule; Adam with DCGAN's settings gets there
     # within the CPU budget.
-    lr: float = 2e-4  # Adam learning rate, both networks
-    beta1: float = 0.5  # Adam beta1
-    beta2: float = 0.999  # Adam beta2
+    lr: ganzoo.PositiveFloat = 2e-4  # Adam learning rate, both networks
+    beta1: ganzoo.Decay = 0.5  # Adam beta1
+    beta2: ganzoo.Decay = 0.999  # Adam beta2
 
 
 class ConditionalMLPGenerator(nn.Module):

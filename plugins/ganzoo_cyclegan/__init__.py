@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -34,35 +35,35 @@ class CycleGANConfig(ganzoo.VariantConfig):
     # The paper trains with batch size 1; instance norm makes the batch size irrelevant to the
     # networks, and 16 images per step use a CPU far better.
     batch_size: int = 16
-    image_size: int = 32  # both domains are served at this size
-    channels: int | None = None  # None keeps the dataset's channels
+    image_size: ganzoo.ImageSize = 32  # both domains are served at this size
+    channels: Literal[1, 3] | None = None  # None keeps the dataset's channels
     # At 32x32 the paper's G (64 channels, 9 blocks: 11 M parameters) takes a second per step on
     # 2 CPU cores; 16 channels and 4 blocks (0.3 M) learn digits->typeset in the demo budget.
-    g_width: int = 16  # channels of G's first layer (paper: 64); the downsampled layers have 2x and 4x
-    n_blocks: int = 4  # residual blocks (paper: 9 at 256x256, 6 at 128x128)
-    downsampling: int = 2  # stride-2 stages before the blocks, and as many upsampling ones after (paper: 2)
-    d_width: int = 32  # channels of D's first layer (paper: 64)
-    d_layers: int = 2  # stride-2 layers of D after the first (paper: 3 -> 70x70 patches; 2 suits 32x32)
-    lambda_cycle: float = 10.0  # cycle-consistency weight (paper)
-    lambda_identity: float = 0.5  # identity weight as a fraction of lambda_cycle (paper: 0.5)
-    history: int = 50  # generated images each discriminator remembers (paper)
-    lr: float = 2e-4  # Adam learning rate, all networks (paper)
-    beta1: float = 0.5  # Adam beta1 (paper)
-    beta2: float = 0.999  # Adam beta2 (paper)
-    decay_from: float = 0.5  # fraction of training after which the lr decays linearly to 0 (paper: half)
+    g_width: ganzoo.Width = 16  # channels of G's first layer (paper: 64); the downsampled layers have 2x and 4x
+    n_blocks: ganzoo.NonNegativeInt = 4  # residual blocks (paper: 9 at 256x256, 6 at 128x128)
+    downsampling: Annotated[int, ganzoo.Range(ge=0, le=6)] = 2  # stride-2 stages before the blocks, and as many upsampling ones after (paper: 2)
+    d_width: ganzoo.Width = 32  # channels of D's first layer (paper: 64)
+    d_layers: Annotated[int, ganzoo.Range(ge=0, le=6)] = 2  # stride-2 layers of D after the first (paper: 3 -> 70x70 patches; 2 suits 32x32)
+    lambda_cycle: ganzoo.NonNegativeFloat = 10.0  # cycle-consistency weight (paper)
+    lambda_identity: ganzoo.NonNegativeFloat = 0.5  # identity weight as a fraction of lambda_cycle (paper: 0.5)
+    history: ganzoo.NonNegativeInt = 50  # generated images each discriminator remembers (paper)
+    lr: ganzoo.PositiveFloat = 2e-4  # Adam learning rate, all networks (paper)
+    beta1: ganzoo.Decay = 0.5  # Adam beta1 (paper)
+    beta2: ganzoo.Decay = 0.999  # Adam beta2 (paper)
+    decay_from: ganzoo.UnitFloat = 0.5  # fraction of training after which the lr decays linearly to 0 (paper: half)
     # Not in the paper (0 turns each off). Cycle consistency alone lets G hide the input in
     # invisible detail and draw any plausible image (Chu et al. 2017, "CycleGAN, a Master of
     # Steganography"); on digits-typeset about a third of the digits become another digit to the
     # other domain's judge. None of these moved that (benchmarks/results/quality.md): the paper's
     # losses already score what restyling without moving a stroke scores there.
-    shape_weight: float = 0.0  # weight of |pool(G(x)) - pool(x)|_1: the translation keeps x's coarse layout
-    shape_size: int = 8  # side of the average-pooled image that shape_weight compares
-    cycle_noise: float = 0.0  # std of Gaussian noise added to G(x) before the cycle back: destroys hidden codes
+    shape_weight: ganzoo.NonNegativeFloat = 0.0  # weight of |pool(G(x)) - pool(x)|_1: the translation keeps x's coarse layout
+    shape_size: ganzoo.PositiveInt = 8  # side of the average-pooled image that shape_weight compares
+    cycle_noise: ganzoo.NonNegativeFloat = 0.0  # std of Gaussian noise added to G(x) before the cycle back: destroys hidden codes
     # CyCADA's semantic consistency (Hoffman et al. 2018, Eq. 4): a classifier f trained on domain
     # A's labels (this run's own, trained alongside, never the harness's judges) must give G(x) the
     # class it gives x, both ways. It makes training use domain A's labels, so it is off by default.
-    semantic_weight: float = 0.0  # weight of the semantic loss; > 0 needs a dataset with labels on domain A
-    semantic_from: int = 200  # the semantic loss starts once f has trained this many steps
+    semantic_weight: ganzoo.NonNegativeFloat = 0.0  # weight of the semantic loss; > 0 needs a dataset with labels on domain A
+    semantic_from: ganzoo.NonNegativeInt = 200  # the semantic loss starts once f has trained this many steps
     # f trained on domain A alone reads domain B poorly (a digits classifier gets about 70 % of the
     # typeset digits), and its pseudo-labels then cap how well B->A can keep the class. CyCADA
     # trains its target classifier f_T on the translated source G(A) with A's labels; doing so for f

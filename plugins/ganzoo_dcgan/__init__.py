@@ -27,15 +27,15 @@ class DCGANConfig(ganzoo.VariantConfig):
     steps: int = 1500  # demo budget: recognisable digits in about 2 minutes on 2 CPU cores
     batch_size: int = 128  # paper, Section 4
     image_size: Literal[32, 64] = 32  # paper: 64 for LSUN/faces, 32 for CIFAR-10; 32 fits digits/MNIST
-    channels: int | None = None  # image channels; None takes the dataset's (1 for digits, 3 for CIFAR-10)
-    z_dim: int = 100  # paper, Section 4
-    g_width: int = 32  # channels of G's last hidden layer (128 at 4x4 for 32x32). The paper's 64x64 G has 128
+    channels: Literal[1, 3] | None = None  # image channels; None takes the dataset's (1 for digits, 3 for CIFAR-10)
+    z_dim: ganzoo.PositiveInt = 100  # paper, Section 4
+    g_width: ganzoo.Width = 32  # channels of G's last hidden layer (128 at 4x4 for 32x32). The paper's 64x64 G has 128
     # (1024 at 4x4); a quarter of that keeps the offline demo within ~2 minutes on 2 CPU cores and
     # is ample for 8x8 digits upscaled to 32x32. Use --set g_width=128 --set d_width=128 for the paper's width.
-    d_width: int = 32  # channels of D's first layer (mirrors g_width; the paper's D has 128)
-    lr: float = 2e-4  # paper: 0.001 was too high
-    beta1: float = 0.5  # paper: 0.9 oscillated and was unstable
-    beta2: float = 0.999  # Adam default, unchanged in the paper
+    d_width: ganzoo.Width = 32  # channels of D's first layer (mirrors g_width; the paper's D has 128)
+    lr: ganzoo.PositiveFloat = 2e-4  # paper: 0.001 was too high
+    beta1: ganzoo.Decay = 0.5  # paper: 0.9 oscillated and was unstable
+    beta2: ganzoo.Decay = 0.999  # Adam default, unchanged in the paper
 
 
 class DCGAN(DCGANGeneratorHalf, ganzoo.GDVariant):

@@ -28,21 +28,21 @@ from ganzoo.nets import MLPGenerator, frozen, mlp
 class GANConfig(ganzoo.VariantConfig):
     steps: int = 3000  # demo budget: about 2 minutes on 2 CPU cores
     batch_size: int = 100  # the paper's pylearn2 configuration
-    image_size: int = 28  # images are served at 28x28 and flattened, as MNIST in the paper
-    channels: int | None = None  # None keeps the dataset's channels
-    z_dim: int | None = None  # noise dimensions; None: 100 for images (paper), 2 for points (PacGAN)
-    g_hidden: tuple[int, ...] | None = None  # G's hidden layers; None: (1200, 1200) for images, (400,)*4 for points
-    d_hidden: tuple[int, ...] | None = None  # D's maxout layers; None: (240, 240) for images, (200,)*3 for points
-    maxout_pieces: int = 5  # pieces per maxout unit (paper and PacGAN)
-    dropout: float | None = None  # D's hidden dropout; None: 0.5 for images (paper), 0 for points (PacGAN)
-    input_dropout: float | None = None  # D's input dropout; None: 0.2 for images (paper), 0 for points
-    k: int = 1  # discriminator steps per generator step (Algorithm 1; the paper used k = 1)
+    image_size: ganzoo.ImageSize = 28  # images are served at 28x28 and flattened, as MNIST in the paper
+    channels: Literal[1, 3] | None = None  # None keeps the dataset's channels
+    z_dim: ganzoo.PositiveInt | None = None  # noise dimensions; None: 100 for images (paper), 2 for points (PacGAN)
+    g_hidden: tuple[ganzoo.Width, ...] | None = None  # G's hidden layers; None: (1200, 1200) for images, (400,)*4 for points
+    d_hidden: tuple[ganzoo.Width, ...] | None = None  # D's maxout layers; None: (240, 240) for images, (200,)*3 for points
+    maxout_pieces: ganzoo.PositiveInt = 5  # pieces per maxout unit (paper and PacGAN)
+    dropout: ganzoo.UnitFloat | None = None  # D's hidden dropout; None: 0.5 for images (paper), 0 for points (PacGAN)
+    input_dropout: ganzoo.UnitFloat | None = None  # D's input dropout; None: 0.2 for images (paper), 0 for points
+    k: ganzoo.PositiveInt = 1  # discriminator steps per generator step (Algorithm 1; the paper used k = 1)
     g_loss: Literal["nonsaturating", "minimax"] = "nonsaturating"  # the paper recommends non-saturating in practice
     # The paper trained with SGD + momentum and a hand-tuned decay over hundreds of epochs; Adam with
     # the DCGAN settings reaches the same samples within a CPU budget, as every re-implementation does.
-    lr: float = 2e-4  # Adam learning rate, both networks
-    beta1: float = 0.5  # Adam beta1
-    beta2: float = 0.999  # Adam beta2
+    lr: ganzoo.PositiveFloat = 2e-4  # Adam learning rate, both networks
+    beta1: ganzoo.Decay = 0.5  # Adam beta1
+    beta2: ganzoo.Decay = 0.999  # Adam beta2
 
 
 class GAN(ganzoo.GDVariant):

@@ -28,14 +28,14 @@ class LSGANConfig(ganzoo.VariantConfig):
     steps: int = 2500  # demo budget: about 2 minutes on 2 CPU cores
     batch_size: int = 64  # paper, Section 4
     image_size: Literal[32, 64] = 32  # DCGAN-style stacks at 32x32 (digits, MNIST, CIFAR-10) or 64x64
-    channels: int | None = None  # None takes the dataset's channels
-    z_dim: int = 100  # noise dimensions (DCGAN)
-    g_width: int = 32  # as dcgan: a quarter of the paper's width keeps the CPU demo in budget
-    d_width: int = 32  # as dcgan
+    channels: Literal[1, 3] | None = None  # None takes the dataset's channels
+    z_dim: ganzoo.PositiveInt = 100  # noise dimensions (DCGAN)
+    g_width: ganzoo.Width = 32  # as dcgan: a quarter of the paper's width keeps the CPU demo in budget
+    d_width: ganzoo.Width = 32  # as dcgan
     coding: Literal["0-1-1", "-1-1-0"] = "0-1-1"  # (a, b, c): Eq. 9 (the paper's experiments) or Eq. 8
-    lr: float = 2e-4  # Adam learning rate (paper, Section 4)
-    beta1: float = 0.5  # Adam beta1 (paper, Section 4)
-    beta2: float = 0.999  # Adam beta2
+    lr: ganzoo.PositiveFloat = 2e-4  # Adam learning rate (paper, Section 4)
+    beta1: ganzoo.Decay = 0.5  # Adam beta1 (paper, Section 4)
+    beta2: ganzoo.Decay = 0.999  # Adam beta2
 
 
 class LSGAN(DCGANGeneratorHalf, ganzoo.GDVariant):

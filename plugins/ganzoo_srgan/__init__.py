@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
@@ -40,25 +40,25 @@ log = logging.getLogger(__name__)
 class SRGANConfig(ganzoo.VariantConfig):
     steps: int = 1500  # demo budget (SRResNet phase included): about 5 minutes on 2 CPU cores
     batch_size: int = 16  # paper
-    hr_size: int = 96  # HR crop side (paper); LR crops are hr_size / 4
+    hr_size: Annotated[int, ganzoo.Range(ge=16, le=1024)] = 96  # HR crop side (paper); LR crops are hr_size / 4
     # The paper's G has 16 blocks of 64 channels and its D starts at 64 channels: at 96x96 one step
     # of both takes seconds on 2 CPU cores. The demo defaults keep every layer type and halve the
     # widths and depth; --set n_blocks=16 --set g_width=64 --set d_width=64 restores the paper's.
-    n_blocks: int = 4  # residual blocks in SRResNet (paper: 16)
-    g_width: int = 32  # channels of SRResNet (paper: 64)
-    d_width: int = 16  # channels of D's first conv, doubled every second conv (paper: 64)
+    n_blocks: ganzoo.NonNegativeInt = 4  # residual blocks in SRResNet (paper: 16)
+    g_width: ganzoo.Width = 32  # channels of SRResNet (paper: 64)
+    d_width: ganzoo.Width = 16  # channels of D's first conv, doubled every second conv (paper: 64)
     # Not in the paper: G adds its output to the bicubic upscaling of its input (VDSR's global
     # residual, Kim et al. 2016), so it starts at bicubic's PSNR and spends a CPU budget of 10^3
     # steps (the paper: 10^6) on the missing detail instead of on re-learning colour and layout.
     bicubic_skip: bool = True  # False: the paper's SRResNet, tanh output learned from scratch
-    pretrain_steps: int = 1000  # SRResNet (MSE) steps before adversarial training (paper: 10^6 of 10^6 + 2x10^5)
+    pretrain_steps: ganzoo.NonNegativeInt = 1000  # SRResNet (MSE) steps before adversarial training (paper: 10^6 of 10^6 + 2x10^5)
     # auto: vgg54 when VGG19's weights are on disk ($GANZOO_VGG19_WEIGHTS or the cache), else mse;
     # vgg54 downloads them once if needed. The resolved choice is what config.json records.
     content: Literal["auto", "vgg54", "mse"] = "auto"
-    adversarial_weight: float = 1e-3  # weight of the adversarial loss (paper)
+    adversarial_weight: ganzoo.NonNegativeFloat = 1e-3  # weight of the adversarial loss (paper)
     # The paper pretrains at 1e-4 for 10^6 steps; in the demo's 1,000 steps that ends 1.5 dB below
     # bicubic on the held-out photos, 1e-3 ends level with it (measured, benchmarks/results/quality.md).
-    pretrain_lr: float = 1e-3  # Adam learning rate of the SRResNet (MSE) phase
+    pretrain_lr: ganzoo.PositiveFloat = 1e-3  # Adam learning rate of the SRResNet (MSE) phase
     # Not in the paper (constant lr, 10^6 steps): in a short budget the last steps at full lr leave
     # G wherever the noise of its final batches put it; a cosine decay to 0 settles it.
     pretrain_decay: bool = True  # cosine-decay pretrain_lr to 0 over the SRResNet phase
@@ -66,9 +66,9 @@ class SRGANConfig(ganzoo.VariantConfig):
     # photos, seen several times over; a random flip / 90-degree rotation per crop (the 8 symmetries
     # of the square, EDSR's augmentation, Lim et al. 2017) makes each one 8 different crops.
     augment: bool = True
-    lr: float = 1e-4  # Adam learning rate of the adversarial phase (paper)
-    beta1: float = 0.9  # Adam beta1 (paper)
-    lr_drop_at: float = 0.5  # fraction of the adversarial phase after which lr drops 10x (paper: 10^5 of 2x10^5)
+    lr: ganzoo.PositiveFloat = 1e-4  # Adam learning rate of the adversarial phase (paper)
+    beta1: ganzoo.Decay = 0.9  # Adam beta1 (paper)
+    lr_drop_at: ganzoo.UnitFloat = 0.5  # fraction of the adversarial phase after which lr drops 10x (paper: 10^5 of 2x10^5)
 
 
 VGG19 = RemoteWeights(

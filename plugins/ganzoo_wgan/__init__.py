@@ -33,13 +33,13 @@ class WGANConfig(ganzoo.VariantConfig):
     # 5 critic steps per generator step (and RMSProp at 5e-5) 32x32 does not reach recognisable
     # digits within the 3-minute CPU demo. Use --set image_size=32 or 64 for MNIST or photos.
     image_size: Literal[16, 32, 64] = 16
-    channels: int | None = None  # None takes the dataset's channels
-    z_dim: int = 100  # noise dimensions (DCGAN)
-    g_width: int = 32  # as dcgan: a quarter of the paper's width keeps the CPU demo in budget
-    d_width: int = 32  # as dcgan
-    n_critic: int = 5  # critic steps per generator step (Algorithm 1)
-    clip: float = 0.01  # weight clipping c (Algorithm 1)
-    lr: float = 5e-5  # RMSProp learning rate (Algorithm 1)
+    channels: Literal[1, 3] | None = None  # None takes the dataset's channels
+    z_dim: ganzoo.PositiveInt = 100  # noise dimensions (DCGAN)
+    g_width: ganzoo.Width = 32  # as dcgan: a quarter of the paper's width keeps the CPU demo in budget
+    d_width: ganzoo.Width = 32  # as dcgan
+    n_critic: ganzoo.PositiveInt = 5  # critic steps per generator step (Algorithm 1)
+    clip: ganzoo.PositiveFloat = 0.01  # weight clipping c (Algorithm 1)
+    lr: ganzoo.PositiveFloat = 5e-5  # RMSProp learning rate (Algorithm 1)
 
 
 @dataclasses.dataclass
@@ -47,16 +47,16 @@ class WGANGPConfig(ganzoo.VariantConfig):
     steps: int = 1500  # demo budget (generator steps; each has n_critic critic steps): ~2 minutes on 2 CPU cores
     batch_size: int = 64  # WGAN-GP Algorithm 1 (m = 64)
     image_size: Literal[16, 32, 64] = 16  # 16 by default for the CPU demo, as in WGANConfig; 32 or 64 for real data
-    channels: int | None = None  # None takes the dataset's channels
-    z_dim: int = 100  # noise dimensions (DCGAN)
-    g_width: int = 32  # as dcgan: a quarter of the paper's width keeps the CPU demo in budget
-    d_width: int = 32  # as dcgan
-    n_critic: int = 5  # critic steps per generator step (Algorithm 1)
-    gp_lambda: float = 10.0  # gradient penalty weight (Algorithm 1)
+    channels: Literal[1, 3] | None = None  # None takes the dataset's channels
+    z_dim: ganzoo.PositiveInt = 100  # noise dimensions (DCGAN)
+    g_width: ganzoo.Width = 32  # as dcgan: a quarter of the paper's width keeps the CPU demo in budget
+    d_width: ganzoo.Width = 32  # as dcgan
+    n_critic: ganzoo.PositiveInt = 5  # critic steps per generator step (Algorithm 1)
+    gp_lambda: ganzoo.NonNegativeFloat = 10.0  # gradient penalty weight (Algorithm 1)
     critic_norm: Literal["none", "layer"] = "none"  # no batchnorm in the critic; the paper suggests layer norm as a drop-in
-    lr: float = 1e-4  # Adam learning rate (Algorithm 1)
-    beta1: float = 0.0  # Adam beta1 (Algorithm 1)
-    beta2: float = 0.9  # Adam beta2 (Algorithm 1)
+    lr: ganzoo.PositiveFloat = 1e-4  # Adam learning rate (Algorithm 1)
+    beta1: ganzoo.Decay = 0.0  # Adam beta1 (Algorithm 1)
+    beta2: ganzoo.Decay = 0.9  # Adam beta2 (Algorithm 1)
 
 
 class WGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
