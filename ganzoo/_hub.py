@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._text import one_line, shown
 from ._version import __version__
 from .errors import ExportError, GanzooError
 
@@ -78,7 +79,7 @@ def _explain(exc: Exception, repo: str, revision: str | None) -> str:
         return f"{where} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and the Hub cannot be reached (offline)"
     if isinstance(exc, HfHubHTTPError) and exc.response is not None:
         return f"the Hub answered {exc.response.status_code} while downloading {where}; nothing was loaded, try again"
-    return f"downloading {where} failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'}); nothing was loaded"
+    return f"downloading {where} failed ({type(exc).__name__}: {shown(str(exc), 160)[1:-1] if str(exc) else 'no details'}); nothing was loaded"
 
 
 def _not_an_export(repo: str, revision: str | None, token: str | None) -> str:
@@ -93,7 +94,7 @@ def _not_an_export(repo: str, revision: str | None, token: str | None) -> str:
         files = []
     pickles = [f for f in files if f.endswith(PICKLE_SUFFIXES)]
     if pickles:
-        return (f"the Hub repo '{repo}' has pickle-format weights ({', '.join(pickles[:3])}) and no model.safetensors; "
+        return (f"the Hub repo '{repo}' has pickle-format weights ({', '.join(shown(p, 60) for p in pickles[:3])}) and no model.safetensors; "
                 "ganzoo never loads pickles")
     return f"the Hub repo '{repo}' is not a ganzoo export: it lacks config.json or model.safetensors"
 
@@ -128,7 +129,7 @@ def push(export: str | Path, repo: str, variants: Mapping[str, Any], *, private:
         info = api.create_commit(
             repo_id,
             operations=[CommitOperationAdd(path_in_repo=f, path_or_fileobj=str(folder / f)) for f in files],
-            commit_message=message or f"Upload {model.name} trained on {model.dataset} with ganzoo {__version__}",
+            commit_message=message or f"Upload {one_line(model.name, 80)} trained on {one_line(model.dataset, 80)} with ganzoo {__version__}",
             revision=revision,
         )
     except Exception as exc:
@@ -144,4 +145,4 @@ def _explain_push(exc: Exception, repo: str) -> str:
         if status in (401, 403):
             return f"the Hub refused to write to '{repo}' ({status}): pass --token with write access or log in with `hf auth login`"
         return f"the Hub answered {status} while pushing to '{repo}'; nothing was committed"
-    return f"pushing to '{repo}' failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'}); nothing was committed"
+    return f"pushing to '{repo}' failed ({type(exc).__name__}: {shown(str(exc), 160)[1:-1] if str(exc) else 'no details'}); nothing was committed"

@@ -22,3 +22,11 @@ def shown(value: object, limit: int = 80) -> str:
 def distribution_name(value: object) -> str | None:
     """``value`` when it is a well-formed distribution name (something `pip install` could mean), else None."""
     return value if isinstance(value, str) and DISTRIBUTION_RE.match(value) else None
+
+
+def one_line(value: object, limit: int = 200) -> str:
+    """``value`` as text on one line, for a model card or a commit message: control characters
+    (newlines included) escaped, at most ``limit`` characters, quotes kept as they are."""
+    text = value if isinstance(value, str) else str(value)
+    out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return out if len(out) <= limit else out[: limit - 3] + "..."

@@ -334,8 +334,8 @@ def _run(args) -> int:
 
 def cmd_sample(args) -> int:
     from . import load
-    from ._io import atomic_write_bytes
-    from .plots import MAX_GRID_PIXELS, grid_geometry, streamed_grid_png
+    from ._io import atomic_write
+    from .plots import MAX_GRID_PIXELS, grid_geometry, streamed_grid
     from .training import resolve_device
 
     if args.n < 1:
@@ -357,7 +357,8 @@ def cmd_sample(args) -> int:
         raise GanzooError(f"-n {args.n} would make a {width:,}x{height:,} grid, more pixels than image viewers open "
                           f"({MAX_GRID_PIXELS:,}); draw at most about {most:,} per grid (several seeds for more)")
     batches = model.generate_batches(n, seed=args.seed, labels=args.label)  # one batch in memory at a time
-    atomic_write_bytes(out, streamed_grid_png(batches, n, shape, nrow, row_labels=rows))
+    grid = streamed_grid(batches, n, shape, nrow, row_labels=rows)
+    atomic_write(out, lambda f: grid.save(f, format="PNG"))  # encoded straight into the file
     print(out)
     return 0
 
@@ -436,18 +437,16 @@ def _read_image(path: str, channels: int):
 
 
 def _write_image(path: Path, image) -> None:
-    """A uint8 (C, H, W) tensor as a PNG, atomically."""
-    from io import BytesIO
-
+    """A uint8 (C, H, W) tensor as a PNG, atomically, encoded straight into the file."""
     from PIL import Image
 
-    from ._io import atomic_write_bytes
+    from ._io import atomic_write
 
-    array = image.cpu().permute(1, 2, 0).contiguous().numpy()
-    buf = BytesIO()
-    Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(buf, format="PNG")
-    del array
-    atomic_write_bytes(path, buf.getvalue())
+    hwc = image.cpu().permute(1, 2, 0)  # no copy when the tensor is channels-last, as tiled outputs are
+    array = hwc.numpy() if hwc.is_contiguous() else hwc.contiguous().numpy()
+    picture = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+    del hwc, array, image
+    atomic_write(path, lambda f: picture.save(f, format="PNG"))
     print(path)
 
 

@@ -34,7 +34,7 @@ from torch import nn
 
 from ._files import Damaged, read_json_object, safetensors_header
 from ._io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from ._text import distribution_name, shown
+from ._text import distribution_name, one_line, shown
 from ._version import __version__
 from .config import TrainConfig, check_value, field_types, to_dict
 from .data.types import DataInfo
@@ -278,7 +278,8 @@ def usage_snippet(info: ExportInfo, variant_cls: type[Variant] | None) -> str:
 def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid: bool, results: dict[str, Any] | None = None) -> str:
     from huggingface_hub import EvalResult, ModelCardData
 
-    variant, dataset = info.variant, info.training.dataset
+    # What config.json says is shown as text: a downloaded export cannot add lines of markdown.
+    variant, dataset = (one_line(t, 200).replace("`", "'") for t in (info.variant, info.training.dataset))
     dname = Path(dataset).name
     pipeline = PIPELINE_TAGS[info.task]
     evals = [
@@ -353,13 +354,13 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
         "",
         "```bash",
         install,
-        info.training.command,
+        one_line(info.training.command, 2000).replace("`", "'"),
         "```",
         "",
         "Config:",
         "",
         "```json",
-        json.dumps(info.training.config, indent=2, sort_keys=True),
+        json.dumps(info.training.config, indent=2, sort_keys=True).replace("`", "\\u0060"),  # no way out of the code block
         "```",
         "",
     ]

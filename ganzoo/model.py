@@ -227,7 +227,9 @@ def _tiled(fn, x: torch.Tensor, tile: int, scale: int, dtype: torch.dtype, devic
     b, c, h, w = x.shape
     if h <= tile and w <= tile:
         return fn(x)
-    out = torch.empty(b, c, h * scale, w * scale, dtype=dtype, device=device)
+    # Channels-last: each image is then (H, W, C) in memory, what an image file holds, so writing
+    # it out needs no transposed copy.
+    out = torch.empty(b, c, h * scale, w * scale, dtype=dtype, device=device, memory_format=torch.channels_last)
     for top in range(0, h, tile):
         for left in range(0, w, tile):
             t0, l0 = max(0, top - overlap), max(0, left - overlap)

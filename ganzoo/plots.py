@@ -66,9 +66,9 @@ def grid_geometry(n: int, shape: tuple[int, ...], nrow: int | None = None, paddi
     return cols, rows, rows * (shape[1] + padding) + padding, cols * (shape[2] + padding) + padding
 
 
-def streamed_grid_png(batches, n: int, shape: tuple[int, ...], nrow: int | None = None, padding: int = 2,
-                      row_labels: Sequence[str] | None = None) -> bytes:
-    """The PNG ``image_grid_png`` makes of ``n`` images, built from ``batches`` (an iterable of
+def streamed_grid(batches, n: int, shape: tuple[int, ...], nrow: int | None = None, padding: int = 2,
+                  row_labels: Sequence[str] | None = None) -> Image.Image:
+    """The grid ``image_grid_png`` draws of ``n`` images, built from ``batches`` (an iterable of
     [-1, 1] tensors) one at a time into a uint8 canvas: memory is the grid's, not the samples'."""
     cols, _, height, width = grid_geometry(n, shape, nrow, padding)
     if height * width > MAX_GRID_PIXELS:
@@ -86,11 +86,8 @@ def streamed_grid_png(batches, n: int, shape: tuple[int, ...], nrow: int | None 
             canvas[top : top + shape[1], left : left + shape[2]] = image.permute(1, 2, 0)
             i += 1
     image = Image.fromarray(canvas.numpy())
-    if row_labels:
-        image = _label_rows(image, row_labels, shape[1] + padding, padding)
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+    del canvas
+    return _label_rows(image, row_labels, shape[1] + padding, padding) if row_labels else image
 
 
 def loss_curve_png(history: Sequence[dict], title: str = "") -> bytes:

@@ -1,5 +1,8 @@
 """The command line through a real subprocess: the happy path and every user error."""
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -182,3 +185,23 @@ def test_cgan_samples_the_label_asked_for(cli, tmp_path):
     assert cli("run", "dcgan", "--steps", "1", *FAST, "--out", "d").returncode == 0
     unconditional = cli("sample", "d/export", "--label", "3")
     assert unconditional.returncode == 2 and "variant 'dcgan' is unconditional and takes no labels" in unconditional.stderr
+
+
+def test_under_scripts_and_batch_jobs(cli, tmp_path):
+    """stderr a pipe (nohup, a scheduler): plain progress lines; stdout closed early: a quiet exit."""
+    import re
+    import subprocess
+
+    ran = cli("run", "dcgan", "--steps", "6", *FAST, "--set", "progress_every=0.01", "--out", "r")
+    assert ran.returncode == 0, ran.stderr
+    lines = [l for l in ran.stderr.splitlines() if l.startswith("ganzoo: step ")]
+    assert len(lines) >= 3 and lines[-1].startswith("ganzoo: step 6/6 (100%) loss_d ")
+    assert re.fullmatch(r"ganzoo: step \d+/6 \(\d+%\) loss_d \S+ loss_g \S+ \| \d+ images/s \| ETA \S+", lines[0]), lines[0]
+    quiet = cli("run", "dcgan", "--steps", "2", *FAST, "--set", "progress_every=0", "--out", "q")
+    assert quiet.returncode == 0 and "ganzoo: step" not in quiet.stderr
+
+    exe = Path(sys.executable).parent / "ganzoo"
+    reader = subprocess.Popen([str(exe), "metrics"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    reader.stdout.close()  # like `ganzoo metrics | head -0`: the reader is gone before ganzoo writes
+    err = reader.stderr.read().decode()
+    assert reader.wait() == 141 and err == "", err

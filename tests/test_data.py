@@ -138,3 +138,108 @@ def test_batch_stream_is_a_function_of_seed_and_position():
     # two ranks split a global batch without overlap
     r0, r1 = BatchStream(data, 2, seed=1, rank=0, world=2), BatchStream(data, 2, seed=1, rank=1, world=2)
     assert r0.next().x.flatten().tolist() + r1.next().x.flatten().tolist() == batches[0]
+
+
+# -- image folders as users have them ---------------------------------------------------------------
+
+
+def _users_folder(root):
+    """Two classes of 12x12 images in every mode Pillow writes, plus what real folders also hold."""
+    import io
+
+    (root / "cat").mkdir(parents=True)
+    (root / "dog").mkdir()
+    ramp16 = (np.arange(144, dtype=np.uint16).reshape(12, 12) * 400)  # 0..57200 of 65535
+    Image.fromarray(ramp16).save(root / "cat" / "grey16.png")
+    rgba = np.zeros((12, 12, 4), np.uint8)
+    rgba[..., 0] = 255  # hidden colour red under alpha 0 ...
+    rgba[:6, :, 3] = 255  # ... except the top half, opaque red
+    Image.fromarray(rgba, "RGBA").save(root / "cat" / "rgba.png")
+    Image.fromarray(np.full((12, 12, 3), 90, np.uint8)).convert("P").save(root / "dog" / "palette.png")
+    Image.fromarray(np.full((12, 12, 3), 200, np.uint8)).convert("CMYK").save(root / "dog" / "cmyk.jpg")
+    la = np.stack([np.full((12, 12), 40, np.uint8), np.full((12, 12), 0, np.uint8)], -1)
+    Image.fromarray(la, "LA").save(root / "dog" / "la.png")
+    buf = io.BytesIO()
+    Image.fromarray(np.full((12, 12, 3), 10, np.uint8)).save(buf, format="PNG")
+    (root / "dog" / "cut.png").write_bytes(buf.getvalue()[:40])  # truncated
+    (root / "cat" / "notes.jpg").write_text("not an image")
+    (root / ".ipynb_checkpoints" / "cat").mkdir(parents=True)
+    Image.fromarray(np.zeros((12, 12), np.uint8)).save(root / ".ipynb_checkpoints" / "cat" / "grey16-checkpoint.png")
+    Image.fromarray(np.zeros((12, 12), np.uint8)).save(root / "stray.png")
+    (root / "README.txt").write_text("my cats and dogs")
+    return root
+
+
+def test_a_users_folder_is_read_as_a_person_sees_it(tmp_path, caplog):
+    folder = _users_folder(tmp_path / "pets")
+    with caplog.at_level("WARNING"):
+        data = load_data(str(folder), DataRequest(channels=3, labels=True), registry().datasets)
+    assert data.class_names == ("cat", "dog") and data.num_classes == 2  # the hidden folder is no class
+    assert len(data) == 5  # 2 cats and 3 dogs: the two unreadable files skipped, the stray one left out
+    warnings = [r.getMessage() for r in caplog.records]
+    unreadable = [w for w in warnings if "cannot be read" in w]
+    assert len(unreadable) == 1 and "skipping 2 of 7" in unreadable[0] and "cut.png" in unreadable[0] and "notes.jpg" in unreadable[0]
+    assert any("1 image file(s) lie beside the class folders (stray.png)" in w for w in warnings)
+    by_name = dict(zip(["grey16", "rgba", "cmyk", "la", "palette"], data.x))  # files in sorted order: cat/..., dog/...
+    grey16 = by_name["grey16"][0].float()
+    expected = torch.from_numpy((np.arange(144).reshape(12, 12) * 400 / 65535 * 255).round())
+    assert torch.allclose(grey16, expected.float(), atol=1)  # scaled to 8 bits, not clipped to white
+    rgba = by_name["rgba"]
+    assert rgba[:, :6].float().mean(dim=(1, 2)).tolist() == [255.0, 0.0, 0.0]  # opaque red stays red
+    assert rgba[:, 6:].float().mean(dim=(1, 2)).tolist() == [255.0, 255.0, 255.0]  # transparent: white, not the hidden red
+    assert by_name["la"].float().mean() == 255.0  # fully transparent grey: white
+    assert abs(by_name["palette"].float().mean() - 90) < 2 and abs(by_name["cmyk"].float().mean() - 200) < 4
+
+
+def test_strict_refuses_a_folder_with_unreadable_files_naming_them(tmp_path):
+    from ganzoo.data import load_data
+
+    folder = _users_folder(tmp_path / "pets")
+    with pytest.raises(DataError, match=r"2 of 7 files could be read: .*cut\.png.*notes\.jpg|2 of 7 files could be read: .*notes\.jpg.*cut\.png"):
+        load_data(str(folder), DataRequest(channels=3), registry().datasets, strict=True)
+
+
+def test_small_images_are_warned_about(tmp_path, caplog):
+    for i in range(3):
+        Image.fromarray(np.full((10, 12), 50 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    with caplog.at_level("WARNING"):
+        data = load_data(str(tmp_path), DataRequest(size=32), registry().datasets)
+    assert data.x.shape == (3, 1, 32, 32)
+    assert any("3 of 3 images are smaller than the training size 32x32 (median 12x10)" in r.getMessage() for r in caplog.records)
+
+
+def test_a_plugin_loader_that_ignores_the_requested_size_is_refused(register_plugin):
+    import ganzoo
+    from ganzoo.data import Dataset
+
+    class Plugin:
+        @ganzoo.hookimpl
+        def register_datasets(self, register):
+            register(Dataset("fixed-size", "always 8x8", lambda req: InMemoryData("fixed-size", torch.zeros(4, 1, 8, 8, dtype=torch.uint8))))
+
+    register_plugin(Plugin(), "fixed-size-plugin")
+    with pytest.raises(DataError, match=r"dataset 'fixed-size' served 8x8 images, but 32x32 were asked for"):
+        load_data("fixed-size", DataRequest(size=32), registry().datasets)
+
+
+def test_a_users_folder_trains_and_its_class_names_come_back(cli, tmp_path):
+    """Through the real CLI: the folder's problems are told in warnings, the run trains, the export
+    records the class folders' names, `ganzoo sample --label NAME` takes them, and grids are labelled."""
+    import json
+
+    _users_folder(tmp_path / "pets")
+    ran = cli("run", "cgan", "--data", "pets", "--steps", "2", "--batch-size", "4", "--set", "channels=3", "--set", "num_samples=4", "--out", "r")
+    assert ran.returncode == 0, ran.stderr
+    assert "skipping 2 of 7 image files that cannot be read" in ran.stderr and "lie beside the class folders (stray.png)" in ran.stderr
+    io = json.loads((tmp_path / "r" / "export" / "config.json").read_text())["io"]
+    assert io["id2label"] == {"0": "cat", "1": "dog"}
+    dogs = cli("sample", "r", "--label", "dog", "-n", "2", "-o", "dogs.png")
+    assert dogs.returncode == 0, dogs.stderr
+    assert Image.open(tmp_path / "dogs.png").size == (2 * 30 + 2, 30 + 2)  # 28x28 images, 2-pixel padding
+    cow = cli("sample", "r", "--label", "cow", "-n", "3")
+    assert cow.returncode == 2 and "no class named 'cow'; classes: cat, dog" in cow.stderr
+    grid = Image.open(tmp_path / "r" / "export" / "samples.png").convert("L")
+    margin = np.asarray(grid)[:, : grid.width - (2 * 30 + 2)]  # one row per class, 2 per row: the rest is the label margin
+    assert margin.shape[1] > 8 and (margin < 128).any()  # dark text on the white margin: the row labels
+    strict = cli("run", "cgan", "--data", "pets", "--steps", "2", "--strict", "--out", "s")
+    assert strict.returncode == 2 and "2 of 7 files could be read" in strict.stderr and not (tmp_path / "s" / "config.json").exists()

@@ -81,21 +81,53 @@ def test_shipped_digits_cnn_classifies_the_held_out_digits():
 def test_ganzoo_eval_through_the_cli(cli, tmp_path):
     fast = ["--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8"]
     assert cli("run", "dcgan", "--steps", "2", *fast, "--out", "r").returncode == 0
-    done = cli("eval", "r", "--metrics", "fid-digitscnn-halves", "pr-digitscnn-halves-k3", "--json")
+    saved = tmp_path / "r" / "export" / "eval.json"
+    # PATH after the metrics' names is still PATH
+    done = cli("eval", "--metrics", "fid-digitscnn-halves", "pr-digitscnn-halves-k3", "r", "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     fid = doc["metrics"]["fid-digitscnn-halves"]["values"]
     assert fid["fid"] > fid["fid_real_floor"] >= 0 and fid["n_generated"] == fid["n_real"] == 898
     assert doc["model"]["variant"] == "dcgan" and len(doc["model"]["weights_sha256"]) == 64
-    assert json.loads((tmp_path / "r" / "export" / "eval.json").read_text()) == doc
+    assert json.loads(saved.read_text()) == doc
     card = (tmp_path / "r" / "export" / "README.md").read_text()
     assert "model-index:" in card and "fid-digitscnn-halves fid" in card and "## Evaluation" in card
+    # another metric is added to what is recorded; one evaluated again replaces only itself
     table = cli("eval", "r/export", "--metrics", "is-digitscnn-n5000")
     assert table.returncode == 0 and "is_mean" in table.stdout
+    again = cli("eval", "r", "--metrics", "fid-digitscnn-halves", "--seed", "3")
+    assert again.returncode == 0, again.stderr
+    merged = json.loads(saved.read_text())["metrics"]
+    assert sorted(merged) == ["fid-digitscnn-halves", "is-digitscnn-n5000", "pr-digitscnn-halves-k3"]
+    assert merged["fid-digitscnn-halves"]["seed"] == 3 and merged["pr-digitscnn-halves-k3"] == doc["metrics"]["pr-digitscnn-halves-k3"]
+    card = (tmp_path / "r" / "export" / "README.md").read_text()
+    assert all(f"| {m} " in card for m in merged)
+    before = saved.read_text()
     bad = cli("eval", "r", "--metrics", "modes-pacgan-n2500")
     assert bad.returncode == 2 and "does not apply" in bad.stderr
     unknown = cli("eval", "r", "--metrics", "fid")
     assert unknown.returncode == 2 and "unknown metric 'fid'" in unknown.stderr
+    assert saved.read_text() == before  # refusals write nothing
+    # a write that fails keeps the results: they were printed first
+    saved.unlink()
+    saved.mkdir()
+    blocked = cli("eval", "r", "--metrics", "is-digitscnn-n5000")
+    assert blocked.returncode == 2 and "is_mean" in blocked.stdout, blocked.stderr
+    assert "the results above were not saved: cannot write" in blocked.stderr and "Traceback" not in blocked.stderr
+
+
+def test_evaluating_a_pretrained_model_writes_to_the_cache_not_the_package(cli, tmp_path):
+    import hashlib
+
+    folder = registry().pretrained["dcgan-digits"].folder
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
+    done = cli("eval", "dcgan-digits", "--metrics", "kid-digitscnn-halves", env={"GANZOO_CACHE_DIR": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stderr
+    written = tmp_path / "cache" / "evals" / "dcgan-digits" / "eval.json"
+    assert f"wrote {written}" in done.stdout and "kid-digitscnn-halves" in json.loads(written.read_text())["metrics"]
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()} == before
+    out = cli("eval", "dcgan-digits", "--metrics", "kid-digitscnn-halves", "--out", "mine")
+    assert out.returncode == 0 and (tmp_path / "mine" / "eval.json").is_file()
 
 
 def test_mode_metric_on_a_ring_model(tmp_path):
@@ -155,20 +187,28 @@ def test_trainer_evaluates_keeps_the_best_checkpoint_and_trains_the_same(tmp_pat
 
 
 def test_user_supplied_feature_extractor(cli, tmp_path):
-    (tmp_path / "myfeatures.py").write_text(
+    import numpy as np
+    from PIL import Image
+
+    (tmp_path / "myfeatures.py").write_text(  # in the current directory, found as `python -m` would find it
         "import torch\n"
         "def pooled():\n"
         "    return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(4), torch.nn.Flatten())\n"
     )
-    fast = ["--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8"]
-    assert cli("run", "dcgan", "--steps", "1", *fast, "--out", "r").returncode == 0
-    env = {"PYTHONPATH": str(tmp_path)}
-    done = cli("eval", "r", "--features", "myfeatures:pooled", "--metrics", "fid-userfeatures-halves", "--json", env=env)
+    (tmp_path / "mine").mkdir()
+    for i in range(8):
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (20, 20, 3), dtype=np.uint8)).save(tmp_path / "mine" / f"{i}.png")
+    fast = ["--batch-size", "4", "--set", "g_width=8", "--set", "d_width=8", "--set", "sample_every=0"]
+    assert cli("run", "dcgan", "--data", "mine", "--steps", "1", *fast, "--out", "r").returncode == 0
+    nothing = cli("eval", "r")  # a model of the user's own images: no built-in default metric judges them
+    assert nothing.returncode == 2 and "--features MODULE:CALLABLE" in nothing.stderr and "fid-inception-halves" in nothing.stderr
+    assert not (tmp_path / "r" / "export" / "eval.json").exists()
+    done = cli("eval", "r", "--features", "myfeatures:pooled", "--metrics", "fid-userfeatures-halves", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)["metrics"]["fid-userfeatures-halves"]
     assert result["protocol"]["features"] == "myfeatures:pooled"
-    assert result["values"]["fid"] > result["values"]["fid_real_floor"] >= 0
+    assert result["values"]["fid"] > 0 and result["values"]["n_generated"] == result["values"]["n_real"] == 4  # halves of 8
     missing = cli("eval", "r", "--metrics", "fid-userfeatures-halves")
     assert missing.returncode == 2 and "does not apply" in missing.stderr
-    bad = cli("eval", "r", "--features", "nosuchmodule:f", env=env)
+    bad = cli("eval", "r", "--features", "nosuchmodule:f")
     assert bad.returncode == 2 and "cannot load feature extractor 'nosuchmodule:f'" in bad.stderr

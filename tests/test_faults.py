@@ -246,3 +246,131 @@ def test_text_from_a_downloaded_config_is_shown_as_data(tmp_path):
     quoted = lines[0].split("variant '", 1)[1].split("', which", 1)[0]
     assert "pip install" not in lines[0].replace(quoted, "")  # only inside the quoted, escaped name: no advice
     assert "curl" not in lines[0] and "names no valid distribution" in lines[0]
+
+
+SHIM = '''
+"""Test-only fault injection, loaded by `site` before ganzoo: the file system refuses writes whose
+path contains $FAIL_PATH with $FAIL_ERRNO, as a full disk (ENOSPC), a read-only mount (EROFS) or
+a permission (EACCES) would. Reads are left alone."""
+import builtins, errno, os
+
+_marker, _code = os.environ.get("FAIL_PATH"), getattr(errno, os.environ.get("FAIL_ERRNO", "ENOSPC"))
+_open, _os_open, _mkdir = builtins.open, os.open, os.mkdir
+
+
+def _refuse(path):
+    if _marker and _marker in os.fspath(path):
+        raise OSError(_code, os.strerror(_code), os.fspath(path))
+
+
+def open(file, mode="r", *a, **k):
+    if any(c in mode for c in "wax+") and not isinstance(file, int):
+        _refuse(file)
+    return _open(file, mode, *a, **k)
+
+
+def os_open(path, flags, *a, **k):
+    if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+        _refuse(path)
+    return _os_open(path, flags, *a, **k)
+
+
+def mkdir(path, *a, **k):
+    _refuse(path)
+    return _mkdir(path, *a, **k)
+
+
+builtins.open, os.open, os.mkdir = open, os_open, mkdir
+'''
+
+
+@pytest.fixture
+def failing_fs(tmp_path):
+    site = tmp_path / "shim"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SHIM)
+    return lambda marker, code="ENOSPC": {"PYTHONPATH": str(site), "FAIL_PATH": marker, "FAIL_ERRNO": code}
+
+
+def test_a_full_disk_mid_run_stops_with_exit_3_and_the_run_resumes(failing_fs, tmp_path):
+    run = ["run", "dcgan", *FAST, "--set", "checkpoint_every=2", "--out", "r"]
+    full = run_cli(*run, "--steps", "6", cwd=tmp_path, env=failing_fs("step-00000004"))
+    assert full.returncode == 3, full.stderr
+    error = full.stderr.strip().splitlines()[-1]
+    assert error.startswith("ganzoo: error: training stopped at step 4: cannot write '") and "No space left on device" in error
+    assert "step-00000002.safetensors" in error and "--resume r" in error and "Traceback" not in full.stderr
+    ckpts = tmp_path / "r" / "checkpoints"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step-00000002.safetensors"]  # whole; no temp file left
+    resumed = run_cli("run", "dcgan", "--resume", "r", "--steps", "6", cwd=tmp_path)
+    assert resumed.returncode == 0 and "resuming at step 2" in resumed.stderr, resumed.stderr
+    straight = run_cli("run", "dcgan", *FAST, "--set", "checkpoint_every=2", "--steps", "6", "--out", "s", cwd=tmp_path)
+    a, b = _files(tmp_path / "r" / "export"), _files(tmp_path / "s" / "export")
+    assert a["model.safetensors"] == b["model.safetensors"]  # nothing of the failed write leaked into the run
+
+
+@pytest.mark.parametrize("code,words", [("EROFS", "Read-only file system"), ("EACCES", "Permission denied")])
+def test_an_unwritable_out_folder_is_one_line_naming_it(failing_fs, tmp_path, code, words):
+    done = run_cli("run", "dcgan", *FAST, "--steps", "2", "--out", "ro/run", cwd=tmp_path, env=failing_fs("ro", code))
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("ganzoo: error: cannot use 'ro") and words in lines[-1] and "Traceback" not in done.stderr
+    sample = run_cli("sample", "dcgan-digits", "-o", "ro/grid.png", cwd=tmp_path, env=failing_fs("ro", code))
+    assert sample.returncode == 2 and words in sample.stderr and len(sample.stderr.strip().splitlines()) == 1, sample.stderr
+
+
+PEAK = """
+import resource, sys
+from ganzoo.cli import main
+rc = main(sys.argv[1:])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, file=sys.stderr)  # Linux: KiB
+sys.exit(rc)
+"""
+
+
+def _peak_bytes(tmp_path, *args) -> int:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", PEAK, *map(str, args)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return int(done.stderr.strip().splitlines()[-1])
+
+
+def test_memory_is_bounded_by_the_output_not_by_n_or_the_image_size(tmp_path):
+    """Sampling streams batches into the grid; upscaling streams tiles into a uint8 output, and both
+    are PNG-encoded straight into the file. Growing the work 9x grows peak memory by about what the
+    output itself grows (the float32 paths these replace grew it by 4-10x that)."""
+    import numpy as np
+    from PIL import Image
+
+    import ganzoo
+    from ganzoo.export import write_export
+
+    small, large = (_peak_bytes(tmp_path, "sample", "dcgan-digits", "-n", str(n), "-o", f"g{n}.png") for n in (500, 4500))
+    grid = 3 * (68 * 34 + 2) ** 2 - 3 * (23 * 34 + 2) ** 2  # how much the uint8 RGB grid grows (68x68 vs 23x23 images)
+    assert large - small < 2 * grid + 40e6, (small, large, grid)
+    tiny = ganzoo.create("srgan", g_width=4, n_blocks=1)  # cheap to run: the output, not the network, is what is measured
+    write_export(tmp_path / "sr", variant=tiny.variant, info=tiny.info, grid_png=None)
+    for side in (300, 900):
+        y, x = np.mgrid[0:side, 0:side]
+        Image.fromarray(np.stack([x * 255 // side, y * 255 // side, (x + y) * 127 // side], -1).astype(np.uint8)).save(tmp_path / f"{side}.png")
+    small, large = (_peak_bytes(tmp_path, "upscale", "sr", f"{s}.png", "-o", f"up{s}.png", "--tile", "128") for s in (300, 900))
+    output = 3 * 16 * (900**2 - 300**2)  # uint8 RGB at 4x
+    assert large - small < 3 * output + 40e6, (small, large, output)
+    assert Image.open(tmp_path / "up900.png").size == (3600, 3600)
+
+
+def test_a_hostile_config_cannot_write_markdown_into_the_model_card(tmp_path):
+    import dataclasses
+
+    import ganzoo
+    from ganzoo.export import model_card
+
+    model = ganzoo.create("dcgan", g_width=8)
+    clean = model_card(model.info, type(model.variant), has_grid=False)
+    evil = "digits\n# INJECTED heading\n```\n[click](http://x)"
+    training = dataclasses.replace(model.info.training, dataset=evil, command="ganzoo run dcgan\n```\n# INJECTED",
+                                   config={"note": "```\n# INJECTED"})
+    card = model_card(dataclasses.replace(model.info, variant="dcgan\n# INJECTED", training=training), type(model.variant), has_grid=False)
+    assert not [line for line in card.splitlines() if line.startswith("# INJECTED") or line.startswith("[click]")]
+    assert card.count("```") == clean.count("```")  # no code block closed early

@@ -412,3 +412,19 @@ def test_sampling_is_batched_without_changing_a_sample(monkeypatch):
     monkeypatch.setattr(M, "GENERATE_BATCH", 10**6)
     whole = model.sample(1200, seed=3)
     assert chunked.shape == (1200, 1, 32, 32) and torch.allclose(chunked, whole, atol=1e-6)
+
+
+def test_the_streamed_grid_is_the_grid(tmp_path):
+    """`ganzoo sample` builds its grid batch by batch; it must be the picture image_grid_png draws."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from ganzoo.plots import image_grid_png, streamed_grid
+
+    images = torch.rand(23, 1, 6, 5, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    for nrow, labels in ((None, None), (5, ["a", "bb", "c", "d", "e"])):
+        whole = np.asarray(Image.open(io.BytesIO(image_grid_png(images, nrow=nrow, row_labels=labels))).convert("RGB"))
+        streamed = np.asarray(streamed_grid(iter(images.split(7)), 23, (1, 6, 5), nrow, row_labels=labels).convert("RGB"))
+        assert whole.shape == streamed.shape and (whole == streamed).all()

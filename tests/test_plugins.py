@@ -163,6 +163,11 @@ def test_installed_plugin_is_listed_runnable_and_a_broken_one_is_reported(site, 
     assert "broken (ganzoo-broken): could not be loaded: ModuleNotFoundError: No module named 'ganzoo_this_module_does_not_exist'" in plugins.stdout
     assert "tinygan" in plugins.stdout and "register_variants" in plugins.stdout
 
+    failed = run_cli("run", "broken", env=env, cwd=tmp_path)  # the failed plugin's name: the failure is the news
+    assert failed.returncode == 2
+    assert ("unknown variant 'broken'" in failed.stderr and "it may come from a plugin that failed to load: 'broken' (ganzoo-broken): "
+            "could not be loaded: ModuleNotFoundError" in failed.stderr), failed.stderr
+
     out = tmp_path / "run"
     ran = run_cli("run", "tinygan", "--steps", "3", "--out", out, env=env, cwd=tmp_path)
     assert ran.returncode == 0, ran.stderr
