@@ -94,7 +94,7 @@ def _not_an_export(repo: str, revision: str | None, token: str | None) -> str:
         files = []
     pickles = [f for f in files if f.endswith(PICKLE_SUFFIXES)]
     if pickles:
-        return (f"the Hub repo '{repo}' has pickle-format weights ({', '.join(shown(p, 60) for p in pickles[:3])}) and no model.safetensors; "
+        return (f"the Hub repo '{repo}' has pickle-format weights ({', '.join(shown(p, 60)[1:-1] for p in pickles[:3])}) and no model.safetensors; "
                 "ganzoo never loads pickles")
     return f"the Hub repo '{repo}' is not a ganzoo export: it lacks config.json or model.safetensors"
 

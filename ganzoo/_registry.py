@@ -167,6 +167,12 @@ def validate_variant(cls: Any) -> None:
     names = cls.generator_names
     if not (isinstance(names, tuple) and names and all(isinstance(n, str) and n.isidentifier() for n in names)):
         raise RegistrationError(f"variant '{cls.name}': generator_names must be a non-empty tuple of attribute names, got {names!r}")
+    try:
+        from .config import replace
+
+        replace(TrainConfig(), dict(cls.train_defaults))
+    except Exception as exc:  # noqa: BLE001 - any bad entry is the plugin's to fix
+        raise RegistrationError(f"variant '{cls.name}': train_defaults {exc}") from None
     clash = {f.name for f in dataclasses.fields(cfg)} & {f.name for f in dataclasses.fields(TrainConfig)}
     if clash:
         raise RegistrationError(

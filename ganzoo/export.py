@@ -114,7 +114,10 @@ def reproduce_command(cls: type[Variant], dataset: str, config: Any, train: Trai
         parts += ["--data", _portable_path(dataset)]
     pairs = _changed(config, cls.Config())
     if train is not None:
-        pairs += [(k, v) for k, v in _changed(train, TrainConfig()) if k != "device"]  # the device changes no recipe
+        from .config import replace
+
+        defaults = replace(TrainConfig(), dict(cls.train_defaults))  # the variant's own trainer defaults need no --set
+        pairs += [(k, v) for k, v in _changed(train, defaults) if k != "device"]  # the device changes no recipe
     for key, value in pairs:
         parts += ["--set", f"{key}={_set_text(value)}"]
     return shlex.join(parts)

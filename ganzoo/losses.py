@@ -56,6 +56,21 @@ def d_loss_hinge(real: Tensor, fake: Tensor) -> Tensor:
 g_loss_hinge = g_loss_wasserstein
 
 
+def _input_gradient(critic, x: Tensor) -> Tensor:
+    """d(sum critic(x)) / dx with the graph kept (a penalty on it trains the critic). Under fp16 loss
+    scaling the scaled output is differentiated (no underflow) and the gradient unscaled, as in
+    PyTorch's AMP recipe for gradient penalties."""
+    from .precision import active_scaler
+
+    out = critic(x).float().sum()
+    scaler = active_scaler()
+    if scaler is None:
+        (grad,) = torch.autograd.grad(out, x, create_graph=True)
+        return grad
+    (scaled,) = torch.autograd.grad(scaler.scale(out), x, create_graph=True)
+    return scaled / scaler.get_scale()
+
+
 def gradient_penalty(critic, real: Tensor, fake: Tensor, rng: torch.Generator | None = None) -> Tensor:
     """Gulrajani et al. 2017: E[(||grad f(x_hat)||_2 - 1)^2] at random interpolates x_hat of real and fake."""
     shape = (real.shape[0],) + (1,) * (real.ndim - 1)
@@ -63,17 +78,38 @@ def gradient_penalty(critic, real: Tensor, fake: Tensor, rng: torch.Generator | 
         eps = torch.rand(shape, device=real.device, dtype=real.dtype)
     else:
         eps = torch.rand(shape, generator=rng).to(real.device, real.dtype)
-    from .precision import active_scaler
-
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    out = critic(x_hat).float().sum()
-    scaler = active_scaler()
-    if scaler is None:
-        (grad,) = torch.autograd.grad(out, x_hat, create_graph=True)
-    else:  # fp16: differentiate the scaled output (no underflow), then unscale (PyTorch's AMP recipe)
-        (scaled,) = torch.autograd.grad(scaler.scale(out), x_hat, create_graph=True)
-        grad = scaled / scaler.get_scale()
+    grad = _input_gradient(critic, x_hat)
     return (grad.float().flatten(1).norm(2, dim=1) - 1).pow(2).mean()
+
+
+def zero_centred_penalty(critic, x: Tensor) -> Tensor:
+    """E[||grad_x D(x)||_2^2], the zero-centred gradient penalty: R1 on real data (Mescheder et al.
+    2018, "Which Training Methods for GANs do actually Converge?", eq. 9) and R2 on generated data.
+    Multiply by gamma / 2 for the papers' weighting; R3GAN (Huang et al. 2024) applies both."""
+    x = x.detach().requires_grad_(True)
+    return _input_gradient(critic, x).float().flatten(1).pow(2).sum(1).mean()
+
+
+def r1_penalty(critic, real: Tensor) -> Tensor:
+    """R1 (Mescheder et al. 2018): the zero-centred gradient penalty on real data."""
+    return zero_centred_penalty(critic, real)
+
+
+def r2_penalty(critic, fake: Tensor) -> Tensor:
+    """R2 (Mescheder et al. 2018; R3GAN, Huang et al. 2024): the zero-centred gradient penalty on generated data."""
+    return zero_centred_penalty(critic, fake)
+
+
+def d_loss_relativistic(real: Tensor, fake: Tensor) -> Tensor:
+    """Relativistic pairing GAN (RpGAN; Jolicoeur-Martineau 2019; R3GAN eq. 2, f = softplus(-t)):
+    E[softplus(-(D(x_r) - D(x_f)))], each real paired with one fake."""
+    return F.softplus(fake - real).mean()
+
+
+def g_loss_relativistic(real: Tensor, fake: Tensor) -> Tensor:
+    """RpGAN's generator loss: E[softplus(-(D(x_f) - D(x_r)))] (R3GAN eq. 2 with the roles swapped)."""
+    return F.softplus(real - fake).mean()
 
 
 def cycle_consistency(x: Tensor, reconstructed: Tensor) -> Tensor:

@@ -90,6 +90,9 @@ class Variant(abc.ABC):
     format1_generator_names: ClassVar[tuple[str, ...]] = ("generator",)
     format1_module_order: ClassVar[tuple[str, ...]] = ()  # top-level module names of a format-1 generator, in forward order, when not alphabetical
     scale: ClassVar[int] = 1  # super-resolution factor, for Task.SUPER_RESOLUTION variants
+    # Trainer keys whose default this variant changes, e.g. {"ema": True} for a paper that samples
+    # from an EMA of G; `--set` still overrides them, and the run's config.json records the result.
+    train_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: VariantConfig, data: DataInfo, device: torch.device | str = "cpu", *, pack: int = 1,
                  training: bool = True, args: dict[str, Any] | None = None):

@@ -39,32 +39,47 @@ def run_cli(*args, cwd=None, env=None, timeout=600):
 
 @pytest.fixture
 def cli(tmp_path):
+    """`ganzoo ARGS` run in tmp_path, in this process (see run_main)."""
     def call(*args, **kw):
         kw.setdefault("cwd", tmp_path)
-        return run_cli(*args, **kw)
+        return run_main(*args, **kw)
 
     return call
 
 
-def run_main(*args, cwd=None):
-    """``ganzoo.cli.main`` in this process, as a subprocess would see it: exit code, stdout,
-    stderr (a CompletedProcess). Cheaper than run_cli by a Python start and a torch import; used
-    for tables of cases, each kind of which also has a real-subprocess test."""
+def run_main(*args, cwd=None, env=None, timeout=None):
+    """``ganzoo.cli.main`` in this process, as a subprocess would see it: exit code, stdout and
+    stderr as a CompletedProcess, with ``cwd``, ``env`` and ``sys.argv`` set as the console script
+    would have them. A `ganzoo` subprocess costs 4 s of torch import before it does anything; this
+    costs nothing, so most CLI tests use it. What only a real process shows (the console script
+    itself, signals, two processes, plugins found on a fresh PYTHONPATH, import-time settings such
+    as HF_HUB_OFFLINE, a test-only sitecustomize) is tested through run_cli."""
+    import logging
+
     from ganzoo.cli import main
 
+    argv = [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()
-    old = os.getcwd()
+    old_cwd, old_argv, old_env = os.getcwd(), sys.argv, dict(os.environ)
+    root = logging.getLogger()
+    old_handlers, old_level = list(root.handlers), root.level
     try:
         if cwd is not None:
             os.chdir(cwd)
+        os.environ.update({k: str(v) for k, v in (env or {}).items()})
+        sys.argv = [os.path.join(os.path.dirname(sys.executable), "ganzoo"), *argv]
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                rc = main([str(a) for a in args])
-            except SystemExit as exc:  # argparse's usage errors
-                rc = exc.code
+                rc = main(argv)
+            except SystemExit as exc:  # argparse: --help, usage errors
+                rc = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     finally:
-        os.chdir(old)
-    return subprocess.CompletedProcess(["ganzoo", *map(str, args)], rc, out.getvalue(), err.getvalue())
+        os.chdir(old_cwd)
+        sys.argv = old_argv
+        os.environ.clear()
+        os.environ.update(old_env)
+        root.handlers, root.level = old_handlers, old_level
+    return subprocess.CompletedProcess(["ganzoo", *argv], rc, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
@@ -72,5 +87,15 @@ def main_cli(tmp_path):
     def call(*args, **kw):
         kw.setdefault("cwd", tmp_path)
         return run_main(*args, **kw)
+
+    return call
+
+
+@pytest.fixture
+def real_cli(tmp_path):
+    """The real `ganzoo` console script in a subprocess, run in tmp_path."""
+    def call(*args, **kw):
+        kw.setdefault("cwd", tmp_path)
+        return run_cli(*args, **kw)
 
     return call

@@ -19,15 +19,15 @@ def test_help_documents_every_command(cli):
         assert sub.returncode == 0 and "usage: ganzoo " + command in sub.stdout
 
 
-def test_run_then_sample(cli, tmp_path):
-    ran = cli("run", "dcgan", "--steps", "3", *FAST, "--out", "r")
+def test_run_then_sample(real_cli, tmp_path):  # the happy path through the real console script
+    ran = real_cli("run", "dcgan", "--steps", "3", *FAST, "--out", "r")
     assert ran.returncode == 0, ran.stderr
     assert "samples: r/samples/step-00000003.png" in ran.stdout
     assert "weights: r/export/model.safetensors" in ran.stdout
     assert "metrics: r/metrics.jsonl" in ran.stdout
     assert "images/s" in ran.stdout
     assert "Traceback" not in ran.stderr
-    sampled = cli("sample", "r/export", "-n", "9", "--seed", "1", "-o", "g.png")
+    sampled = real_cli("sample", "r/export", "-n", "9", "--seed", "1", "-o", "g.png")
     assert sampled.returncode == 0, sampled.stderr
     from PIL import Image
 
@@ -159,14 +159,14 @@ def test_ctrl_c_or_sigterm_saves_a_checkpoint_and_the_run_resumes(tmp_path, sign
     assert "interrupted at step" in err and "--resume r" in err and "Traceback" not in err
     step = int(err.split("interrupted at step ")[1].split()[0])
     assert (tmp_path / "r" / "checkpoints" / f"step-{step:08d}.safetensors").is_file()
-    from .conftest import run_cli
+    from .conftest import run_main
 
-    resumed = run_cli("run", "dcgan", "--resume", "r", "--steps", str(step + 2), cwd=tmp_path)
+    resumed = run_main("run", "dcgan", "--resume", "r", "--steps", str(step + 2), cwd=tmp_path)  # the signal needed the subprocess; this does not
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming at step {step}" in resumed.stderr
     # Exact: every tensor of the final checkpoint (weights, batchnorm counters, optimizer state, RNG)
     # equals that of a run that was never interrupted.
-    straight = run_cli("run", "dcgan", "--steps", str(step + 2), *FAST, "--set", "log_every=1", "--out", "s", cwd=tmp_path)
+    straight = run_main("run", "dcgan", "--steps", str(step + 2), *FAST, "--set", "log_every=1", "--out", "s", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr
     final = f"step-{step + 2:08d}.safetensors"
     a, b = load_file(tmp_path / "r" / "checkpoints" / final), load_file(tmp_path / "s" / "checkpoints" / final)

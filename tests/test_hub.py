@@ -14,14 +14,14 @@ FAST = ["--batch-size", "8", "--set", "g_width=8", "--set", "d_width=8"]
 
 
 @pytest.fixture
-def hub(tmp_path, cli):
+def hub(tmp_path, real_cli):
     """A local Hub, and `ganzoo` pointed at it with its own HF_HOME and a token."""
     with LocalHub() as server:
         env = {"HF_ENDPOINT": server.endpoint, "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": "hf_test_token",
                "HF_HUB_DISABLE_TELEMETRY": "1"}
 
         def call(*args, **extra):
-            return cli(*args, env={**env, **extra})
+            return real_cli(*args, env={**env, **extra})
 
         server.run = call
         yield server

@@ -68,3 +68,28 @@ def test_gradient_penalty_known_norm():
     with torch.no_grad():
         critic.weight.copy_(torch.tensor([[0.6, 0.8]]))  # unit norm: no penalty
     assert losses.gradient_penalty(critic, r, f).item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_relativistic_pairing_losses_by_hand():
+    # D: pairs (2, -1) and (0, 1); RpGAN's D loss softplus(-(r - f)), its G loss softplus(-(f - r))
+    assert losses.d_loss_relativistic(real, fake).item() == pytest.approx((sp(-3) + sp(1)) / 2)
+    assert losses.g_loss_relativistic(real, fake).item() == pytest.approx((sp(3) + sp(-1)) / 2)
+
+
+def test_r1_and_r2_of_a_known_linear_discriminator():
+    # D(x) = w . x + b has gradient w everywhere: R1 = R2 = ||w||^2 = 9 + 16 = 25, for any x
+    d = nn.Linear(2, 1)
+    with torch.no_grad():
+        d.weight.copy_(torch.tensor([[3.0, -4.0]]))
+        d.bias.fill_(7.0)
+    x = torch.randn(5, 2)
+    assert losses.r1_penalty(d, x).item() == pytest.approx(25.0)
+    assert losses.r2_penalty(d, x * 10).item() == pytest.approx(25.0)
+    # D(x) = sum x^2 / 2 has gradient x: the penalty is the mean squared norm of the points
+    quad = lambda t: 0.5 * t.pow(2).sum(1)  # noqa: E731
+    pts = torch.tensor([[1.0, 2.0], [0.0, 3.0]])
+    assert losses.zero_centred_penalty(quad, pts).item() == pytest.approx((5 + 9) / 2)
+    # and it trains D: the penalty's gradient reaches the weights (2w for ||w||^2)
+    penalty = losses.r1_penalty(d, x)
+    (grad,) = torch.autograd.grad(penalty, d.weight)
+    assert torch.allclose(grad, 2 * d.weight.detach())

@@ -14,7 +14,7 @@ from ganzoo.pretrained import Pretrained
 
 EXPECTED = {
     "dcgan-digits", "gan-digits", "cgan-digits", "lsgan-digits", "wgan-digits", "wgan-gp-digits",
-    "cyclegan-digits-typeset", "srgan-photos",
+    "cyclegan-digits-typeset", "srgan-photos", "r3gan-digits",
 }
 
 

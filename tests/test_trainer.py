@@ -91,7 +91,7 @@ def test_resume_refuses_a_finished_run_and_a_missing_one(tmp_path):
     train(tmp_path, "done", steps=2)
     with pytest.raises(ganzoo.GanzooError, match="already at step 2"):
         prepare_resume(registry(), tmp_path / "done", steps=1)
-    with pytest.raises(ganzoo.GanzooError, match="not a run directory"):
+    with pytest.raises(ganzoo.GanzooError, match="run directory '.*nothing' does not exist"):
         prepare_resume(registry(), tmp_path / "nothing")
 
 

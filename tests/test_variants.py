@@ -2,6 +2,8 @@
 
 import math
 
+import json
+
 import pytest
 import torch
 from PIL import Image
@@ -145,3 +147,25 @@ def test_cgan_refuses_data_without_labels(tmp_path):
 def test_conv_variant_refuses_points(tmp_path):
     with pytest.raises(DataError, match="dataset 'ring8' holds points data, but the variant trains on image data"):
         prepare(registry(), "dcgan", data="ring8", out=tmp_path / "r")
+
+
+def test_r3gan_trains_on_points_with_its_mlp_and_samples_from_its_ema(tmp_path):
+    import ganzoo
+
+    result = ganzoo.train("r3gan", data="ring8", out=str(tmp_path / "r"), steps=3, batch_size=32, width=16, sample_every=0)
+    doc = json.loads((result.export_dir / "config.json").read_text())
+    assert doc["generator"]["args"]["backbone"] == "mlp" and doc["training"]["ema"] is True  # the paper's EMA, by default
+    assert "ema=" not in doc["training"]["command"]  # a variant's own trainer default needs no --set to reproduce
+    points = ganzoo.load(result.export_dir).sample(10)
+    assert points.shape == (10, 2) and bool(torch.isfinite(points).all())
+
+
+def test_r3gan_starts_every_residual_branch_at_zero():
+    """Fix-up initialisation: each block starts as the identity, so a deep G starts as a shallow one."""
+    from ganzoo_r3gan import R3Generator, ResidualBlock
+
+    g = R3Generator(z_dim=8, channels=1, size=16, width=32, min_width=16, group_size=16, expansion=2, blocks=2)
+    blocks = [m for m in g.modules() if isinstance(m, ResidualBlock)]
+    assert len(blocks) == 6 and all(torch.count_nonzero(b.compress.weight) == 0 for b in blocks)
+    x = torch.randn(2, 32, 4, 4)
+    assert torch.equal(blocks[0](x), x)

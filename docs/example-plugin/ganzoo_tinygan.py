@@ -17,12 +17,12 @@ from ganzoo.nets import frozen
 
 @dataclasses.dataclass
 class TinyGANConfig(ganzoo.VariantConfig):
-    steps: int = 500  # demo budget
+    steps: int = 500  # demo budget (VariantConfig's range, >= 1, still applies)
     batch_size: int = 64  # real images per step
-    image_size: int = 16  # images are served at image_size x image_size
-    z_dim: int = 32  # noise dimensions
-    hidden: int = 256  # units in each hidden layer
-    lr: float = 2e-4  # Adam learning rate for both networks
+    image_size: ganzoo.ImageSize = 16  # images are served at image_size x image_size
+    z_dim: ganzoo.PositiveInt = 32  # noise dimensions
+    hidden: ganzoo.Width = 256  # units in each hidden layer
+    lr: ganzoo.PositiveFloat = 2e-4  # Adam learning rate for both networks
 
 
 class TinyGenerator(nn.Module):

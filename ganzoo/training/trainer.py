@@ -677,7 +677,7 @@ def prepare(
     cls = registry.variant(variant)
     vset, tset = split_overrides(settings or {}, cls.Config(), TrainConfig())
     config = replace(cls.Config(), vset, text=text)
-    train = replace(TrainConfig(), tset, text=text)
+    train = replace(replace(TrainConfig(), dict(cls.train_defaults)), tset, text=text)
     _check_positive(config, train)
     dataset = data or cls.default_dataset
     run_dir = Path(out) if out is not None else default_run_dir(cls.name, dataset)
