@@ -68,7 +68,10 @@ def _input_gradient(critic, x: Tensor) -> Tensor:
         (grad,) = torch.autograd.grad(out, x, create_graph=True)
         return grad
     (scaled,) = torch.autograd.grad(scaler.scale(out), x, create_graph=True)
-    return scaled / scaler.get_scale()
+    grad = scaled / scaler.get_scale()
+    if not bool(torch.isfinite(grad).all()):  # the scale overflowed fp16 here (it adapts to the weights' gradients, not these)
+        (grad,) = torch.autograd.grad(out, x, create_graph=True)
+    return grad
 
 
 def gradient_penalty(critic, real: Tensor, fake: Tensor, rng: torch.Generator | None = None) -> Tensor:

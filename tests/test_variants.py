@@ -154,7 +154,7 @@ def test_r3gan_trains_on_points_with_its_mlp_and_samples_from_its_ema(tmp_path):
 
     result = ganzoo.train("r3gan", data="ring8", out=str(tmp_path / "r"), steps=3, batch_size=32, width=16, sample_every=0)
     doc = json.loads((result.export_dir / "config.json").read_text())
-    assert doc["generator"]["args"]["backbone"] == "mlp" and doc["training"]["ema"] is True  # the paper's EMA, by default
+    assert doc["generator"]["class"] == "R3PointGenerator" and doc["training"]["ema"] is True  # the paper's EMA, by default
     assert "ema=" not in doc["training"]["command"]  # a variant's own trainer default needs no --set to reproduce
     points = ganzoo.load(result.export_dir).sample(10)
     assert points.shape == (10, 2) and bool(torch.isfinite(points).all())

@@ -28,9 +28,6 @@ from ganzoo.losses import d_loss_relativistic, g_loss_relativistic, r1_penalty, 
 from ganzoo.nets import frozen
 from ganzoo.pretrained import register_shipped
 
-GAIN = math.sqrt(2 / (1 + 0.2**2))  # leaky ReLU(0.2)'s variance-preserving gain
-
-
 @dataclasses.dataclass
 class R3GANConfig(ganzoo.VariantConfig):
     steps: int = 600  # demo budget: about 3 minutes on 2 CPU cores (R1 and R2 cost a double backward each step)
@@ -58,7 +55,34 @@ class R3GANConfig(ganzoo.VariantConfig):
     beta2: ganzoo.Decay = 0.99
 
 
-class BiasedLeakyReLU(nn.Module):
+class R3Module(nn.Module):
+    """What every R3GAN module shares, kept on a class so the model card's torch-only code (which
+    shows classes) is complete: the activation's gain, the variance-scaling init, resampling."""
+
+    GAIN = math.sqrt(2 / (1 + 0.2**2))  # leaky ReLU(0.2)'s variance-preserving gain
+
+    @staticmethod
+    def init_(layer: nn.Module, gain: float) -> nn.Module:
+        """Weights from N(0, gain^2 / fan_in); gain 0 is fix-up's zero start."""
+        fan_in = layer.weight[0].numel()
+        with torch.no_grad():
+            layer.weight.normal_(0, gain / math.sqrt(fan_in)) if gain else layer.weight.zero_()
+        return layer
+
+    @staticmethod
+    def resample(x: torch.Tensor, factor: float) -> torch.Tensor:
+        """Bilinear resampling, antialiased when going down (the paper's [1, 2, 1] filters' role);
+        computed in float32, since CPU kernels have no half-precision antialiasing."""
+        y = F.interpolate(x.float(), scale_factor=factor, mode="bilinear", align_corners=False, antialias=factor < 1)
+        return y.to(x.dtype)
+
+    @staticmethod
+    def stage_widths(size: int, width: int, min_width: int) -> list[int]:
+        """Channels of each stage, 4x4 first, up to size x size: halving per stage, at least min_width."""
+        return [max(min_width, width >> i) for i in range(int(math.log2(size)) - 1)]
+
+
+class BiasedLeakyReLU(R3Module):
     """Leaky ReLU(0.2) with a learned bias per channel, the paper's only nonlinearity."""
 
     def __init__(self, channels: int):
@@ -70,65 +94,42 @@ class BiasedLeakyReLU(nn.Module):
         return F.leaky_relu(x + self.bias.view(shape), 0.2)
 
 
-def _init(layer: nn.Module, gain: float) -> nn.Module:
-    """Variance-scaling init: weights from N(0, gain^2 / fan_in); gain 0 is fix-up's zero start."""
-    fan_in = layer.weight[0].numel()
-    with torch.no_grad():
-        layer.weight.normal_(0, gain / math.sqrt(fan_in)) if gain else layer.weight.zero_()
-    return layer
-
-
-class ResidualBlock(nn.Module):
+class ResidualBlock(R3Module):
     """x + compress(act(grouped 3x3(act(expand(x))))) (the paper's Fig. 4); ``conv=False`` is the
     same with linear layers, for points. ``depth``: blocks in the network, for fix-up scaling."""
 
     def __init__(self, channels: int, expansion: int, groups: int, depth: int, conv: bool = True):
         super().__init__()
         inner = channels * expansion
-        gain = GAIN * depth ** (-1 / 4)  # L^(-1 / (2m - 2)) with m = 3 layers per branch
+        gain = self.GAIN * depth ** (-1 / 4)  # L^(-1 / (2m - 2)) with m = 3 layers per branch
         if conv:
-            self.expand = _init(nn.Conv2d(channels, inner, 1, bias=False), gain)
-            self.mix = _init(nn.Conv2d(inner, inner, 3, padding=1, groups=groups, bias=False), gain)
-            self.compress = _init(nn.Conv2d(inner, channels, 1, bias=False), 0)
+            self.expand = self.init_(nn.Conv2d(channels, inner, 1, bias=False), gain)
+            self.mix = self.init_(nn.Conv2d(inner, inner, 3, padding=1, groups=groups, bias=False), gain)
+            self.compress = self.init_(nn.Conv2d(inner, channels, 1, bias=False), 0)
         else:
-            self.expand = _init(nn.Linear(channels, inner, bias=False), gain)
-            self.mix = _init(nn.Linear(inner, inner, bias=False), gain)
-            self.compress = _init(nn.Linear(inner, channels, bias=False), 0)
+            self.expand = self.init_(nn.Linear(channels, inner, bias=False), gain)
+            self.mix = self.init_(nn.Linear(inner, inner, bias=False), gain)
+            self.compress = self.init_(nn.Linear(inner, channels, bias=False), 0)
         self.act1, self.act2 = BiasedLeakyReLU(inner), BiasedLeakyReLU(inner)
 
     def forward(self, x):
         return x + self.compress(self.act2(self.mix(self.act1(self.expand(x)))))
 
 
-def _resample(x: torch.Tensor, factor: float) -> torch.Tensor:
-    """Bilinear resampling, antialiased when going down (the paper's [1, 2, 1] filters' role)."""
-    return F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False, antialias=factor < 1)
-
-
-def stage_widths(size: int, width: int, min_width: int) -> list[int]:
-    """Channels of each stage, 4x4 first, up to size x size: halving per stage, at least min_width."""
-    return [max(min_width, width >> i) for i in range(int(math.log2(size)) - 1)]
-
-
-class Transition(nn.Module):
+class Transition(R3Module):
     """Between stages: a 1x1 convolution to the next stage's width, at the lower of the two
     resolutions (before a 2x upsampling in G, after a 2x downsampling in D), as the paper's."""
 
     def __init__(self, cin: int, cout: int, up: bool):
         super().__init__()
         self.up = up
-        self.conv = _init(nn.Conv2d(cin, cout, 1, bias=False), 1.0) if cin != cout else nn.Identity()
+        self.conv = self.init_(nn.Conv2d(cin, cout, 1, bias=False), 1.0) if cin != cout else nn.Identity()
 
     def forward(self, x):
-        return _resample(self.conv(x), 2) if self.up else self.conv(_resample(x, 0.5))
+        return self.resample(self.conv(x), 2) if self.up else self.conv(self.resample(x, 0.5))
 
 
-def _stage(channels: int, expansion: int, group_size: int, blocks: int, depth: int) -> nn.Sequential:
-    groups = max(1, channels * expansion // group_size)
-    return nn.Sequential(*(ResidualBlock(channels, expansion, groups, depth) for _ in range(blocks)))
-
-
-class R3Generator(nn.Module):
+class R3Generator(R3Module):
     """z (B, z_dim) -> image (B, C, size, size) in [-1, 1]: a learned 4x4 basis modulated by a linear
     map of z, then stages of residual blocks joined by transitions (1x1 convolution, bilinear 2x
     upsampling), and a 1x1 convolution to the image's channels. Plain torch: the model card shows
@@ -136,13 +137,15 @@ class R3Generator(nn.Module):
 
     def __init__(self, z_dim: int, channels: int, size: int, width: int, min_width: int, group_size: int, expansion: int, blocks: int):
         super().__init__()
-        widths = stage_widths(size, width, min_width)
+        widths = self.stage_widths(size, width, min_width)
         depth = blocks * len(widths)
         self.basis = nn.Parameter(torch.randn(widths[0], 4, 4))
-        self.modulation = _init(nn.Linear(z_dim, widths[0], bias=False), 1.0)
-        self.stages = nn.ModuleList(_stage(w, expansion, group_size, blocks, depth) for w in widths)
+        self.modulation = self.init_(nn.Linear(z_dim, widths[0], bias=False), 1.0)
+        self.stages = nn.ModuleList(
+            nn.Sequential(*(ResidualBlock(w, expansion, max(1, w * expansion // group_size), depth) for _ in range(blocks))) for w in widths
+        )
         self.transitions = nn.ModuleList(Transition(a, b, up=True) for a, b in zip(widths, widths[1:]))
-        self.to_image = _init(nn.Conv2d(widths[-1], channels, 1), 1.0)
+        self.to_image = self.init_(nn.Conv2d(widths[-1], channels, 1), 1.0)
 
     def forward(self, z):
         x = self.basis.unsqueeze(0) * self.modulation(z.flatten(1)).view(z.shape[0], -1, 1, 1)
@@ -151,21 +154,23 @@ class R3Generator(nn.Module):
         return torch.tanh(self.to_image(x))
 
 
-class R3Discriminator(nn.Module):
+class R3Discriminator(R3Module):
     """image -> logit: a 1x1 convolution from the image, stages of residual blocks joined by
     transitions (bilinear 2x downsampling, 1x1 convolution), a depthwise 4x4 basis and a linear
     read-out: the generator mirrored."""
 
     def __init__(self, channels: int, size: int, width: int, min_width: int, group_size: int, expansion: int, blocks: int):
         super().__init__()
-        widths = stage_widths(size, width, min_width)[::-1]  # highest resolution first
+        widths = self.stage_widths(size, width, min_width)[::-1]  # highest resolution first
         depth = blocks * len(widths)
-        self.from_image = _init(nn.Conv2d(channels, widths[0], 1), GAIN)
+        self.from_image = self.init_(nn.Conv2d(channels, widths[0], 1), self.GAIN)
         self.act = BiasedLeakyReLU(widths[0])
-        self.stages = nn.ModuleList(_stage(w, expansion, group_size, blocks, depth) for w in widths)
+        self.stages = nn.ModuleList(
+            nn.Sequential(*(ResidualBlock(w, expansion, max(1, w * expansion // group_size), depth) for _ in range(blocks))) for w in widths
+        )
         self.transitions = nn.ModuleList(Transition(a, b, up=False) for a, b in zip(widths, widths[1:]))
-        self.basis = _init(nn.Conv2d(widths[-1], widths[-1], 4, groups=widths[-1], bias=False), 1.0)
-        self.out = _init(nn.Linear(widths[-1], 1), 1.0)
+        self.basis = self.init_(nn.Conv2d(widths[-1], widths[-1], 4, groups=widths[-1], bias=False), 1.0)
+        self.out = self.init_(nn.Linear(widths[-1], 1), 1.0)
 
     def forward(self, x):
         x = self.act(self.from_image(x))
@@ -174,19 +179,26 @@ class R3Discriminator(nn.Module):
         return self.out(self.basis(x).flatten(1)).squeeze(1)
 
 
-class R3MLP(nn.Module):
+class R3MLP(R3Module):
     """The residual form for vectors: linear in, residual MLP blocks, linear out (tanh-free: 2-D
-    points are unbounded). G maps z to points, D maps points to a logit."""
+    points are unbounded). D maps points to a logit; R3PointGenerator maps z to points."""
 
     def __init__(self, inputs: int, outputs: int, width: int, expansion: int, blocks: int):
         super().__init__()
-        self.inp = _init(nn.Linear(inputs, width), GAIN)
+        self.inp = self.init_(nn.Linear(inputs, width), self.GAIN)
         self.act = BiasedLeakyReLU(width)
         self.blocks = nn.Sequential(*(ResidualBlock(width, expansion, 1, blocks, conv=False) for _ in range(blocks)))
-        self.out = _init(nn.Linear(width, outputs), 1.0)
+        self.out = self.init_(nn.Linear(width, outputs), 1.0)
 
     def forward(self, x):
         return self.out(self.blocks(self.act(self.inp(x.flatten(1)))))
+
+
+class R3PointGenerator(R3MLP):
+    """z (B, z_dim) -> points (B, dim)."""
+
+    def __init__(self, z_dim: int, dim: int, width: int, expansion: int, blocks: int):
+        super().__init__(z_dim, dim, width, expansion, blocks)
 
 
 class R3GAN(ganzoo.GDVariant):
@@ -205,22 +217,18 @@ class R3GAN(ganzoo.GDVariant):
 
     @classmethod
     def generator_args(cls, config, data):
-        if data.kind == "points":
-            return {"backbone": "mlp", "z_dim": config.z_dim, "dim": data.shape[0], "width": config.width,
-                    "expansion": config.expansion, "blocks": config.blocks}
-        return {"backbone": "conv", "z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[1], "width": config.width,
+        if data.kind == "points":  # R3PointGenerator's arguments
+            return {"z_dim": config.z_dim, "dim": data.shape[0], "width": config.width, "expansion": config.expansion, "blocks": config.blocks}
+        return {"z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[1], "width": config.width,
                 "min_width": config.min_width, "group_size": config.group_size, "expansion": config.expansion, "blocks": config.blocks}
 
     @classmethod
     def build_generators(cls, args):
-        args = dict(args)
-        if args.pop("backbone") == "mlp":
-            return {"G": R3MLP(args["z_dim"], args["dim"], args["width"], args["expansion"], args["blocks"])}
-        return {"G": R3Generator(**args)}
+        return {"G": R3PointGenerator(**args) if "dim" in args else R3Generator(**args)}
 
     def build_training(self):
         cfg, a = self.config, self.args
-        if a["backbone"] == "mlp":
+        if "dim" in a:
             self.D = R3MLP(math.prod(self.d_input_shape), 1, cfg.width, cfg.expansion, cfg.blocks).to(self.device)
         else:
             self.D = R3Discriminator(self.d_input_shape[0], a["size"], cfg.width, cfg.min_width, cfg.group_size, cfg.expansion,
