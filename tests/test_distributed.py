@@ -38,8 +38,8 @@ def test_two_processes_hold_identical_weights_resume_exactly_and_export(tmp_path
     assert not torch.equal(one["net.generator.blocks.0.conv.weight"], r0["generator.blocks.0.conv.weight"])  # 2 processes: twice the data per step
 
 
-def test_nproc_runs_torchrun_for_you(cli, tmp_path):
-    done = cli("run", "dcgan", "--nproc", "2", "--steps", "2", "--batch-size", "8", "--set", "g_width=8", "--set", "d_width=8",
+def test_nproc_runs_torchrun_for_you(real_cli, tmp_path):  # the launcher execs torchrun: a real process
+    done = real_cli("run", "dcgan", "--nproc", "2", "--steps", "2", "--batch-size", "8", "--set", "g_width=8", "--set", "d_width=8",
                "--out", "ddp", env={"OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
     assert "torch.distributed.run --standalone --nproc_per_node=2 -m ganzoo run dcgan" in done.stderr

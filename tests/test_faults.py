@@ -172,7 +172,7 @@ def test_one_writer_per_run_directory(tmp_path):
     resumed = run_main("run", "dcgan", "--resume", "r", "--steps", "4", cwd=tmp_path)
     assert "no longer runs; taking it over" in resumed.stderr
     assert resumed.returncode in (0, 2), resumed.stderr  # 2 only if the kill landed before the first checkpoint
-    assert not (tmp_path / "r" / ".lock").exists()  # released at the end
+    assert not (tmp_path / "r" / ".lock").exists(), (resumed.returncode, resumed.stderr)  # released at the end, whatever the outcome
 
 
 def test_two_fresh_runs_started_together_one_wins(tmp_path):

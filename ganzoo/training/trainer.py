@@ -723,9 +723,13 @@ def prepare_resume(registry: "Registry", run_dir: str | Path, *, variant: str | 
     loaded = load_data(doc["dataset"], cls.data_request(config), registry.datasets, strict=strict_data)
     trainer = Trainer(cls, config, train, loaded, run_dir, dataset=doc["dataset"], command=doc.get("command", ""), progress=progress,
                       plugin=PluginRef(*registry.distribution_of_variant(cls.name)), metrics=registry.metrics)
-    done = trainer.resume()
-    if done > config.steps:
-        raise GanzooError(f"'{run_dir}' is already at step {done}; pass --steps larger than that to train on")
+    try:
+        done = trainer.resume()
+        if done > config.steps:
+            raise GanzooError(f"'{run_dir}' is already at step {done}; pass --steps larger than that to train on")
+    except BaseException:
+        trainer.lock.release()  # a refused resume leaves the folder as free as it found it (atexit would, at the process's end)
+        raise
     return trainer
 
 
