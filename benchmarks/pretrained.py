@@ -5,6 +5,8 @@
     python benchmarks/pretrained.py --check          # retrain and compare with what is recorded
     python benchmarks/pretrained.py --rewrite        # rewrite the shipped entries in the current export format,
                                                      # same tensors and metrics, no training
+    python benchmarks/pretrained.py --rescore        # score the shipped weights again with the entries' metrics
+                                                     # (after a protocol change), no training
 
 Each entry is trained by `ganzoo.train` with seed 0 and the settings below (the variant's defaults
 unless listed), its generator stored in fp16 (half the bytes; the harness scores the fp16 weights
@@ -29,18 +31,18 @@ from pathlib import Path
 
 # name: (variant, dataset, settings beyond the defaults (and why), metrics)
 ZOO = {
-    "dcgan-digits": ("dcgan", "digits", {}, ["fid-digitscnn-halves", "pr-digitscnn-halves-k3"]),
+    "dcgan-digits": ("dcgan", "digits", {}, ["fid-digitscnn-x5", "pr-digitscnn-x5-k3"]),
     # The paper's 1200-unit MLP is 2.5 M parameters (5 MB in fp16); 512 units keep the zoo file under 2 MB.
-    "gan-digits": ("gan", "digits", {"g_hidden": (512, 512)}, ["fid-digitscnn-halves", "pr-digitscnn-halves-k3"]),
+    "gan-digits": ("gan", "digits", {"g_hidden": (512, 512)}, ["fid-digitscnn-x5", "pr-digitscnn-x5-k3"]),
     # The conv arch: 99 % label accuracy where the paper's MLPs reach 90 % in the same budget, and 1 MB instead of 5.
-    "cgan-digits": ("cgan", "digits", {"arch": "conv", "image_size": 32}, ["label-accuracy-digitscnn-n10000", "fid-digitscnn-halves"]),
-    "lsgan-digits": ("lsgan", "digits", {}, ["fid-digitscnn-halves", "pr-digitscnn-halves-k3"]),
-    "wgan-digits": ("wgan", "digits", {}, ["fid-digitscnn-halves", "pr-digitscnn-halves-k3"]),
-    "wgan-gp-digits": ("wgan-gp", "digits", {}, ["fid-digitscnn-halves", "pr-digitscnn-halves-k3"]),
+    "cgan-digits": ("cgan", "digits", {"arch": "conv", "image_size": 32}, ["label-accuracy-digitscnn-n10000", "fid-digitscnn-x5"]),
+    "lsgan-digits": ("lsgan", "digits", {}, ["fid-digitscnn-x5", "pr-digitscnn-x5-k3"]),
+    "wgan-digits": ("wgan", "digits", {}, ["fid-digitscnn-x5", "pr-digitscnn-x5-k3"]),
+    "wgan-gp-digits": ("wgan-gp", "digits", {}, ["fid-digitscnn-x5", "pr-digitscnn-x5-k3"]),
     "cyclegan-digits-typeset": ("cyclegan", "digits-typeset", {}, ["label-preservation-digits-typeset", "cycle-l1", "fid-per-domain-digitscnn"]),
     "srgan-photos": ("srgan", "photos", {}, ["sr-psnr-ssim-y-heldout"]),
     # R3GAN's recipe for the zoo: 5x the demo's steps (about 12 CPU minutes); the rest as the defaults.
-    "r3gan-digits": ("r3gan", "digits", {"steps": 3000}, ["fid-digitscnn-halves", "pr-digitscnn-halves-k3"]),
+    "r3gan-digits": ("r3gan", "digits", {"steps": 3000}, ["fid-digitscnn-x5", "pr-digitscnn-x5-k3"]),
 }
 
 
@@ -66,14 +68,49 @@ def to_fp16(weights: Path) -> None:
     save_file(half, str(weights), metadata=meta)
 
 
-def build(name: str, workdir: Path) -> dict:
+# Settings that change what a run logs, evaluates or keeps, never its weights (a test checks that
+# evaluating during training leaves the weights bit-identical): a run may differ from the recipe in these.
+BOOKKEEPING = {"eval_every", "eval_metrics", "progress_every", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints",
+               "best_metric", "best_mode", "num_samples"}
+
+
+def trained_run(name: str, run: Path) -> Path:
+    """The export of an existing run directory that is exactly this entry's recipe (variant,
+    dataset, seed 0, every setting), so a long benchmark run need not be trained twice."""
+    variant, dataset, settings, _ = ZOO[name]
+    doc = json.loads((run / "config.json").read_text())
+    recorded = {**doc["config"], **doc["train"]}
+    wrong = [f"{k}={recorded.get(k)!r} (recipe {v!r})" for k, v in settings.items()
+             if k not in BOOKKEEPING and recorded.get(k) != (list(v) if isinstance(v, tuple) else v)]
+    if doc["variant"] != variant or doc["dataset"] != dataset or doc["train"]["seed"] != 0 or wrong:
+        raise SystemExit(f"{run} is not {name}'s recipe: {doc['variant']} on {doc['dataset']}, seed {doc['train']['seed']}; " + ", ".join(wrong))
+    import dataclasses
+
+    import ganzoo
+    from ganzoo._plugins import registry
+
+    defaults = {**dataclasses.asdict(registry().variant(variant).Config()), **dataclasses.asdict(ganzoo.TrainConfig()),
+                **registry().variant(variant).train_defaults}
+    changed = [k for k, v in recorded.items() if k not in settings and k not in BOOKKEEPING and k in defaults
+               and json.loads(json.dumps(defaults[k])) != v]
+    if changed:
+        raise SystemExit(f"{run} changes settings the recipe leaves at their defaults: {', '.join(changed)}")
+    return run / "export"
+
+
+def build(name: str, workdir: Path, run: Path | None = None) -> dict:
     import ganzoo
     from ganzoo.eval import evaluate
 
     variant, dataset, settings, metrics = ZOO[name]
     t0 = time.perf_counter()
-    result = ganzoo.train(variant, data=dataset, out=str(workdir / name), seed=0, **settings)
-    export = result.export_dir
+    if run is None:
+        export = ganzoo.train(variant, data=dataset, out=str(workdir / name), seed=0, **settings).export_dir
+        train_seconds = round(time.perf_counter() - t0)
+    else:
+        export = workdir / name / "export"
+        shutil.copytree(trained_run(name, run), export)
+        train_seconds = None  # trained beforehand, by the run at `run`
     to_fp16(export / "model.safetensors")
     from ganzoo._plugins import registry
 
@@ -96,7 +133,7 @@ def build(name: str, workdir: Path) -> dict:
         "command": f"python benchmarks/pretrained.py --only {name}",
         "headline": [metrics[0], next(iter(doc["metrics"][metrics[0]]["values"]))] if name not in HEADLINES else list(HEADLINES[name]),
         "recipe": {"seed": 0, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
-                   "storage": "fp16", "train_seconds": round(time.perf_counter() - t0)},
+                   "storage": "fp16", "train_seconds": train_seconds},
     }
     (dest / "pretrained.json").write_text(json.dumps(entry, indent=2, sort_keys=True) + "\n")
     return entry
@@ -139,12 +176,37 @@ def rewrite(name: str) -> dict:
     return entry
 
 
+def rescore(name: str) -> dict:
+    """Score a shipped entry's weights (unchanged) with its metrics as they are now, replacing the
+    recorded results, card and pretrained.json metrics: what a protocol change calls for."""
+    from ganzoo._plugins import registry
+    from ganzoo.eval import evaluate
+
+    variant, _, _, metrics = ZOO[name]
+    dest = plugin_folder(variant) / "pretrained" / name
+    (dest / "eval.json").unlink(missing_ok=True)  # results under retired protocol ids are not kept
+    doc = evaluate(dest, registry(), metrics, seed=0)
+    entry = json.loads((dest / "pretrained.json").read_text())
+    entry["metrics"] = {m: {"values": r["values"], "protocol": r["protocol"]} for m, r in doc["metrics"].items()}
+    entry["headline"] = [metrics[0], next(iter(doc["metrics"][metrics[0]]["values"]))] if name not in HEADLINES else list(HEADLINES[name])
+    (dest / "pretrained.json").write_text(json.dumps(entry, indent=2, sort_keys=True) + "\n")
+    return entry
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=sorted(ZOO), help="entries to build (default: all)")
     parser.add_argument("--check", action="store_true", help="retrain into a temporary folder and compare with the recorded entries")
     parser.add_argument("--rewrite", action="store_true", help="rewrite the shipped entries in the current export format (no training)")
+    parser.add_argument("--from-run", type=Path, help="package this existing run directory (it must be the entry's recipe) instead of training")
+    parser.add_argument("--rescore", action="store_true", help="score the shipped weights again with the entries' metrics (no training)")
     args = parser.parse_args()
+    if args.rescore:
+        for name in args.only or list(ZOO):
+            entry = rescore(name)
+            print(f"{name}: " + "; ".join(f"{m} {json.dumps({k: round(v, 4) for k, v in r['values'].items() if 'class' not in k})}"
+                                          for m, r in entry["metrics"].items()), flush=True)
+        return 0
     if args.rewrite:
         for name in args.only or list(ZOO):
             entry = rewrite(name)
@@ -159,7 +221,7 @@ def main() -> int:
                 backup = Path(tmp) / "recorded"
                 if recorded_path.parent.exists():
                     shutil.copytree(recorded_path.parent, backup)
-            entry = build(name, Path(tmp))
+            entry = build(name, Path(tmp), args.from_run)
             line = f"{name}: {entry['file_size'] / 1e6:.2f} MB sha256 {entry['sha256'][:12]} " + \
                    "; ".join(f"{m} {json.dumps({k: round(v, 4) for k, v in r['values'].items() if 'class' not in k})}" for m, r in entry["metrics"].items())
             print(line, flush=True)

@@ -30,3 +30,18 @@ def one_line(value: object, limit: int = 200) -> str:
     text = value if isinstance(value, str) else str(value)
     out = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
     return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+def with_spreads(values: dict) -> list[tuple[str, str]]:
+    """A result's values as (key, text) rows, each ``KEY_std`` folded into its key's row as
+    "mean ± std", so a number is never read without its spread."""
+    rows = []
+    for key, value in values.items():
+        if key.endswith("_std") and key[: -len("_std")] in values:
+            continue
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        spread = values.get(f"{key}_std")
+        if isinstance(spread, (int, float)) and isinstance(value, (int, float)):
+            text += f" ± {spread:.2g}"
+        rows.append((key, text))
+    return rows

@@ -396,11 +396,9 @@ def cmd_eval(args) -> int:
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
     else:
-        rows = [
-            (name, key, f"{value:.4g}" if isinstance(value, float) else str(value))
-            for name, result in doc["metrics"].items()
-            for key, value in result["values"].items()
-        ]
+        from ._text import with_spreads
+
+        rows = [(name, key, text) for name, result in doc["metrics"].items() for key, text in with_spreads(result["values"])]
         print(_table(rows, ("metric", "value", "")))
     sys.stdout.flush()  # the results are out before anything is written
     dest = Path(args.out) if args.out else folder if own else eval_cache_dir(path)

@@ -80,7 +80,7 @@ class TrainConfig:
     num_samples: Annotated[int, Range(ge=1, le=1024)] = 64  # images in each sample grid (drawn from one fixed noise batch)
     eval_every: NonNegativeInt = 0  # steps between evaluations with the harness during training (0: none)
     eval_metrics: tuple[str, ...] = ()  # metrics to run then; empty: every metric that applies
-    best_metric: str = ""  # "metric:key" whose best value keeps checkpoints/best.safetensors, e.g. "fid-digitscnn-halves:fid"
+    best_metric: str = ""  # "metric:key" whose best value keeps checkpoints/best.safetensors, e.g. "fid-digitscnn-x5:fid"
     best_mode: Literal["min", "max"] = "min"  # whether lower (FID) or higher (accuracy) values of best_metric are better
     pack: Annotated[int, Range(ge=1, le=64)] = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
     channels_last: bool = True  # NHWC memory layout for image data and conv nets: same math, faster convolutions

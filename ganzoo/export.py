@@ -34,7 +34,7 @@ from torch import nn
 
 from ._files import Damaged, read_json_object, safetensors_header
 from ._io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from ._text import distribution_name, one_line, shown
+from ._text import distribution_name, one_line, shown, with_spreads
 from ._version import __version__
 from .config import TrainConfig, check_value, field_types, to_dict
 from .data.types import DataInfo
@@ -371,8 +371,10 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
 
 
 def _measured(key: str, value: Any) -> bool:
-    """A value model-index may hold: a finite number that was measured, not a sample count."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and not key.startswith("n_")
+    """A value model-index may hold: a finite number that was measured, not a sample count, a
+    draw count or a spread (spreads are in the card's table, beside their means)."""
+    bookkeeping = key.startswith("n_") or key.endswith(("_std", "_size")) or key == "draws"
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and not bookkeeping
 
 
 def _ganzoo_usage(info: ExportInfo) -> list[str]:
@@ -388,12 +390,12 @@ def _ganzoo_usage(info: ExportInfo) -> list[str]:
 def _results_section(results: dict[str, Any] | None) -> list[str]:
     if not results or not results.get("metrics"):
         return []
-    lines = ["## Evaluation", "", "Measured with `ganzoo eval` (each metric's sampling seed and ganzoo version beside it):", "",
+    lines = ["## Evaluation", "", "Measured with `ganzoo eval` (each metric's sampling seed and ganzoo version beside it; "
+             "± is the spread over the metric's evaluation draws):", "",
              "| metric | value | seed | ganzoo |", "|---|---|---|---|"]
     for metric, result in sorted(results["metrics"].items()):
         seed, version = result.get("seed", results.get("seed")), result.get("ganzoo_version", results.get("ganzoo_version"))
-        for key, value in result["values"].items():
-            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        for key, text in with_spreads(result["values"]):
             lines.append(f"| {metric} {key} | {text} | {seed} | {version} |")
     return lines + ["", "Protocols (sample counts, seeds, splits) are in eval.json beside the weights.", ""]
 

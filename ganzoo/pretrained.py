@@ -56,16 +56,27 @@ class Pretrained:
         return self.folder
 
     def summary(self) -> str:
-        """One metric value for listings: the recorded headline, else the first key of the first metric."""
-        if self.headline and self.headline[0] in self.metrics:
-            metric, key = self.headline
-            value = self.metrics[metric]["values"].get(key)
-            if isinstance(value, (int, float)):
-                return f"{metric} {key} {value:.4g}"
-        for metric, result in self.metrics.items():
-            for key, value in result["values"].items():
-                return f"{metric} {key} {value:.4g}" if isinstance(value, float) else f"{metric} {key} {value}"
-        return "-"
+        """One metric value for listings: the recorded headline, else the first key of the first
+        metric; with its spread over evaluation draws (``KEY_std``) and, beside an FID, the
+        real-vs-real floor it should be read against."""
+        metric, key = self.headline if self.headline and self.headline[0] in self.metrics else (None, None)
+        if metric is None:
+            for name, result in self.metrics.items():
+                metric, key = name, next(iter(result["values"]), None)
+                break
+        if metric is None or key is None:
+            return "-"
+        values = self.metrics[metric]["values"]
+
+        def show(k):
+            v = values.get(k)
+            if not isinstance(v, (int, float)):
+                return f"{v}"
+            spread = values.get(f"{k}_std")
+            return f"{v:.4g}" + (f" ± {spread:.2g}" if isinstance(spread, (int, float)) else "")
+
+        floor = f"{key}_real_floor"
+        return f"{metric} {key} {show(key)}" + (f" (real-vs-real {show(floor)})" if floor in values else "")
 
 
 def register_shipped(register, package_file: str) -> None:

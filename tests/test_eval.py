@@ -34,6 +34,16 @@ def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():
     assert abs(same) < 0.01 and apart > 10 * max(abs(same), 1e-4)
 
 
+def test_kid_agrees_with_torch_fidelity_subset_for_subset():
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    a, b = gaussian(300, 16, seed=3), gaussian(250, 16, mean=0.3, std=1.2, seed=4)
+    ref = kid_features_to_metric(a, b, kid_subsets=23, kid_subset_size=120, rng_seed=7, verbose=False)
+    mean, std = M.kid(a, b, subsets=23, subset_size=120, seed=7)
+    assert mean == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-9)
+    assert std == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-9)
+
+
 def test_precision_recall_on_constructed_clouds():
     g = torch.Generator().manual_seed(0)
     real = torch.rand(4000, 2, generator=g)
@@ -83,27 +93,27 @@ def test_ganzoo_eval_through_the_cli(cli, tmp_path):
     assert cli("run", "dcgan", "--steps", "2", *fast, "--out", "r").returncode == 0
     saved = tmp_path / "r" / "export" / "eval.json"
     # PATH after the metrics' names is still PATH
-    done = cli("eval", "--metrics", "fid-digitscnn-halves", "pr-digitscnn-halves-k3", "r", "--json")
+    done = cli("eval", "--metrics", "fid-digitscnn-x5", "pr-digitscnn-x5-k3", "r", "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
-    fid = doc["metrics"]["fid-digitscnn-halves"]["values"]
+    fid = doc["metrics"]["fid-digitscnn-x5"]["values"]
     assert fid["fid"] > fid["fid_real_floor"] >= 0 and fid["n_generated"] == fid["n_real"] == 898
     assert doc["model"]["variant"] == "dcgan" and len(doc["model"]["weights_sha256"]) == 64
     assert json.loads(saved.read_text()) == doc
     card = (tmp_path / "r" / "export" / "README.md").read_text()
-    assert "model-index:" in card and "fid-digitscnn-halves fid" in card and "## Evaluation" in card
+    assert "model-index:" in card and "fid-digitscnn-x5 fid" in card and "## Evaluation" in card
     # another metric is added to what is recorded; one evaluated again replaces only itself
     table = cli("eval", "r/export", "--metrics", "is-digitscnn-n5000")
     assert table.returncode == 0 and "is_mean" in table.stdout
-    again = cli("eval", "r", "--metrics", "fid-digitscnn-halves", "--seed", "3")
+    again = cli("eval", "r", "--metrics", "fid-digitscnn-x5", "--seed", "3")
     assert again.returncode == 0, again.stderr
     merged = json.loads(saved.read_text())["metrics"]
-    assert sorted(merged) == ["fid-digitscnn-halves", "is-digitscnn-n5000", "pr-digitscnn-halves-k3"]
-    assert merged["fid-digitscnn-halves"]["seed"] == 3 and merged["pr-digitscnn-halves-k3"] == doc["metrics"]["pr-digitscnn-halves-k3"]
+    assert sorted(merged) == ["fid-digitscnn-x5", "is-digitscnn-n5000", "pr-digitscnn-x5-k3"]
+    assert merged["fid-digitscnn-x5"]["seed"] == 3 and merged["pr-digitscnn-x5-k3"] == doc["metrics"]["pr-digitscnn-x5-k3"]
     card = (tmp_path / "r" / "export" / "README.md").read_text()
     assert all(f"| {m} " in card for m in merged)
     before = saved.read_text()
-    bad = cli("eval", "r", "--metrics", "modes-pacgan-n2500")
+    bad = cli("eval", "r", "--metrics", "modes-pacgan-n2500-x10")
     assert bad.returncode == 2 and "does not apply" in bad.stderr
     unknown = cli("eval", "r", "--metrics", "fid")
     assert unknown.returncode == 2 and "unknown metric 'fid'" in unknown.stderr
@@ -121,12 +131,12 @@ def test_evaluating_a_pretrained_model_writes_to_the_cache_not_the_package(cli, 
 
     folder = registry().pretrained["dcgan-digits"].folder
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
-    done = cli("eval", "dcgan-digits", "--metrics", "kid-digitscnn-halves", env={"GANZOO_CACHE_DIR": str(tmp_path / "cache")})
+    done = cli("eval", "dcgan-digits", "--metrics", "kid-digitscnn-x5", env={"GANZOO_CACHE_DIR": str(tmp_path / "cache")})
     assert done.returncode == 0, done.stderr
     written = tmp_path / "cache" / "evals" / "dcgan-digits" / "eval.json"
-    assert f"wrote {written}" in done.stdout and "kid-digitscnn-halves" in json.loads(written.read_text())["metrics"]
+    assert f"wrote {written}" in done.stdout and "kid-digitscnn-x5" in json.loads(written.read_text())["metrics"]
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()} == before
-    out = cli("eval", "dcgan-digits", "--metrics", "kid-digitscnn-halves", "--out", "mine")
+    out = cli("eval", "dcgan-digits", "--metrics", "kid-digitscnn-x5", "--out", "mine")
     assert out.returncode == 0 and (tmp_path / "mine" / "eval.json").is_file()
 
 
@@ -135,9 +145,69 @@ def test_mode_metric_on_a_ring_model(tmp_path):
     from ganzoo.eval import evaluate
 
     result = ganzoo.train("gan", data="ring8", out=str(tmp_path / "g"), steps=2, batch_size=50)
-    doc = evaluate(result.run_dir, registry(), ["modes-pacgan-n2500"])
-    values = doc["metrics"]["modes-pacgan-n2500"]["values"]
+    doc = evaluate(result.run_dir, registry(), ["modes-pacgan-n2500-x10"])
+    values = doc["metrics"]["modes-pacgan-n2500-x10"]["values"]
     assert 0 <= values["modes"] <= 8 and 0 <= values["high_quality_percent"] <= 100
+
+
+def test_mode_metric_is_the_mean_of_draws_anyone_can_regenerate(tmp_path):
+    """The protocol string's recipe, followed by hand, gives the recorded numbers: draw d is
+    Model.generate(2500, seed=1000*S + d), scored by the PacGAN rule."""
+    import statistics
+
+    import ganzoo
+    from ganzoo.eval import evaluate
+
+    result = ganzoo.train("gan", data="ring8", out=str(tmp_path / "g"), steps=30, batch_size=50, g_hidden=(32,), d_hidden=(32,))
+    doc = evaluate(result.run_dir, registry(), ["modes-pacgan-n2500-x10"], seed=2, write=False)
+    got = doc["metrics"]["modes-pacgan-n2500-x10"]
+    assert "Model.generate(2500, seed=1000*S + d)" in got["protocol"]["n"]
+    model = ganzoo.load(result.export_dir)
+    draws = [M.mode_coverage(model.generate(2500, seed=2000 + d), ring8_means(), 0.01) for d in range(10)]
+    for key in ("modes", "high_quality_percent", "reverse_kl"):
+        mine = [d[key] for d in draws if math.isfinite(d[key])]
+        if len(mine) == 10:
+            assert got["values"][key] == pytest.approx(statistics.mean(mine), rel=1e-9)
+            assert got["values"][f"{key}_std"] == pytest.approx(statistics.stdev(mine), rel=1e-9, abs=1e-12)
+    assert got["values"]["draws"] == 10 and got["values"]["high_quality_percent_std"] > 0  # draws differ
+
+
+def test_feature_metrics_are_means_over_draws_recomputable_from_the_protocol(tmp_path):
+    """FID, its real-vs-real floor, KID and precision/recall: each draw's sets rebuilt from the
+    protocol text (halving seeded 1000*S + d, Model.generate(n, seed=1000*S + d)) give the
+    recorded mean and spread; the floor uses as many samples as the model's FID; KID's subsets
+    are smaller than the sets, so its spread is not zero by construction."""
+    import statistics
+
+    import ganzoo
+    from ganzoo.eval import evaluate
+
+    result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=2, batch_size=16, g_width=8, d_width=8, sample_every=0)
+    metrics = ["fid-digitscnn-x5", "kid-digitscnn-x5", "pr-digitscnn-x5-k3"]
+    doc = evaluate(result.run_dir, registry(), metrics, seed=1, write=False)["metrics"]
+    model = ganzoo.load(result.export_dir)
+    data = load_data("digits", DataRequest(size=32, channels=1), registry().datasets)
+    real, cnn = data.as_model_input(data.x), digits_cnn.load()
+    n = len(real) // 2
+    fids, floors, precisions = [], [], []
+    torch.set_grad_enabled(False)  # (restored below)
+    for d in range(5):
+        perm = torch.randperm(len(real), generator=torch.Generator().manual_seed(1000 + d))
+        a, b = cnn.features(real[perm[:n]]), cnn.features(real[perm[n : 2 * n]])
+        gen = cnn.features(model.generate(n, seed=1000 + d).float())
+        fids.append(M.fid(gen, a))
+        floors.append(M.fid(b, a))
+        precisions.append(M.precision_recall(gen, a)[0])
+    torch.set_grad_enabled(True)
+    fid = doc["fid-digitscnn-x5"]["values"]
+    assert fid["n_generated"] == fid["n_real"] == n and fid["draws"] == 5
+    assert fid["fid"] == pytest.approx(statistics.mean(fids), rel=1e-5)
+    assert fid["fid_std"] == pytest.approx(statistics.stdev(fids), rel=1e-5)
+    assert fid["fid_real_floor"] == pytest.approx(statistics.mean(floors), rel=1e-5) and fid["fid_real_floor_std"] > 0
+    assert doc["pr-digitscnn-x5-k3"]["values"]["precision"] == pytest.approx(statistics.mean(precisions), abs=1e-3)
+    kid = doc["kid-digitscnn-x5"]["values"]
+    assert kid["kid_subset_size"] == n // 2 < n and kid["kid_subset_std"] > 0 and kid["kid_std"] > 0
+    assert "min(1000, n // 2)" in doc["kid-digitscnn-x5"]["protocol"]["kid"]
 
 
 def test_a_card_the_user_wrote_is_not_rewritten(tmp_path):
@@ -171,14 +241,14 @@ def test_trainer_evaluates_keeps_the_best_checkpoint_and_trains_the_same(tmp_pat
     plain = prepare(registry(), "dcgan", settings=fast, out=tmp_path / "plain", progress=False)
     plain.fit()
     evald = prepare(registry(), "dcgan", out=tmp_path / "eval", progress=False, settings={
-        **fast, "eval_every": 2, "eval_metrics": ("fid-digitscnn-halves",), "best_metric": "fid-digitscnn-halves:fid",
+        **fast, "eval_every": 2, "eval_metrics": ("fid-digitscnn-x5",), "best_metric": "fid-digitscnn-x5:fid",
     })
     evald.fit()
     rows = [json.loads(l) for l in (tmp_path / "eval" / "metrics.jsonl").read_text().splitlines()]
-    fids = {r["step"]: r["eval/fid-digitscnn-halves/fid"] for r in rows if "eval/fid-digitscnn-halves/fid" in r}
+    fids = {r["step"]: r["eval/fid-digitscnn-x5/fid"] for r in rows if "eval/fid-digitscnn-x5/fid" in r}
     assert sorted(fids) == [2, 4]
     _, meta = read_checkpoint(tmp_path / "eval" / "checkpoints" / "best.safetensors")
-    assert meta["best"]["fid-digitscnn-halves:fid"] == min(fids.values())
+    assert meta["best"]["fid-digitscnn-x5:fid"] == min(fids.values())
     assert meta["step"] == min(fids, key=fids.get)
     # evaluating never perturbs training: same weights as the run without evaluation
     for name, net in plain.variant.networks().items():
@@ -201,14 +271,15 @@ def test_user_supplied_feature_extractor(cli, tmp_path):
     fast = ["--batch-size", "4", "--set", "g_width=8", "--set", "d_width=8", "--set", "sample_every=0"]
     assert cli("run", "dcgan", "--data", "mine", "--steps", "1", *fast, "--out", "r").returncode == 0
     nothing = cli("eval", "r")  # a model of the user's own images: no built-in default metric judges them
-    assert nothing.returncode == 2 and "--features MODULE:CALLABLE" in nothing.stderr and "fid-inception-halves" in nothing.stderr
+    assert nothing.returncode == 2 and "--features MODULE:CALLABLE" in nothing.stderr and "fid-inception-x5" in nothing.stderr
     assert not (tmp_path / "r" / "export" / "eval.json").exists()
-    done = cli("eval", "r", "--features", "myfeatures:pooled", "--metrics", "fid-userfeatures-halves", "--json")
+    done = cli("eval", "r", "--features", "myfeatures:pooled", "--metrics", "fid-userfeatures-x5", "--json")
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)["metrics"]["fid-userfeatures-halves"]
+    result = json.loads(done.stdout)["metrics"]["fid-userfeatures-x5"]
     assert result["protocol"]["features"] == "myfeatures:pooled"
     assert result["values"]["fid"] > 0 and result["values"]["n_generated"] == result["values"]["n_real"] == 4  # halves of 8
-    missing = cli("eval", "r", "--metrics", "fid-userfeatures-halves")
+    assert result["values"]["fid_std"] >= 0 and result["values"]["fid_real_floor_std"] >= 0
+    missing = cli("eval", "r", "--metrics", "fid-userfeatures-x5")
     assert missing.returncode == 2 and "does not apply" in missing.stderr
     bad = cli("eval", "r", "--features", "nosuchmodule:f")
     assert bad.returncode == 2 and "cannot load feature extractor 'nosuchmodule:f'" in bad.stderr

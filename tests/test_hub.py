@@ -70,12 +70,12 @@ def test_evaluated_export_carries_model_index_to_the_hub(hub, exports, tmp_path)
     import shutil
 
     shutil.copytree(exports / "r0" / "export", tmp_path / "e")
-    assert hub.run("eval", "e", "--metrics", "fid-digitscnn-halves").returncode == 0
+    assert hub.run("eval", "e", "--metrics", "fid-digitscnn-x5").returncode == 0
     assert hub.run("push", "e", "--repo", "me/evald").returncode == 0
     files = hub.files("me/evald")
     assert "eval.json" in files
     index = card_metadata(files["README.md"].decode())["model-index"][0]["results"][0]
-    assert index["metrics"][0]["name"] == "fid-digitscnn-halves fid"
+    assert index["metrics"][0]["name"] == "fid-digitscnn-x5 fid"
 
 
 def test_revisions_pin_exactly(hub, exports):

@@ -56,12 +56,12 @@ def test_fid_and_is_inception_metrics_on_a_trained_export(weights, tmp_path, mon
 
     monkeypatch.setattr(builtin, "MAX_N", 8)  # Inception at 299x299 is slow on a CPU; the protocol is the same
     result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=1, batch_size=16, g_width=8, d_width=8)
-    doc = evaluate(result.run_dir, registry(), ["fid-inception-halves", "kid-inception-halves"], write=False)
-    fid = doc["metrics"]["fid-inception-halves"]
+    doc = evaluate(result.run_dir, registry(), ["fid-inception-x5", "kid-inception-x5"], write=False)
+    fid = doc["metrics"]["fid-inception-x5"]
     assert fid["values"]["n_generated"] == 8 and fid["values"]["fid"] > 0
     assert "Inception-v3 2015-12-05" in fid["protocol"]["feature_network"]
     default = evaluate(result.run_dir, registry(), write=False)  # not named: the download-needing metrics do not run
-    assert not [m for m in default["metrics"] if "inception" in m] and "fid-digitscnn-halves" in default["metrics"]
+    assert not [m for m in default["metrics"] if "inception" in m] and "fid-digitscnn-x5" in default["metrics"]
 
 
 def test_weights_must_be_safetensors_and_the_right_network(tmp_path, monkeypatch):

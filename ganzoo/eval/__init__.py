@@ -35,7 +35,7 @@ RESULTS = "eval.json"
 class Metric:
     """A registered metric; ``compute`` returns named values, e.g. {"fid": 3.1, "fid_floor": 1.2}."""
 
-    name: str  # id that encodes the protocol, e.g. "fid-digitscnn-halves"
+    name: str  # id that encodes the protocol, e.g. "fid-digitscnn-x5"
     summary: str  # one line for `ganzoo metrics`
     protocol: dict[str, Any]  # what the number means: feature network, counts, split, thresholds
     applies: "Callable[[EvalContext], bool]"  # whether the metric makes sense for this model and data
@@ -65,18 +65,13 @@ class EvalContext:
         return self._cache[key]
 
     @torch.no_grad()
-    def samples(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """``n`` samples in the model's native range ([-1, 1] for images), generated in batches."""
-        key = ("samples", n, None if labels is None else hashlib.sha1(labels.cpu().numpy().tobytes()).hexdigest())
-
-        def make():
-            chunks = []
-            for i in range(0, n, 500):  # bounded memory; chunk i has its own seed, so n fixes the set
-                lab = None if labels is None else labels[i : i + 500]
-                chunks.append(self.model.generate(min(500, n - i), seed=self.seed + i, labels=lab).float().cpu())
-            return torch.cat(chunks)
-
-        return self.cached(key, make)
+    def samples(self, n: int, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
+        """``Model.generate(n, seed=seed, labels=labels)`` (``seed`` defaults to the eval seed) in the
+        model's native range ([-1, 1] for images), on the CPU: one noise draw of n, however batched,
+        so a reader can regenerate exactly the samples a metric scored."""
+        seed = self.seed if seed is None else seed
+        key = ("samples", n, seed, None if labels is None else hashlib.sha1(labels.cpu().numpy().tobytes()).hexdigest())
+        return self.cached(key, lambda: torch.cat([b.float().cpu() for b in self.model.generate_batches(n, seed=seed, labels=labels)]))
 
     def real(self) -> torch.Tensor:
         return self.cached("real", lambda: self.data.as_model_input(self.data.x).cpu())

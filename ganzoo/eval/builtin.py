@@ -43,21 +43,48 @@ def _run(ctx: EvalContext, x: torch.Tensor, what: str) -> torch.Tensor:
     return torch.cat([fn(x[i : i + chunk].to(ctx.device)).flatten(1).float().cpu() for i in range(0, len(x), chunk)])
 
 
-def _halves(ctx: EvalContext, what: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two disjoint halves of the real data (a fixed split), as features."""
-
-    def make():
-        real = ctx.real()
-        perm = torch.randperm(len(real), generator=torch.Generator().manual_seed(0))
-        n = min(len(real) // 2, MAX_N)
-        return _run(ctx, real[perm[:n]], what), _run(ctx, real[perm[n : 2 * n]], what)
-
-    return ctx.cached(("halves", what), make)
+DRAWS = 5  # evaluation draws behind every feature metric's mean and spread
 
 
-def _generated_features(ctx: EvalContext, what: str) -> torch.Tensor:
-    n = len(_halves(ctx, what)[0])
-    return ctx.cached(("gen-features", what), lambda: _run(ctx, ctx.samples(n), what))
+def draw_seed(ctx: EvalContext, draw: int) -> int:
+    """The seed of evaluation draw ``draw``: it seeds both the halving of the real data and the
+    generator's noise, so eval seed S uses seeds 1000*S .. 1000*S + DRAWS - 1."""
+    return 1000 * ctx.seed + draw
+
+
+def _set_size(ctx: EvalContext) -> int:
+    return min(len(ctx.real()) // 2, MAX_N)
+
+
+def _permutation(ctx: EvalContext, draw: int) -> torch.Tensor:
+    return torch.randperm(len(ctx.real()), generator=torch.Generator().manual_seed(draw_seed(ctx, draw)))
+
+
+def _halving(ctx: EvalContext, what: str, draw: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Halving ``draw`` of the real data into two disjoint sets A and B of n images each, as features.
+    Each real image's features are computed once, however many draws use it."""
+    n = _set_size(ctx)
+
+    def features_of_used():
+        used = torch.unique(torch.cat([_permutation(ctx, d)[: 2 * n] for d in range(DRAWS)]))
+        row = torch.full((len(ctx.real()),), -1, dtype=torch.long)
+        row[used] = torch.arange(len(used))
+        return _run(ctx, ctx.real()[used], what), row
+
+    feats, row = ctx.cached(("real-features", what), features_of_used)
+    perm = _permutation(ctx, draw)
+    return feats[row[perm[:n]]], feats[row[perm[n : 2 * n]]]
+
+
+def _generated_features(ctx: EvalContext, what: str, draw: int) -> torch.Tensor:
+    n = _set_size(ctx)
+    return ctx.cached(("gen-features", what, draw), lambda: _run(ctx, ctx.samples(n, seed=draw_seed(ctx, draw)), what))
+
+
+def _spread(name: str, values: list[float]) -> dict[str, float]:
+    """``name``: the mean over the draws; ``name_std``: their sample standard deviation."""
+    t = torch.tensor(values, dtype=torch.float64)
+    return {name: t.mean().item(), f"{name}_std": t.std().item() if len(t) > 1 else 0.0}
 
 
 def _digit_images(ctx: EvalContext) -> bool:
@@ -73,22 +100,40 @@ def _user_features(ctx: EvalContext) -> bool:
 
 
 def _fid(ctx, what="features"):
-    a, b = _halves(ctx, what)
-    gen = _generated_features(ctx, what)
-    return {"fid": M.fid(gen, a), "fid_real_floor": M.fid(b, a), "n_generated": len(gen), "n_real": len(a)}
+    model, floor = [], []
+    for d in range(DRAWS):
+        a, b = _halving(ctx, what, d)
+        model.append(M.fid(_generated_features(ctx, what, d), a))
+        floor.append(M.fid(b, a))
+    return {**_spread("fid", model), **_spread("fid_real_floor", floor), "n_generated": _set_size(ctx), "n_real": _set_size(ctx),
+            "draws": DRAWS}
+
+
+def _kid_subset(n: int) -> int:
+    return min(1000, n // 2)  # below the set size, so the 100 subsets differ and their spread means something
 
 
 def _kid(ctx, what="features"):
-    a, b = _halves(ctx, what)
-    mean, std = M.kid(_generated_features(ctx, what), a, seed=ctx.seed)
-    floor, _ = M.kid(b, a, seed=ctx.seed)
-    return {"kid_mean": mean, "kid_std": std, "kid_real_floor": floor}
+    model, floor, subset_std = [], [], []
+    size = _kid_subset(_set_size(ctx))
+    for d in range(DRAWS):
+        a, b = _halving(ctx, what, d)
+        mean, std = M.kid(_generated_features(ctx, what, d), a, subset_size=size, seed=draw_seed(ctx, d))
+        model.append(mean)
+        subset_std.append(std)
+        floor.append(M.kid(b, a, subset_size=size, seed=draw_seed(ctx, d))[0])
+    kid = _spread("kid", model)
+    return {"kid_mean": kid["kid"], "kid_std": kid["kid_std"], **_spread("kid_real_floor", floor),
+            "kid_subset_std": sum(subset_std) / DRAWS, "kid_subset_size": size}
 
 
 def _pr(ctx, what="features"):
-    a, _ = _halves(ctx, what)
-    precision, recall = M.precision_recall(_generated_features(ctx, what), a)
-    return {"precision": precision, "recall": recall}
+    precision, recall = [], []
+    for d in range(DRAWS):
+        p, r = M.precision_recall(_generated_features(ctx, what, d), _halving(ctx, what, d)[0])
+        precision.append(p)
+        recall.append(r)
+    return {**_spread("precision", precision), **_spread("recall", recall)}
 
 
 def _is(ctx, what="logits"):
@@ -97,11 +142,18 @@ def _is(ctx, what="logits"):
     return {"is_mean": mean, "is_std": std}
 
 
+MIXTURE_DRAWS = 10  # PacGAN's single 2,500-sample draw, repeated: the spread of one model's score
+
+
 def _mixture(ctx):
     from ..data.synthetic import MIXTURES
 
     means_fn, sigma = MIXTURES[ctx.model.dataset]
-    return M.mode_coverage(ctx.samples(2500), means_fn(), sigma)
+    draws = [M.mode_coverage(ctx.samples(2500, seed=draw_seed(ctx, d)), means_fn(), sigma) for d in range(MIXTURE_DRAWS)]
+    out = {}
+    for key in draws[0]:
+        out.update(_spread(key, [v[key] for v in draws]))
+    return {**out, "draws": MIXTURE_DRAWS}
 
 
 def _stacked(ctx):
@@ -140,8 +192,17 @@ def _translation(ctx: EvalContext) -> bool:
     return ctx.task == "unpaired-translation" and ctx.data.x_b is not None
 
 
-def _typeset(ctx: EvalContext) -> bool:
-    return _translation(ctx) and ctx.model.dataset == "digits-typeset"
+# The judges of each translation pair: the digits CNN reads domain A; domain B has its own CNN.
+# "restyle": whether the stroke-keeping restyled baseline (_restyle) is defined for the pair.
+JUDGES = {"digits-typeset": ("typeset-cnn.safetensors", True), "digits-m": ("digits-m-cnn.safetensors", False)}
+
+
+def _judged_pair(name: str):
+    return lambda ctx: _translation(ctx) and ctx.model.dataset == name
+
+
+def _digit_pair(ctx: EvalContext) -> bool:
+    return _translation(ctx) and ctx.model.dataset in JUDGES
 
 
 @torch.no_grad()
@@ -157,11 +218,10 @@ def _translated(ctx: EvalContext, direction: str) -> torch.Tensor:
 
 
 def _label_preservation(ctx):
-    from .digits_cnn import TYPESET_WEIGHTS
-
-    typeset, handwritten = _cnn(ctx, TYPESET_WEIGHTS), _cnn(ctx)
+    b_weights, restyle = JUDGES[ctx.model.dataset]
+    judge_b, judge_a = _cnn(ctx, b_weights), _cnn(ctx)
     out = {}
-    for direction, judge, labels in (("a2b", typeset, ctx.data.y), ("b2a", handwritten, ctx.data.y_b)):
+    for direction, judge, labels in (("a2b", judge_b, ctx.data.y), ("b2a", judge_a, ctx.data.y_b)):
         x = _translated(ctx, direction)
         pred = torch.cat([judge(x[i : i + 1000].to(ctx.device)).argmax(1).cpu() for i in range(0, len(x), 1000)])
         out[f"accuracy_{direction}"] = (pred == labels.cpu()).double().mean().item()
@@ -171,12 +231,13 @@ def _label_preservation(ctx):
             out[f"{direction}_class_{c}"] = (mine == c).double().mean().item()
             out[f"{direction}_class_{c}_most_often"] = float(torch.bincount(mine, minlength=10).argmax())
         source = ctx.data.as_model_input(ctx.data.x if direction == "a2b" else ctx.data.x_b)
-        own = typeset if direction == "b2a" else handwritten  # each judge on its own domain: the ceiling
+        own = judge_b if direction == "b2a" else judge_a  # each judge on its own domain: the ceiling
         out[f"judge_accuracy_{'a' if direction == 'a2b' else 'b'}"] = _accuracy(own, source, labels, ctx.device)
         # Baselines that keep every digit's shape: the judge on the untranslated images, and on
         # images changed in style only (what a translation that never redraws a stroke would get).
         out[f"untranslated_{direction}"] = _accuracy(judge, source, labels, ctx.device)
-        out[f"restyled_{direction}"] = _accuracy(judge, _restyle(source, direction), labels, ctx.device)
+        if restyle:
+            out[f"restyled_{direction}"] = _accuracy(judge, _restyle(source, direction), labels, ctx.device)
     return out
 
 
@@ -232,62 +293,88 @@ def _sr_scores(ctx):
     return score(ctx.model, ctx.data.held_out, type(ctx.model.variant).scale)
 
 
-FEATURES = {"feature_network": "digits-cnn (ganzoo/eval/weights/digits-cnn.safetensors), 128-d penultimate layer",
-            "reference": "half A of a fixed random split of the training data; floor = half B vs half A",
-            "n": f"generated = real = half the dataset, at most {MAX_N}"}
+SEEDS = "S is the eval seed (`ganzoo eval --seed`, default 0)"
+FEATURES = {
+    "feature_network": "digits-cnn (ganzoo/eval/weights/digits-cnn.safetensors), 128-d penultimate layer",
+    "draws": f"{DRAWS} draws d = 0..{DRAWS - 1}, each with seed s_d = 1000*S + d ({SEEDS})",
+    "reference": "draw d splits the training data (N images) into disjoint halves A_d = perm[:n], B_d = perm[n:2n], "
+                 "perm = torch.randperm(N, generator=torch.Generator().manual_seed(s_d))",
+    "n": f"n = min(N // 2, {MAX_N}) on every side: n generated (Model.generate(n, seed=s_d)), n in A_d, n in B_d",
+    "values": "the model's value on draw d compares its n samples with A_d; the real-vs-real floor compares B_d with A_d, "
+              f"at the same n; each key is the mean over the {DRAWS} draws and KEY_std their sample standard deviation",
+}
+KID = {**FEATURES, "kid": "polynomial kernel (degree 3), 100 subsets of kid_subset_size = min(1000, n // 2) per draw, "
+       "subset seed s_d; kid_mean/kid_std: over the draws; kid_subset_std: the mean within-draw std over the subsets"}
 
 
 @hookimpl
 def register_metrics(register):
-    register(Metric("fid-digitscnn-halves", "FID on digits-CNN features, beside the real-vs-real floor", FEATURES, _digit_images, _fid))
-    register(Metric("kid-digitscnn-halves", "KID (polynomial kernel, 100 subsets of <= 1000) on digits-CNN features", FEATURES, _digit_images, _kid))
-    register(Metric("pr-digitscnn-halves-k3", "Improved precision and recall (Kynkäänniemi et al. 2019), k = 3", FEATURES, _digit_images, _pr))
+    register(Metric("fid-digitscnn-x5", "FID on digits-CNN features, beside the real-vs-real floor at the same n; 5 draws",
+                    FEATURES, _digit_images, _fid))
+    register(Metric("kid-digitscnn-x5", "KID (polynomial kernel) on digits-CNN features, beside the floor; 5 draws", KID, _digit_images, _kid))
+    register(Metric("pr-digitscnn-x5-k3", "Improved precision and recall (Kynkäänniemi et al. 2019), k = 3; 5 draws",
+                    FEATURES, _digit_images, _pr))
     register(Metric(
         "is-digitscnn-n5000", "Inception Score with the digits CNN as classifier, 5,000 samples, 10 splits",
-        {"classifier": "digits-cnn", "n": 5000, "splits": 10}, _digit_images, _is,
+        {"classifier": "digits-cnn", "n": f"5000: Model.generate(5000, seed=S) ({SEEDS})",
+         "splits": "10, shuffled with seed S; is_std: the std over the splits"}, _digit_images, _is,
     ))
     register(Metric(
-        "modes-pacgan-n2500", "Modes captured, % high quality and reverse KL on ring8/grid25 (PacGAN protocol)",
-        {"n": 2500, "high_quality": "within 3 sigma of the nearest mode", "captured": ">= 1 high-quality sample nearest",
+        "modes-pacgan-n2500-x10", "Modes captured, % high quality and reverse KL on ring8/grid25 (PacGAN), over 10 draws",
+        {"n": f"PacGAN's single draw of 2,500 samples, made {MIXTURE_DRAWS} times: draw d = Model.generate(2500, seed=1000*S + d), "
+              f"d = 0..{MIXTURE_DRAWS - 1} ({SEEDS})",
+         "values": f"each key is the mean over the {MIXTURE_DRAWS} draws and KEY_std their sample standard deviation (PacGAN "
+                   "reports one draw per trained model; its spread over trainings is benchmarks/quality.py's)",
+         "high_quality": "within 3 sigma of the nearest mode", "captured": ">= 1 high-quality sample nearest",
          "reverse_kl": "KL(mode histogram of high-quality samples || uniform)"},
         lambda ctx: ctx.model.dataset in ("ring8", "grid25"), _mixture,
     ))
     register(Metric(
         "modes-stacked-digits-n26000", "Distinct digit triples and KL to the data's triple histogram (VEEGAN/PacGAN protocol)",
-        {"n": 26000, "classifier": "digits-cnn on each channel", "kl": "KL(generated triples || data triples)"},
+        {"n": f"26,000 samples (PacGAN): Model.generate(26000, seed=S) ({SEEDS})", "classifier": "digits-cnn on each channel", "kl": "KL(generated triples || data triples)"},
         lambda ctx: ctx.model.dataset == "stacked-digits", _stacked,
     ))
     register(Metric(
         "label-accuracy-digitscnn-n10000", "Accuracy of the digits CNN on G(z, y) against y, overall and per class",
-        {"classifier": "digits-cnn", "n": 10000, "labels": "1,000 per class"},
+        {"classifier": "digits-cnn", "n": f"10,000: Model.generate(10000, seed=S, labels=arange(10000) % classes) ({SEEDS})",
+         "labels": "1,000 per class"},
         lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _label_accuracy,
     ))
-    inception = {**FEATURES, "feature_network": "Inception-v3 2015-12-05 (TTUR/torch-fidelity), pool3 2048-d, inputs quantised "
+    inception = {**FEATURES, "kid": KID["kid"], "feature_network": "Inception-v3 2015-12-05 (TTUR/torch-fidelity), pool3 2048-d, inputs quantised "
                  "to uint8 and resized bilinearly to 299x299 as TF1 does; grey images repeated to RGB"}
     inc = dict(default=False)  # needs the Inception weights (a download): run when named, not by default
-    register(Metric("fid-inception-halves", "FID with the standard Inception-v3 features, beside the floor", inception, _images, lambda c: _fid(c, "inception"), **inc))
-    register(Metric("kid-inception-halves", "KID with the standard Inception-v3 features", inception, _images, lambda c: _kid(c, "inception"), **inc))
+    register(Metric("fid-inception-x5", "FID with the standard Inception-v3 features, beside the floor; 5 draws", inception, _images, lambda c: _fid(c, "inception"), **inc))
+    register(Metric("kid-inception-x5", "KID with the standard Inception-v3 features; 5 draws", inception, _images, lambda c: _kid(c, "inception"), **inc))
     register(Metric(
         "is-inception-n5000", "Inception Score (Salimans et al. 2016) with the standard Inception-v3, 5,000 samples, 10 splits",
         {"classifier": inception["feature_network"].replace("pool3 2048-d", "1008-way logits without bias"), "n": 5000, "splits": 10},
         _images, lambda c: _is(c, "inception-logits"), **inc,
     ))
-    user = {**FEATURES, "feature_network": "user-supplied (ganzoo eval --features MODULE:CALLABLE); its spec is in the result"}
-    register(Metric("fid-userfeatures-halves", "FID on the features of a user-supplied extractor, beside the floor", user, _user_features, lambda c: _fid(c, "user")))
-    register(Metric("kid-userfeatures-halves", "KID on the features of a user-supplied extractor", user, _user_features, lambda c: _kid(c, "user")))
-    register(Metric("pr-userfeatures-halves-k3", "Precision/recall (k = 3) on a user-supplied extractor's features", user, _user_features, lambda c: _pr(c, "user")))
+    user = {**FEATURES, "kid": KID["kid"], "feature_network": "user-supplied (ganzoo eval --features MODULE:CALLABLE); its spec is in the result"}
+    register(Metric("fid-userfeatures-x5", "FID on the features of a user-supplied extractor, beside the floor; 5 draws", user, _user_features, lambda c: _fid(c, "user")))
+    register(Metric("kid-userfeatures-x5", "KID on the features of a user-supplied extractor; 5 draws", user, _user_features, lambda c: _kid(c, "user")))
+    register(Metric("pr-userfeatures-x5-k3", "Precision/recall (k = 3) on a user-supplied extractor's features; 5 draws", user, _user_features, lambda c: _pr(c, "user")))
     register(Metric(
         "fid-per-class-digitscnn", "FID per class on digits-CNN features: G(z, c) against the real images of class c",
-        {"feature_network": "digits-cnn", "n": "per class: as many generated as real images of that class"},
+        {"feature_network": "digits-cnn", "n": f"per class c: as many generated as real images of c, Model.generate(n_c, seed=S, "
+         f"labels=c) ({SEEDS}), against all real images of c (at most {MAX_N})"},
         lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _fid_per_class,
     ))
+    preservation = {
+        "n": "every image of each domain, translated by Model.translate",
+        "judge_accuracy": "each judge on untranslated images of its own domain (the ceiling)",
+        "untranslated": "the other domain's judge on untranslated images (doing nothing)",
+    }
     register(Metric(
         "label-preservation-digits-typeset", "Does translation keep the digit? A->B judged by a typeset-digit CNN, B->A by the digits CNN",
-        {"judges": "typeset-cnn (domain B) and digits-cnn (domain A), shipped in ganzoo/eval/weights", "n": "every image of each domain",
-         "judge_accuracy": "each judge on untranslated images of its own domain (the ceiling)",
-         "untranslated": "the other domain's judge on untranslated images (doing nothing)",
+        {**preservation, "judges": "typeset-cnn (domain B) and digits-cnn (domain A), shipped in ganzoo/eval/weights",
          "restyled": "the same on images restyled with every stroke kept: A sharpened by tanh(4x), B averaged over 4x4 blocks"},
-        _typeset, _label_preservation,
+        _judged_pair("digits-typeset"), _label_preservation,
+    ))
+    register(Metric(
+        "label-preservation-digits-m", "Does translation keep the digit? A->B judged by a digits-m CNN (colour), B->A by the digits CNN",
+        {**preservation, "judges": "digits-m-cnn (domain B, colour input) and digits-cnn (domain A, grey), shipped in ganzoo/eval/weights"},
+        _judged_pair("digits-m"), _label_preservation,
     ))
     register(Metric(
         "cycle-l1", "Cycle reconstruction error: mean |F(G(a)) - a| and |G(F(b)) - b| in [0, 1] pixel units",
@@ -295,8 +382,9 @@ def register_metrics(register):
     ))
     register(Metric(
         "fid-per-domain-digitscnn", "FID of G(A) against real B and F(B) against real A, on digits-CNN features",
-        {"feature_network": "digits-cnn", "n": "every image of each domain", "fid_b_identity": "untranslated A against B"},
-        _typeset, _fid_domains,
+        {"feature_network": "digits-cnn (grey: colour images are averaged over channels)", "n": "every image of each domain",
+         "fid_b_identity": "untranslated A against B"},
+        _digit_pair, _fid_domains,
     ))
     from .sr import CONVENTION
 
