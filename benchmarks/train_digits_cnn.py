@@ -2,12 +2,15 @@
 
     python benchmarks/train_digits_cnn.py                    # digits-cnn.safetensors (handwritten)
     python benchmarks/train_digits_cnn.py --domain typeset   # typeset-cnn.safetensors (CycleGAN's domain B judge)
+    python benchmarks/train_digits_cnn.py --domain digits-m  # digits-m-cnn.safetensors (domain B of digits-m, colour)
 
 Deterministic on CPU for its seed: the same command gives the same bytes. The handwritten network
 trains on the first 80 % of a fixed permutation of scikit-learn's digits (at 32x32, as every
 variant sees them), with +-2 pixel shifts as augmentation; the accuracy is measured on the
 held-out 20 %. The typeset network trains on digits-typeset's domain B plus 6,000 more rendered
-digits, and is tested on 2,000 digits rendered with another seed.
+digits, and is tested on 2,000 digits rendered with another seed. The digits-m network trains on
+the handwritten network's training digits, each blended with 4 sets of photo crops (seeds other
+than the dataset's), and is tested on the held-out digits with the dataset's own crops.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from ganzoo.data import load_data
 from ganzoo._plugins import registry
 from ganzoo.data.typeset import SEED as TYPESET_SEED
 from ganzoo.data.typeset import render
-from ganzoo.eval.digits_cnn import TYPESET_WEIGHTS, WEIGHTS, DigitsCNN, held_out_split
+from ganzoo.data.digits_m import SEED as DIGITS_M_SEED
+from ganzoo.data.digits_m import blend
+from ganzoo.eval.digits_cnn import DIGITS_M_WEIGHTS, TYPESET_WEIGHTS, WEIGHTS, DigitsCNN, held_out_split
 
 SEED, EPOCHS, BATCH, LR = 0, 40, 64, 1e-3
 FOLDER = Path(__file__).resolve().parents[1] / "ganzoo" / "eval" / "weights"
@@ -47,6 +52,13 @@ def data(domain: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.T
         d = load_data("digits", DataRequest(size=32, channels=1), registry().datasets)
         x, y = d.as_model_input(d.x), d.y
         return x, y, *held_out_split(len(x))
+    if domain == "digits-m":
+        d = load_data("digits", DataRequest(size=32, channels=1), registry().datasets)
+        train, test = held_out_split(len(d.x))
+        parts = [blend(d.x[train], DIGITS_M_SEED + 1 + k) for k in range(4)] + [blend(d.x, DIGITS_M_SEED)[test]]
+        x = torch.cat(parts).float().div(127.5).sub(1)
+        y = torch.cat([d.y[train]] * 4 + [d.y[test]])
+        return x, y, torch.arange(4 * len(train)), torch.arange(4 * len(train), len(x))
     parts = [render(2000, TYPESET_SEED), render(6000, TYPESET_SEED + 1), render(2000, TYPESET_SEED + 2)]  # the last is held out
     x = torch.cat([p[0] for p in parts]).float().div(127.5).sub(1)
     y = torch.cat([p[1] for p in parts])
@@ -55,13 +67,13 @@ def data(domain: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.T
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--domain", choices=["handwritten", "typeset"], default="handwritten")
+    parser.add_argument("--domain", choices=["handwritten", "typeset", "digits-m"], default="handwritten")
     args = parser.parse_args()
-    out = FOLDER / (WEIGHTS if args.domain == "handwritten" else TYPESET_WEIGHTS)
+    out = FOLDER / {"handwritten": WEIGHTS, "typeset": TYPESET_WEIGHTS, "digits-m": DIGITS_M_WEIGHTS}[args.domain]
     torch.manual_seed(SEED)
     torch.use_deterministic_algorithms(True)
     x, y, train_idx, test_idx = data(args.domain)
-    net = DigitsCNN()
+    net = DigitsCNN(channels=3 if args.domain == "digits-m" else 1)
     opt = torch.optim.Adam(net.parameters(), lr=LR)
     g = torch.Generator().manual_seed(SEED)
     t0 = time.time()
@@ -81,7 +93,7 @@ def main() -> int:
         "held_out_samples": len(test_idx),
         "train_samples": len(train_idx),
         "recipe": {"seed": SEED, "epochs": EPOCHS, "batch_size": BATCH, "lr": LR, "optimizer": "Adam", "augmentation": "shift +-2 px"},
-        "command": "python benchmarks/train_digits_cnn.py" + ("" if args.domain == "handwritten" else " --domain typeset"),
+        "command": "python benchmarks/train_digits_cnn.py" + ("" if args.domain == "handwritten" else f" --domain {args.domain}"),
     }
     state = {k: v.contiguous() for k, v in net.state_dict().items()}
     atomic_write_bytes(out, save(state, metadata={"ganzoo": json.dumps(meta, sort_keys=True)}))

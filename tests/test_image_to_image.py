@@ -79,6 +79,29 @@ def test_digits_typeset_is_two_unpaired_labelled_domains_and_the_same_everywhere
     assert longer.min() >= 0.6 * 32 and longer.median() >= 0.8 * 32
 
 
+def test_digits_m_blends_each_digit_with_a_photo_crop_and_keeps_its_shape():
+    from ganzoo.data import digits_m
+    from ganzoo.data.sources import load_digits
+
+    d = load_data("digits-m", DataRequest(size=32, domains=2), registry().datasets)
+    assert d.info.domains == 2 and d.x.shape == d.x_b.shape == (1797, 3, 32, 32) and torch.equal(d.y, d.y_b)
+    again = load_data("digits-m", DataRequest(size=32, domains=2), registry().datasets)
+    assert torch.equal(again.x_b, d.x_b)  # bundled photos, fixed seed: the same dataset everywhere
+    # MNIST-M's rule, |crop - digit| per channel: where a digit is blank the pixel is the photo's,
+    # where it is full ink the photo inverted; so the digit is recoverable from B and its crop.
+    digits = load_digits(DataRequest(size=32, channels=1)).x
+    assert torch.equal(d.x[:, :1], digits) and torch.equal(d.x[:, 1], d.x[:, 0])  # A: the digits, grey repeated to RGB
+    g = torch.Generator().manual_seed(digits_m.SEED)
+    which = torch.randint(0, len(digits_m._photos()), (len(digits),), generator=g)
+    corner = torch.rand(len(digits), 2, generator=g)
+    photo = digits_m._photos()[int(which[5])]
+    top, left = int(corner[5, 0] * (photo.shape[1] - 31)), int(corner[5, 1] * (photo.shape[2] - 31))
+    crop = photo[:, top : top + 32, left : left + 32].short()
+    assert torch.equal(d.x_b[5].short(), (crop - digits[5].short()).abs())
+    grey = load_data("digits-m", DataRequest(size=16, channels=1, domains=2), registry().datasets)
+    assert grey.x.shape == grey.x_b.shape == (1797, 1, 16, 16)
+
+
 def test_unpaired_folder_layout_and_its_errors(tmp_path):
     for domain, colour in (("trainA", 40), ("trainB", 200)):
         (tmp_path / "pair" / domain).mkdir(parents=True)
@@ -109,6 +132,19 @@ def cycle_run(tmp_path_factory):
     done = run_cli("run", "cyclegan", "--steps", "2", *FAST_CYCLE, "--out", "c", cwd=root)
     assert done.returncode == 0, done.stderr
     return root
+
+
+def test_digits_m_translation_is_judged_by_a_colour_judge_per_domain(tmp_path):
+    import ganzoo
+    from ganzoo.eval import evaluate
+
+    result = ganzoo.train("cyclegan", data="digits-m", out=str(tmp_path / "c"), steps=1, batch_size=4, g_width=8, n_blocks=1,
+                          d_width=8, sample_every=0)
+    doc = evaluate(result.run_dir, registry(), None, write=False)["metrics"]
+    assert "label-preservation-digits-typeset" not in doc and "fid-per-domain-digitscnn" in doc
+    labels = doc["label-preservation-digits-m"]["values"]
+    assert labels["judge_accuracy_a"] > 0.97 and labels["judge_accuracy_b"] > 0.9  # each judge knows its own domain
+    assert 0 <= labels["accuracy_a2b"] <= 1 and "restyled_a2b" not in labels
 
 
 def test_translate_cli_and_translation_metrics(cycle_run, cli):

@@ -10,6 +10,7 @@ from .spec import Dataset
 from .photos import load_photos
 from .synthetic import load_mixture, stacked_digits
 from .typeset import load_digits_typeset
+from .digits_m import load_digits_m
 
 
 @hookimpl
@@ -68,6 +69,16 @@ def register_datasets(register):
             name="digits-typeset",
             summary="2 unpaired domains: the handwritten digits (A) and digits typeset in 18 bundled fonts (B); for CycleGAN",
             load=load_digits_typeset,
+            labels=True,
+            domains=2,
+        )
+    )
+    register(
+        Dataset(
+            name="digits-m",
+            summary="2 unpaired domains: the handwritten digits (A) and the same digits blended with photo crops, "
+                    "MNIST-M's construction (B); for CycleGAN",
+            load=load_digits_m,
             labels=True,
             domains=2,
         )
