@@ -1,6 +1,6 @@
 """Train built-in variants on their benchmark datasets and score them beside the papers' numbers.
 
-    python benchmarks/quality.py [--seeds 3] [--only ring8 grid25 ...] [--threads 1]
+    python benchmarks/quality.py [--seeds 3] [--only ring8 grid25 ...] [--rows 0 2] [--threads 1]
 
 Every configuration is trained with `ganzoo.train` (the variant's default config unless the row
 says otherwise) for each training seed (at least 3), scored on its final weights with
@@ -117,6 +117,12 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.mean(values):.3g} ± {statistics.stdev(values):.2g}"
 
 
+def _rows(group: dict) -> list[dict]:
+    """A group's recorded rows as dicts; rows stored before per-row records carry the group's fields."""
+    return [r if isinstance(r, dict) else {"cells": r, **{k: group.get(k) for k in ("seeds", "date", "command", "machine")}}
+            for r in group.get("rows", [])]
+
+
 def render(done: dict, out: Path) -> None:
     lines = [
         "# Quality against the papers",
@@ -135,25 +141,30 @@ def render(done: dict, out: Path) -> None:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for group in CONFIGS:
-        if group in done:
-            for r in done[group]["rows"]:
-                if len(r) == 7:  # rows from before the 'last evals' and 'met' columns
-                    r = [*r[:4], "-", *r[4:6], "not recomputed", r[6]]
-                lines.append("| " + " | ".join(r) + f" | {done[group]['seeds']} |")
-    lines += ["", "Machines and dates: " + "; ".join(sorted({f"{g['machine']} ({g['date']})" for g in done.values()})) + "."]
-    lines += [f"- {g}: `{done[g]['command']}`" + (f"; {done[g]['note']}" if done[g].get("note") else "") for g in CONFIGS if g in done]
+        for r in _rows(done.get(group, {})):
+            cells = r["cells"]
+            if len(cells) == 7:  # rows from before the 'last evals' and 'met' columns
+                cells = [*cells[:4], "-", *cells[4:6], "not recomputed", cells[6]]
+            lines.append("| " + " | ".join(cells) + f" | {r['seeds']} |")
+    runs = sorted({f"{r['machine']} ({r['date']})" for g in done.values() for r in _rows(g)})
+    lines += ["", "Machines and dates: " + "; ".join(runs) + ". Commands, one per row:"]
+    lines += [f"- {g} `{r['cells'][1]}`: `{r['command']}`" for g in CONFIGS for r in _rows(done.get(g, {}))]
+    lines += [f"- {g}: {done[g]['note']}" for g in CONFIGS if g in done and done[g].get("note")]
     missing = [g for g in CONFIGS if g not in done]
     if missing:
         lines += ["", f"Not measured by this script yet: {', '.join(missing)} (run `python benchmarks/quality.py --only {' '.join(missing)}`)."]
-    lines += ["", "## The pretrained zoo's default-config runs", "",
-              "Seed 0, each variant's default `ganzoo run` config (the recipe column says what differs), scored on the fp16 "
-              "weights by `benchmarks/pretrained.py`; these are also the default-config results for variants whose group above "
-              "has not been run.", "",
+    from ganzoo._text import with_spreads
+
+    lines += ["", "## The pretrained zoo", "",
+              "Seed 0, each entry's recipe (the variant's default `ganzoo run` config unless the recipe column says what differs), "
+              "scored on the fp16 weights users get by `benchmarks/pretrained.py`, eval seed 0; ± is the spread over the "
+              "metric's evaluation draws (one trained model, so no spread over training seeds).", "",
               "| model | recipe | metrics |", "|---|---|---|"]
     for meta in sorted(HERE.parent.glob("plugins/*/pretrained/*/pretrained.json")):
         entry = json.loads(meta.read_text())
         metrics = "; ".join(
-            f"`{m}` " + ", ".join(f"{k} {v:.3g}" for k, v in r["values"].items() if "class" not in k and k not in ("n_generated", "n_real", "images"))
+            f"`{m}` " + ", ".join(f"{k} {v}" for k, v in with_spreads(r["values"])
+                                  if "class" not in k and k not in ("n_generated", "n_real", "images", "draws", "kid_subset_size"))
             for m, r in entry["metrics"].items()
         )
         lines.append(f"| `{entry['name']}` | {json.dumps(entry['recipe']['settings']) if entry['recipe']['settings'] else 'defaults'} | {metrics} |")
@@ -171,6 +182,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=3, help="seeds per configuration (default 3)")
     parser.add_argument("--only", nargs="+", choices=sorted(CONFIGS), help="run only these groups")
+    parser.add_argument("--rows", nargs="+", type=int, help="run only these rows (0 = the default config) of each group; "
+                        "the group's other recorded rows are kept")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's); 1 lets two benchmarks share 2 cores")
     parser.add_argument("--out", default=str(HERE / "results" / "quality.md"), help="results file (default benchmarks/results/quality.md)")
     parser.add_argument("--render", action="store_true", help="only rebuild quality.md from results/quality.json and the zoo's records")
@@ -185,7 +198,9 @@ def main() -> int:
     t_start = time.perf_counter()
     for group in groups:
         rows = []
-        for variant, dataset, settings, metric, keys, published, target in CONFIGS[group]:
+        for index, (variant, dataset, settings, metric, keys, published, target) in enumerate(CONFIGS[group]):
+            if args.rows is not None and index not in args.rows:
+                continue
             final: dict[str, list[float]] = {k: [] for k in keys}
             last: dict[str, list[float]] = {k: [] for k in keys}
             t0 = time.perf_counter()
@@ -212,16 +227,21 @@ def main() -> int:
             met = "-" if check is None else ("yes" if check({k: statistics.mean(v) for k, v in final.items()}) else "no")
             rows.append((dataset, label, metric, measured, lasts, published, target, met, f"{(time.perf_counter() - t0) / args.seeds:.0f}"))
             print(" | ".join(rows[-1]), flush=True)
-        # Each group's rows are stored as they finish, so groups can run in separate processes.
-        store = HERE / "results" / "quality.json"
-        done = json.loads(store.read_text()) if store.is_file() else {}
-        done[group] = {"rows": [list(r) for r in rows],
-                       "command": f"python benchmarks/quality.py --seeds {args.seeds} --only {group}",
-                       "seeds": args.seeds, "date": time.strftime("%Y-%m-%d"),
-                       "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
-        store.parent.mkdir(exist_ok=True)
-        store.write_text(json.dumps(done, indent=1) + "\n")
-        render(done, Path(args.out))
+            # Each row is stored as it finishes, with its own command, so groups and rows can run in
+            # separate processes; a row measured again replaces its earlier result.
+            store = HERE / "results" / "quality.json"
+            done = json.loads(store.read_text()) if store.is_file() else {}
+            record = {"cells": list(rows[-1]), "seeds": args.seeds, "date": time.strftime("%Y-%m-%d"),
+                      "command": f"python benchmarks/quality.py --seeds {args.seeds} --only {group} --rows {index}",
+                      "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
+            old = done.get(group, {})
+            kept = [r for r in _rows(old) if r["cells"][1] != label]
+            order = [f"{v} {' '.join(f'{k}={x}' for k, x in st.items())}".strip() for v, _, st, *_ in CONFIGS[group]]
+            merged = sorted(kept + [record], key=lambda r: order.index(r["cells"][1]) if r["cells"][1] in order else len(order))
+            done[group] = {"rows": merged, **({"note": old["note"]} if old.get("note") else {})}
+            store.parent.mkdir(exist_ok=True)
+            store.write_text(json.dumps(done, indent=1) + "\n")
+            render(done, Path(args.out))
     print(f"{(time.perf_counter() - t_start) / 60:.0f} minutes; wrote {args.out}")
     return 0
 

@@ -42,6 +42,7 @@ _LAZY = {
     "Variant": "variant",
     "GDVariant": "variant",
     "update": "variant",
+    "linear_decay": "variant",
 }
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from .model import ExportInfo, Model
     from .pretrained import Pretrained
     from .training import RunResult
-    from .variant import GDVariant, Task, Variant, update
+    from .variant import GDVariant, Task, Variant, linear_decay, update
 
 
 def __getattr__(name: str):
@@ -98,6 +99,7 @@ __all__ = [
     "push",
     "train",
     "update",
+    "linear_decay",
 ]
 
 

@@ -319,6 +319,18 @@ def inside_update() -> bool:
     return _IN_UPDATE.get()
 
 
+def linear_decay(optimizers, lr: float, step: int, steps: int, decay_from: float) -> float:
+    """Set every group of ``optimizers`` to ``lr`` until ``decay_from`` of the ``steps``, then to a
+    linear ramp down to 0 at the last step (CycleGAN's schedule; on 2-D mixtures it lets G settle
+    on the modes instead of orbiting them). Returns the rate set. ``decay_from=1``: constant."""
+    start = int(steps * decay_from)
+    rate = lr if step < start else lr * max(0.0, 1.0 - (step - start) / max(1, steps - start))
+    for opt in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = rate
+    return rate
+
+
 def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     """One optimizer step on ``loss``: clear the gradients, backpropagate, step. Under the
     trainer's fp16 mixed precision the loss is scaled and the step goes through the scaler (which

@@ -131,12 +131,12 @@ def test_evaluating_a_pretrained_model_writes_to_the_cache_not_the_package(cli, 
 
     folder = registry().pretrained["dcgan-digits"].folder
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()}
-    done = cli("eval", "dcgan-digits", "--metrics", "kid-digitscnn-x5", env={"GANZOO_CACHE_DIR": str(tmp_path / "cache")})
+    done = cli("eval", "dcgan-digits", "--metrics", "is-digitscnn-n5000", env={"GANZOO_CACHE_DIR": str(tmp_path / "cache")})
     assert done.returncode == 0, done.stderr
     written = tmp_path / "cache" / "evals" / "dcgan-digits" / "eval.json"
-    assert f"wrote {written}" in done.stdout and "kid-digitscnn-x5" in json.loads(written.read_text())["metrics"]
+    assert f"wrote {written}" in done.stdout and "is-digitscnn-n5000" in json.loads(written.read_text())["metrics"]
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()} == before
-    out = cli("eval", "dcgan-digits", "--metrics", "kid-digitscnn-x5", "--out", "mine")
+    out = cli("eval", "dcgan-digits", "--metrics", "is-digitscnn-n5000", "--out", "mine")
     assert out.returncode == 0 and (tmp_path / "mine" / "eval.json").is_file()
 
 

@@ -354,7 +354,7 @@ def _peak_bytes(tmp_path, *args) -> int:
 
 def test_memory_is_bounded_by_the_output_not_by_n_or_the_image_size(tmp_path):
     """Sampling streams batches into the grid; upscaling streams tiles into a uint8 output, and both
-    are PNG-encoded straight into the file. Growing the work 9x grows peak memory by about what the
+    are PNG-encoded straight into the file. Growing the work 4-9x grows peak memory by about what the
     output itself grows (the float32 paths these replace grew it by 4-10x that)."""
     import numpy as np
     from PIL import Image
@@ -367,13 +367,13 @@ def test_memory_is_bounded_by_the_output_not_by_n_or_the_image_size(tmp_path):
     assert large - small < 2 * grid + 40e6, (small, large, grid)
     tiny = ganzoo.create("srgan", g_width=4, n_blocks=1)  # cheap to run: the output, not the network, is what is measured
     write_export(tmp_path / "sr", variant=tiny.variant, info=tiny.info, grid_png=None)
-    for side in (300, 900):
+    for side in (300, 600):
         y, x = np.mgrid[0:side, 0:side]
         Image.fromarray(np.stack([x * 255 // side, y * 255 // side, (x + y) * 127 // side], -1).astype(np.uint8)).save(tmp_path / f"{side}.png")
-    small, large = (_peak_bytes(tmp_path, "upscale", "sr", f"{s}.png", "-o", f"up{s}.png", "--tile", "128") for s in (300, 900))
-    output = 3 * 16 * (900**2 - 300**2)  # uint8 RGB at 4x
+    small, large = (_peak_bytes(tmp_path, "upscale", "sr", f"{s}.png", "-o", f"up{s}.png", "--tile", "128") for s in (300, 600))
+    output = 3 * 16 * (600**2 - 300**2)  # uint8 RGB at 4x
     assert large - small < 3 * output + 40e6, (small, large, output)
-    assert Image.open(tmp_path / "up900.png").size == (3600, 3600)
+    assert Image.open(tmp_path / "up600.png").size == (2400, 2400)
 
 
 def test_a_hostile_config_cannot_write_markdown_into_the_model_card(tmp_path):

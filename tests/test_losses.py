@@ -93,3 +93,13 @@ def test_r1_and_r2_of_a_known_linear_discriminator():
     penalty = losses.r1_penalty(d, x)
     (grad,) = torch.autograd.grad(penalty, d.weight)
     assert torch.allclose(grad, 2 * d.weight.detach())
+
+
+def test_linear_decay_is_constant_then_ramps_to_zero_at_the_last_step():
+    import ganzoo
+
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    rates = [ganzoo.linear_decay([opt], 0.1, step, 10, 0.5) for step in range(10)]
+    assert rates[:6] == [0.1] * 6 and rates[9] == pytest.approx(0.02) and rates == sorted(rates, reverse=True)
+    assert opt.param_groups[0]["lr"] == rates[-1]
+    assert [ganzoo.linear_decay([opt], 0.1, step, 10, 1.0) for step in range(10)] == [0.1] * 10  # 1: constant

@@ -243,20 +243,9 @@ class CycleGAN(ganzoo.Variant):
         self.history_a.load_state(state, "history_a")
         self.history_b.load_state(state, "history_b")
 
-    def lr_at(self, step: int) -> float:
-        """Constant, then linearly down to 0 at the last step (the paper's schedule)."""
-        cfg = self.config
-        start = int(cfg.steps * cfg.decay_from)
-        if step < start:
-            return cfg.lr
-        return cfg.lr * max(0.0, 1.0 - (step - start) / max(1, cfg.steps - start))
-
     def train_step(self, batches, step):
         cfg = self.config
-        lr = self.lr_at(step)
-        for opt in (self.opt_g, self.opt_d):
-            for group in opt.param_groups:
-                group["lr"] = lr
+        ganzoo.linear_decay((self.opt_g, self.opt_d), cfg.lr, step, cfg.steps, cfg.decay_from)  # the paper's schedule
         batch = batches.next()
         real_a, real_b = batch.x, batch.x_b
         n = min(len(real_a), len(real_b))
