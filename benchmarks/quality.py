@@ -62,11 +62,14 @@ CONFIGS = {
         ("gan", "ring8", {}, "modes-pacgan-n2500-x10", MODES, RING_PUB, "8 modes, >= 97 %"),
         ("gan", "ring8", {"pack": 2}, "modes-pacgan-n2500-x10", MODES, RING_PUB, "8 modes, >= 97 %"),
         ("gan", "ring8", {"steps": 10000, "ema": True}, "modes-pacgan-n2500-x10", MODES, RING_PUB, "8 modes, >= 97 %"),
+        # the zoo's gan-ring8 recipe
+        ("gan", "ring8", {"pack": 2, "ema": True, "steps": 20000, "decay_from": 0.5}, "modes-pacgan-n2500-x10", MODES, RING_PUB, "8 modes, >= 97 %"),
     ],
     "grid25": [
         ("gan", "grid25", {}, "modes-pacgan-n2500-x10", MODES, GRID_PUB, "25 modes, >= 95 %"),
         ("gan", "grid25", {"pack": 2}, "modes-pacgan-n2500-x10", MODES, GRID_PUB, "25 modes, >= 95 %"),
         ("gan", "grid25", {"steps": 10000, "ema": True}, "modes-pacgan-n2500-x10", MODES, GRID_PUB, "25 modes, >= 95 %"),
+        ("gan", "grid25", {"ema": True, "steps": 20000, "decay_from": 0.5}, "modes-pacgan-n2500-x10", MODES, GRID_PUB, "25 modes, >= 95 %"),
     ],
     "stacked-digits": [
         ("dcgan", "stacked-digits", {}, "modes-stacked-digits-n26000", ("modes", "kl"), "DCGAN 78.9 modes, KL 4.50 (PacGAN Tab. 2)", "1,000 modes, KL <= 0.06"),
@@ -172,6 +175,56 @@ def render(done: dict, out: Path) -> None:
     out.write_text("\n".join(lines) + "\n")
 
 
+def _check_run(run: Path, variant: str, dataset: str, seed: int, settings: dict) -> None:
+    """A run given with --from-run must be exactly what this row would train."""
+    doc = json.loads((run / "config.json").read_text())
+    recorded = {**doc["config"], **doc["train"]}
+    wrong = [f"{k}={recorded.get(k)!r} (row: {v!r})" for k, v in settings.items() if recorded.get(k) != (list(v) if isinstance(v, tuple) else v)]
+    if doc["variant"] != variant or doc["dataset"] != dataset or doc["train"]["seed"] != seed or wrong:
+        raise SystemExit(f"{run} is not this row's seed-{seed} run: {doc['variant']} on {doc['dataset']}, seed {doc['train']['seed']}; "
+                         + ", ".join(wrong))
+
+
+def _store(group, index, label, seed, measured, fixed, keys, torch) -> list[str]:
+    """Add one seed's measurements to the row's record in results/quality.json (a seed measured
+    again replaces its earlier values) and return the row's cells, recomputed over all its seeds."""
+    import fcntl
+
+    store = HERE / "results" / "quality.json"
+    store.parent.mkdir(exist_ok=True)
+    with open(store.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # seeds of one table run in parallel processes: one writer at a time
+        return _store_locked(store, group, index, label, seed, measured, fixed, keys, torch)
+
+
+def _store_locked(store, group, index, label, seed, measured, fixed, keys, torch) -> list[str]:
+    done = json.loads(store.read_text()) if store.is_file() else {}
+    old = done.get(group, {})
+    rows = _rows(old)
+    mine = next((r for r in rows if r["cells"][1] == label and "per_seed" in r), {"per_seed": {}})
+    per_seed = {**mine["per_seed"], str(seed): measured}
+    ordered = [per_seed[s] for s in sorted(per_seed, key=int)]
+    final = {k: [m["final"][k] for m in ordered] for k in keys}
+    last = {k: [m["last"][k] for m in ordered if "last" in m] for k in keys}
+    check = MET.get(group)
+    met = "-" if check is None else ("yes" if check({k: statistics.mean(v) for k, v in final.items()}) else "no")
+    dataset, label, metric, published, target = fixed
+    cells = [dataset, label, metric, ", ".join(f"{k} {fmt(v)}" for k, v in final.items()),
+             ", ".join(f"{k} {fmt(v)}" for k, v in last.items() if v) or "-", published, target, met,
+             (f"{statistics.mean(timed):.0f}" if (timed := [m["seconds"] for m in ordered if m.get("seconds") is not None]) else "-")]
+    record = {"cells": cells, "seeds": len(ordered), "per_seed": per_seed, "date": time.strftime("%Y-%m-%d"),
+              "command": f"python benchmarks/quality.py --seeds {len(ordered)} --only {group} --rows {index}",
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
+    kept = [r for r in rows if r["cells"][1] != label]
+    order = [f"{v} {' '.join(f'{k}={x}' for k, x in st.items())}".strip() for v, _, st, *_ in CONFIGS[group]]
+    order = [LABELS.get((v, o.removeprefix(v).strip()), o) for (v, *_), o in zip(CONFIGS[group], order)]
+    merged = sorted(kept + [record], key=lambda r: order.index(r["cells"][1]) if r["cells"][1] in order else len(order))
+    done[group] = {"rows": merged, **({"note": old["note"]} if old.get("note") else {})}
+    store.parent.mkdir(exist_ok=True)
+    store.write_text(json.dumps(done, indent=1) + "\n")
+    return cells
+
+
 def main() -> int:
     import torch
 
@@ -182,6 +235,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=3, help="seeds per configuration (default 3)")
     parser.add_argument("--only", nargs="+", choices=sorted(CONFIGS), help="run only these groups")
+    parser.add_argument("--seed-list", nargs="+", type=int, help="train these seeds (default 0..seeds-1); a row's seeds "
+                        "measured in separate processes are merged, so seeds can run in parallel")
+    parser.add_argument("--from-run", nargs="+", metavar="SEED=DIR", help="use this existing run directory for SEED instead "
+                        "of training it (it must be exactly the row's configuration)")
     parser.add_argument("--rows", nargs="+", type=int, help="run only these rows (0 = the default config) of each group; "
                         "the group's other recorded rows are kept")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's); 1 lets two benchmarks share 2 cores")
@@ -195,53 +252,38 @@ def main() -> int:
         render(json.loads(store.read_text()) if store.is_file() else {}, Path(args.out))
         return 0
     groups = args.only or list(CONFIGS)
+    seeds = args.seed_list if args.seed_list is not None else list(range(args.seeds))
+    runs = dict(item.split("=", 1) for item in args.from_run or [])  # seed -> an existing run directory of this row
     t_start = time.perf_counter()
     for group in groups:
-        rows = []
         for index, (variant, dataset, settings, metric, keys, published, target) in enumerate(CONFIGS[group]):
             if args.rows is not None and index not in args.rows:
                 continue
-            final: dict[str, list[float]] = {k: [] for k in keys}
-            last: dict[str, list[float]] = {k: [] for k in keys}
-            t0 = time.perf_counter()
-            for seed in range(args.seeds):
+            label = f"{variant} {' '.join(f'{k}={v}' for k, v in settings.items())}".strip()
+            label = LABELS.get((variant, label.removeprefix(variant).strip()), label)
+            for seed in seeds:
+                t0 = time.perf_counter()
                 with tempfile.TemporaryDirectory() as tmp:
                     extra = {}
                     if group in OSCILLATING:  # evaluated every tenth of the run, for the mean of the last LAST
                         steps = settings.get("steps") or registry().variant(variant).Config().steps
-                        extra = {"eval_every": max(1, steps // 10), "eval_metrics": (metric,)}
-                    result = ganzoo.train(variant, data=dataset, out=f"{tmp}/run", seed=seed, **settings, **extra)
-                    values = evaluate(result.run_dir, registry(), [metric], seed=0, write=False)["metrics"][metric]["values"]
+                        extra = {"eval_every": max(1, steps // 10)}
+                    if str(seed) in runs:  # trained before, with this row's settings (checked below)
+                        run_dir = Path(runs[str(seed)])
+                        _check_run(run_dir, variant, dataset, seed, {**settings, **extra})
+                    else:
+                        run_dir = ganzoo.train(variant, data=dataset, out=f"{tmp}/run", seed=seed, **settings, **extra,
+                                               eval_metrics=(metric,) if extra else ()).run_dir
+                    values = evaluate(run_dir, registry(), [metric], seed=0, write=False)["metrics"][metric]["values"]
+                    seconds = None if str(seed) in runs else round(time.perf_counter() - t0)  # a given run's time is not known here
+                    measured = {"final": {k: float(values[k]) for k in keys}, "seconds": seconds}
                     if extra:
-                        logged = [json.loads(line) for line in (Path(result.run_dir) / "metrics.jsonl").read_text().splitlines()]
+                        logged = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
                         evals = [r for r in logged if f"eval/{metric}/{keys[0]}" in r][-LAST:]
-                        for k in keys:
-                            last[k].append(statistics.mean(r[f"eval/{metric}/{k}"] for r in evals))
-                for k in keys:
-                    final[k].append(float(values[k]))
-            label = f"{variant} {' '.join(f'{k}={v}' for k, v in settings.items())}".strip()
-            label = LABELS.get((variant, label.removeprefix(variant).strip()), label)
-            measured = ", ".join(f"{k} {fmt(v)}" for k, v in final.items())
-            lasts = ", ".join(f"{k} {fmt(v)}" for k, v in last.items() if v) or "-"
-            check = MET.get(group)
-            met = "-" if check is None else ("yes" if check({k: statistics.mean(v) for k, v in final.items()}) else "no")
-            rows.append((dataset, label, metric, measured, lasts, published, target, met, f"{(time.perf_counter() - t0) / args.seeds:.0f}"))
-            print(" | ".join(rows[-1]), flush=True)
-            # Each row is stored as it finishes, with its own command, so groups and rows can run in
-            # separate processes; a row measured again replaces its earlier result.
-            store = HERE / "results" / "quality.json"
-            done = json.loads(store.read_text()) if store.is_file() else {}
-            record = {"cells": list(rows[-1]), "seeds": args.seeds, "date": time.strftime("%Y-%m-%d"),
-                      "command": f"python benchmarks/quality.py --seeds {args.seeds} --only {group} --rows {index}",
-                      "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
-            old = done.get(group, {})
-            kept = [r for r in _rows(old) if r["cells"][1] != label]
-            order = [f"{v} {' '.join(f'{k}={x}' for k, x in st.items())}".strip() for v, _, st, *_ in CONFIGS[group]]
-            merged = sorted(kept + [record], key=lambda r: order.index(r["cells"][1]) if r["cells"][1] in order else len(order))
-            done[group] = {"rows": merged, **({"note": old["note"]} if old.get("note") else {})}
-            store.parent.mkdir(exist_ok=True)
-            store.write_text(json.dumps(done, indent=1) + "\n")
-            render(done, Path(args.out))
+                        measured["last"] = {k: statistics.mean(r[f"eval/{metric}/{k}"] for r in evals) for k in keys}
+                cells = _store(group, index, label, seed, measured, (dataset, label, metric, published, target), keys, torch)
+                print(" | ".join(cells), flush=True)
+                render(json.loads((HERE / "results" / "quality.json").read_text()), Path(args.out))
     print(f"{(time.perf_counter() - t_start) / 60:.0f} minutes; wrote {args.out}")
     return 0
 
