@@ -46,15 +46,15 @@ ZOO = {
     # The benchmark protocols, so anyone can re-score them with `ganzoo eval NAME`. The mixtures: PacGAN2
     # (pack 2), EMA, and a linear lr decay over the second half, which lets G settle on the modes.
     "gan-ring8": ("gan", "ring8", {"pack": 2, "ema": True, "steps": 20000, "decay_from": 0.5}, ["modes-pacgan-n2500-x10"]),
-    # On grid25 pack 2 did worse here (18 modes, 7 % high quality at 10,000 steps): no packing.
-    "gan-grid25": ("gan", "grid25", {"ema": True, "steps": 20000, "decay_from": 0.5}, ["modes-pacgan-n2500-x10"]),
+    # (No grid25 entry yet: the best recipe found, no packing + EMA + decay over 20,000 steps, covers
+    # 21 of the 25 modes, and its scatter shows the gaps; see benchmarks/results/quality.md.)
     "dcgan-stacked-digits": ("dcgan", "stacked-digits", {"pack": 2, "steps": 4000, "ema": True}, ["modes-stacked-digits-n26000"]),
 }
 
 
 # The value `ganzoo list --pretrained` shows, where the first key of the first metric is not the telling one.
 HEADLINES = {"cyclegan-digits-typeset": ("label-preservation-digits-typeset", "accuracy_a2b"), "srgan-photos": ("sr-psnr-ssim-y-heldout", "psnr_gain"),
-             "gan-ring8": ("modes-pacgan-n2500-x10", "high_quality_percent"), "gan-grid25": ("modes-pacgan-n2500-x10", "high_quality_percent"),
+             "gan-ring8": ("modes-pacgan-n2500-x10", "high_quality_percent"),
              "dcgan-stacked-digits": ("modes-stacked-digits-n26000", "kl")}
 
 

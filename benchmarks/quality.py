@@ -116,8 +116,8 @@ LABELS = {("srgan", "steps=1000"): "srgan steps=1000 (= pretrain_steps: SRResNet
 
 def fmt(values: list[float]) -> str:
     if len(values) == 1:
-        return f"{values[0]:.3g}"
-    return f"{statistics.mean(values):.3g} ± {statistics.stdev(values):.2g}"
+        return f"{values[0]:.4g}"
+    return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g}"
 
 
 def _rows(group: dict) -> list[dict]:

@@ -15,6 +15,7 @@ from ganzoo.pretrained import Pretrained
 EXPECTED = {
     "dcgan-digits", "gan-digits", "cgan-digits", "lsgan-digits", "wgan-digits", "wgan-gp-digits",
     "cyclegan-digits-typeset", "srgan-photos", "r3gan-digits", "gan-ring8",
+    "dcgan-stacked-digits",
 }
 
 
