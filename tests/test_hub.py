@@ -1,7 +1,15 @@
 """Publishing to and pulling from the Hub: the real huggingface_hub client against a Hub-protocol
-server on 127.0.0.1 (tests/hubserver.py), through the `ganzoo` command in subprocesses."""
+server on 127.0.0.1 (tests/hubserver.py), through the `ganzoo` command.
 
+huggingface_hub reads HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE once, at import, into
+``huggingface_hub.constants``. Most tests run `ganzoo` in this process and set those constants as
+the environment would (a subprocess costs 4 s of torch import per command);
+``test_offline_uses_the_cache_and_says_so_without_it`` runs the real console script in subprocesses,
+so the environment variables themselves are tested too."""
+
+import contextlib
 import json
+import os
 
 import pytest
 import yaml
@@ -13,28 +21,68 @@ from hubserver import LocalHub, Repo
 FAST = ["--batch-size", "8", "--set", "g_width=8", "--set", "d_width=8"]
 
 
-@pytest.fixture
-def hub(tmp_path, real_cli):
-    """A local Hub, and `ganzoo` pointed at it with its own HF_HOME and a token."""
+@contextlib.contextmanager
+def hub_constants(env):
+    """huggingface_hub's import-time settings as a process started with ``env`` would have them."""
+    from huggingface_hub import constants
+
+    home = env["HF_HOME"]
+    settings = {
+        "ENDPOINT": env["HF_ENDPOINT"],
+        "HUGGINGFACE_CO_URL_TEMPLATE": env["HF_ENDPOINT"] + "/{repo_id}/resolve/{revision}/{filename}",
+        "HF_HOME": home,
+        "HF_HUB_CACHE": os.path.join(home, "hub"),
+        "HF_XET_CACHE": os.path.join(home, "xet"),
+        "HF_TOKEN_PATH": os.path.join(home, "token"),
+        "HF_STORED_TOKENS_PATH": os.path.join(home, "stored_tokens"),
+        "HF_HUB_OFFLINE": env.get("HF_HUB_OFFLINE") == "1",
+        "HF_HUB_DISABLE_TELEMETRY": True,
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in settings.items():
+            assert hasattr(constants, name), name  # a renamed constant would otherwise be patched in vain
+            patch.setattr(constants, name, value)
+        yield
+
+
+def _local_hub(tmp_path, in_process):
+    """A local Hub, and `ganzoo` pointed at it with its own HF_HOME and a token: ``server.run(*args,
+    **env)`` runs one command, in this process or as the real console script."""
+    from conftest import run_cli, run_main
+
     with LocalHub() as server:
         env = {"HF_ENDPOINT": server.endpoint, "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": "hf_test_token",
                "HF_HUB_DISABLE_TELEMETRY": "1"}
 
         def call(*args, **extra):
-            return real_cli(*args, env={**env, **extra})
+            full = {**env, **extra}
+            if not in_process:
+                return run_cli(*args, env=full, cwd=tmp_path)
+            with hub_constants(full):
+                return run_main(*args, env=full, cwd=tmp_path)
 
         server.run = call
         yield server
 
 
+@pytest.fixture
+def hub(tmp_path):
+    yield from _local_hub(tmp_path, in_process=True)
+
+
+@pytest.fixture
+def hub_subprocess(tmp_path):
+    yield from _local_hub(tmp_path, in_process=False)
+
+
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory):
     """Two tiny trained runs with different weights (seeds 0 and 1)."""
-    from conftest import run_cli
+    from conftest import run_main
 
     root = tmp_path_factory.mktemp("exports")
     for seed in (0, 1):
-        done = run_cli("run", "dcgan", "--steps", "1", "--seed", seed, *FAST, "--out", f"r{seed}", cwd=root)
+        done = run_main("run", "dcgan", "--steps", "1", "--seed", seed, *FAST, "--out", f"r{seed}", cwd=root)
         assert done.returncode == 0, done.stderr
     return root
 
@@ -114,7 +162,8 @@ def test_a_failed_download_says_so_and_leaves_nothing_half_written(hub, exports,
     assert hub.run("pull", "me/f").returncode == 0
 
 
-def test_offline_uses_the_cache_and_says_so_without_it(hub, exports, tmp_path):
+def test_offline_uses_the_cache_and_says_so_without_it(hub_subprocess, exports, tmp_path):
+    hub = hub_subprocess
     assert hub.run("push", exports / "r0", "--repo", "me/o").returncode == 0
     assert hub.run("pull", "me/o").returncode == 0
     cached = hub.run("sample", "hf-hub:me/o", "-n", "4", "-o", "g.png", HF_HUB_OFFLINE="1")

@@ -51,10 +51,10 @@ def test_create_builds_no_training_half():
 
 def _fake_vgg19(path: Path) -> None:
     """VGG19's feature layers with random weights, in the safetensors layout ganzoo keeps them in."""
-    from torchvision.models import vgg19
+    from torchvision.models.vgg import cfgs, make_layers  # vgg19().features, without its 120 M-parameter classifier
 
     torch.manual_seed(0)
-    save_file({f"features.{k}": v.contiguous() for k, v in vgg19().features.state_dict().items()}, str(path))
+    save_file({f"features.{k}": v.contiguous() for k, v in make_layers(cfgs["E"]).state_dict().items()}, str(path))
 
 
 def test_a_vgg54_export_loads_and_upscales_offline_without_vgg_weights(tmp_path, cli):

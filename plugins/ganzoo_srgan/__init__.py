@@ -158,9 +158,11 @@ class VGG54(nn.Module):
 
     def __init__(self, state: dict[str, torch.Tensor] | None):
         super().__init__()
-        from torchvision.models import vgg19
+        from torchvision.models.vgg import cfgs, make_layers
 
-        self.net = vgg19().features[:36]
+        # torchvision's vgg19().features, built without vgg19()'s classifier: its 120 M parameters
+        # (2 s of random init and 480 MB) would be thrown away.
+        self.net = make_layers(cfgs["E"])[:36]
         if state is not None:
             self.net.load_state_dict({k.removeprefix("features."): v for k, v in state.items() if int(k.split(".")[1]) < 36})
         self.net.requires_grad_(False).eval()
