@@ -83,6 +83,10 @@ class TrainConfig:
     best_metric: str = ""  # "metric:key" whose best value keeps checkpoints/best.safetensors, e.g. "fid-digitscnn-x5:fid"
     best_mode: Literal["min", "max"] = "min"  # whether lower (FID) or higher (accuracy) values of best_metric are better
     pack: Annotated[int, Range(ge=1, le=64)] = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
+    # DiffAugment (Zhao et al. 2020): the same kinds of random, differentiable transforms on every
+    # image D sees, real and fake, so D cannot memorise a small dataset; any of color, translation,
+    # cutout (the paper's choice for small data: all three). Image data and variants with one D only.
+    diffaugment: tuple[Literal["color", "translation", "cutout"], ...] = ()
     channels_last: bool = True  # NHWC memory layout for image data and conv nets: same math, faster convolutions
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # mixed precision; auto: bf16 (or fp16 + loss scaling) on CUDA, off elsewhere
     compile: bool = False  # torch.compile every network (opt-in: the first steps wait for compilation)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 from torch import nn
 
+from .augment import diff_augment
 from .config import VariantConfig
 from .data.types import DataInfo, DataRequest
 from ._text import shown
@@ -95,11 +96,12 @@ class Variant(abc.ABC):
     train_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: VariantConfig, data: DataInfo, device: torch.device | str = "cpu", *, pack: int = 1,
-                 training: bool = True, args: dict[str, Any] | None = None):
+                 diffaugment: tuple[str, ...] = (), training: bool = True, args: dict[str, Any] | None = None):
         self.config = config
         self.data = data
         self.device = torch.device(device)
         self.pack = pack  # PacGAN packing degree, set by the trainer (`--set pack=2`)
+        self.diffaugment = tuple(diffaugment)  # DiffAugment policy for what D sees, set by the trainer (`--set diffaugment=translation,cutout`)
         self.args = dict(type(self).generator_args(config, data) if args is None else args)
         check_generator_size(type(self), self.args)
         built = type(self).build_generators(dict(self.args))
@@ -240,8 +242,14 @@ class Variant(abc.ABC):
         return (first * self.pack, *rest)
 
     def packed(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, ...) -> (B / pack, pack * C, ...): every pack consecutive samples become one D input.
-        Real samples are packed with real ones, fakes with fakes, since each call takes one kind."""
+        """What D sees of a batch: (B, C, ...) -> (B / pack, pack * C, ...), every pack consecutive
+        samples one D input (PacGAN). Real samples are packed with real ones, fakes with fakes, since
+        each call takes one kind. With a DiffAugment policy (``diffaugment``), image batches are
+        first augmented, each sample with its own random transforms (ganzoo.augment); other
+        tensors (a label's one-hot vector) pass unchanged. Feed D through this, and packing and
+        DiffAugment work for the variant without further code."""
+        if self.diffaugment and x.ndim == 4:
+            x = diff_augment(x, self.diffaugment, image_channels=self.data.shape[0])
         if self.pack == 1:
             return x
         b = x.shape[0]

@@ -46,7 +46,7 @@ from ..export import export_info, write_export
 from ..model import Model, PluginRef
 from ..plots import image_grid_png, loss_curve_png, points_png
 from ..precision import Precision
-from ..variant import SKIPPED, Task, Variant, inside_update, unwrap
+from ..variant import SKIPPED, GDVariant, Task, Variant, inside_update, unwrap
 from . import distributed
 from .checkpoint import (
     CheckpointError,
@@ -154,7 +154,11 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.data = data.to(self.device)
         torch.manual_seed(train.seed)  # weight init is the first draw from the global RNG
-        self.variant = variant_cls(config, data.info, self.device, pack=train.pack)
+        if train.diffaugment and (data.kind != "image" or not issubclass(variant_cls, GDVariant)):
+            # GDVariant.packed applies it to image batches; other variants' Ds never see it.
+            what = f"a {data.kind} dataset" if data.kind != "image" else f"variant '{variant_cls.name}' (it has no single D fed through packed())"
+            raise GanzooError(f"diffaugment transforms the images a GAN's discriminator sees; it does not apply to {what}")
+        self.variant = variant_cls(config, data.info, self.device, pack=train.pack, diffaugment=train.diffaugment)
         if train.channels_last and data.kind == "image":
             # NHWC convolutions are markedly faster on CPU (oneDNN) and on tensor-core GPUs.
             self.data.x = self.data.x.contiguous(memory_format=torch.channels_last)
