@@ -7,6 +7,7 @@
                                                      # same tensors and metrics, no training
     python benchmarks/pretrained.py --rescore        # score the shipped weights again with the entries' metrics
                                                      # (after a protocol change), no training
+    python benchmarks/pretrained.py --notes          # write the entries' NOTES (limitations) into their cards
 
 Each entry is trained by `ganzoo.train` with seed 0 and the settings below (the variant's defaults
 unless listed), its generator stored in fp16 (half the bytes; the harness scores the fp16 weights
@@ -49,6 +50,35 @@ ZOO = {
     # (No grid25 entry yet: the best recipe found, no packing + EMA + decay over 20,000 steps, covers
     # 21 of the 25 modes, and its scatter shows the gaps; see benchmarks/results/quality.md.)
     "dcgan-stacked-digits": ("dcgan", "stacked-digits", {"pack": 2, "steps": 4000, "ema": True}, ["modes-stacked-digits-n26000"]),
+}
+
+
+# What a person sees in an entry's samples and where it falls short, in the trainer's words: each
+# export's config.json "notes", shown on its card under "Limitations". An entry without any has
+# samples a person would call good for what it is.
+NOTES: dict[str, str] = {
+    "gan-digits": "The 2014 GAN's fully connected G and D in the demo budget: most samples are a digit-shaped "
+                  "blob in speckled noise, few are legible (FID 1062 against a real-vs-real floor of 37). It shows "
+                  "what the original GAN does in a CPU budget; for digits, use cgan-digits or dcgan-digits.",
+    "wgan-digits": "Weight-clipped WGAN at 16x16 in the demo budget: soft, blobby digits, perhaps a third legible "
+                   "(FID 270 against a floor of 34). Clipping trains slowly, as the paper says; wgan-gp-digits is better.",
+    "wgan-gp-digits": "WGAN-GP at 16x16 in the demo budget: blurry digits, about half legible, strokes often broken "
+                      "(FID 223 against a floor of 34).",
+    "r3gan-digits": "R3GAN at 16x16 after 3,000 steps, a small fraction of the paper's schedule: most digits are "
+                    "legible but thin and uneven, and some are malformed (FID 248 against a floor of 34).",
+    "lsgan-digits": "LSGAN in the demo budget: about half the digits are legible, the rest are plausible strokes "
+                    "that form no digit (FID 175 against a floor of 39).",
+    "cyclegan-digits-typeset": "Handwritten <-> typeset digits, a pair that differs in shape: G restyles the strokes "
+                               "(bolder, smoother) but does not redraw them as type, so a judge CNN recognises the "
+                               "translated digits no better than the untranslated ones (66 % both ways, against 67 % "
+                               "and 73 % for doing nothing).",
+    "srgan-photos": "x4 super-resolution trained on 14 bundled photos: sharper than bicubic on edges and textures, "
+                    "with faint cross-hatch artefacts on flat areas such as sky.",
+    "dcgan-stacked-digits": "A mode-counting benchmark model, not a picture generator: each sample is three digits "
+                            "overlaid in the red, green and blue channels; every one of the 1,000 triples occurs "
+                            "(KL 0.27 from uniform, the paper's PacDCGAN2 reaches 0.06), and each digit is blurry.",
+    "gan-ring8": "A benchmark model of 2-D points: all 8 ring modes are covered, and about 5 % of the points lie on "
+                 "the arcs between neighbouring modes rather than on a mode (95 % high quality; PacGAN2 reports 95.6 %).",
 }
 
 
@@ -123,6 +153,7 @@ def build(name: str, workdir: Path, run: Path | None = None) -> dict:
         config["training"]["command"] = f"python benchmarks/pretrained.py --only {name}  # = {config['training']['command']}"
         (export / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     to_fp16(export / "model.safetensors")
+    set_notes(export, name)
     from ganzoo._plugins import registry
 
     doc = evaluate(export, registry(), metrics, seed=0)  # writes eval.json and the card's model-index
@@ -148,6 +179,27 @@ def build(name: str, workdir: Path, run: Path | None = None) -> dict:
     }
     (dest / "pretrained.json").write_text(json.dumps(entry, indent=2, sort_keys=True) + "\n")
     return entry
+
+
+def set_notes(folder: Path, name: str) -> None:
+    """Write NOTES[name] into the export's config.json (or remove stale notes); the card is
+    rebuilt from it by the next evaluation or refresh."""
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    config.pop("notes", None)
+    if NOTES.get(name):
+        config["notes"] = NOTES[name]
+    path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def renote(name: str) -> None:
+    """Set a shipped entry's notes and rebuild its card with its recorded results (no training, no scoring)."""
+    import ganzoo
+    from ganzoo import export as E
+
+    dest = plugin_folder(ZOO[name][0]) / "pretrained" / name
+    set_notes(dest, name)
+    E.refresh_card(dest, ganzoo.load(dest), json.loads((dest / "eval.json").read_text()))
 
 
 def rewrite(name: str) -> dict:
@@ -196,6 +248,7 @@ def rescore(name: str) -> dict:
     variant, _, _, metrics = ZOO[name]
     dest = plugin_folder(variant) / "pretrained" / name
     (dest / "eval.json").unlink(missing_ok=True)  # results under retired protocol ids are not kept
+    set_notes(dest, name)
     doc = evaluate(dest, registry(), metrics, seed=0)
     entry = json.loads((dest / "pretrained.json").read_text())
     entry["metrics"] = {m: {"values": r["values"], "protocol": r["protocol"]} for m, r in doc["metrics"].items()}
@@ -211,7 +264,13 @@ def main() -> int:
     parser.add_argument("--rewrite", action="store_true", help="rewrite the shipped entries in the current export format (no training)")
     parser.add_argument("--from-run", type=Path, help="package this existing run directory (it must be the entry's recipe) instead of training")
     parser.add_argument("--rescore", action="store_true", help="score the shipped weights again with the entries' metrics (no training)")
+    parser.add_argument("--notes", action="store_true", help="write each entry's NOTES into its config.json and card (no training, no scoring)")
     args = parser.parse_args()
+    if args.notes:
+        for name in args.only or list(ZOO):
+            renote(name)
+            print(f"{name}: notes {'set' if NOTES.get(name) else 'none'}", flush=True)
+        return 0
     if args.rescore:
         for name in args.only or list(ZOO):
             entry = rescore(name)

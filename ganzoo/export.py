@@ -324,6 +324,7 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
         "",
         "![samples](samples.png)" if has_grid else "(no sample grid was written)",
         "",
+        *_limitations_section(info.notes),
         *_results_section(results),
         "## Use with ganzoo",
         "",
@@ -368,6 +369,13 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
         "",
     ]
     return "\n".join(lines)
+
+
+def _limitations_section(notes: str) -> list[str]:
+    if not notes:
+        return []
+    # One quoted line of text, as everything else config.json says: no headings, code or links of its own.
+    return ["## Limitations", "", "> " + one_line(notes, 2000).replace("`", "'"), ""]
 
 
 def _measured(key: str, value: Any) -> bool:
@@ -458,6 +466,7 @@ def parse_info(doc: dict[str, Any], where: Path) -> ExportInfo:
         for key in ("dataset", "command"):
             _expect(isinstance(training.get(key, ""), str), f"training.{key}", "a string")
         _expect(isinstance(doc.get("ganzoo_version", ""), str), "ganzoo_version", "a string")
+        _expect(isinstance(doc.get("notes", ""), str), "notes", "a string")
         return ExportInfo(
             variant=doc["variant"],
             plugin=PluginRef(plugin.get("distribution"), plugin.get("version")),
@@ -471,6 +480,7 @@ def parse_info(doc: dict[str, Any], where: Path) -> ExportInfo:
             ),
             ganzoo_version=doc.get("ganzoo_version", ""),
             format_version=format_version(doc),
+            notes=doc.get("notes", ""),
         )
     except (KeyError, TypeError, ValueError) as exc:
         what = f"lacks the entry {exc}" if isinstance(exc, KeyError) else str(exc)

@@ -65,6 +65,9 @@ class ExportInfo:
     training: TrainingRecord
     ganzoo_version: str  # that wrote the export
     format_version: int = FORMAT_VERSION
+    # The trainer's own words on the model, for whoever picks it up: what its samples look like and
+    # where it falls short. The card shows them under "Limitations"; empty: no such section.
+    notes: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +81,7 @@ class ExportInfo:
             "io": self.io,
             "data": self.data.to_dict(),
             "training": dataclasses.asdict(self.training),
+            **({"notes": self.notes} if self.notes else {}),
         }
 
 

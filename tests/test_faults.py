@@ -387,6 +387,7 @@ def test_a_hostile_config_cannot_write_markdown_into_the_model_card(tmp_path):
     evil = "digits\n# INJECTED heading\n```\n[click](http://x)"
     training = dataclasses.replace(model.info.training, dataset=evil, command="ganzoo run dcgan\n```\n# INJECTED",
                                    config={"note": "```\n# INJECTED"})
-    card = model_card(dataclasses.replace(model.info, variant="dcgan\n# INJECTED", training=training), type(model.variant), has_grid=False)
+    card = model_card(dataclasses.replace(model.info, variant="dcgan\n# INJECTED", training=training, notes=evil), type(model.variant), has_grid=False)
+    assert "## Limitations" in card and "> digits\\n# INJECTED heading" in card  # the notes, shown as one quoted line
     assert not [line for line in card.splitlines() if line.startswith("# INJECTED") or line.startswith("[click]")]
     assert card.count("```") == clean.count("```")  # no code block closed early

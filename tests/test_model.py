@@ -428,3 +428,21 @@ def test_the_streamed_grid_is_the_grid(tmp_path):
         whole = np.asarray(Image.open(io.BytesIO(image_grid_png(images, nrow=nrow, row_labels=labels))).convert("RGB"))
         streamed = np.asarray(streamed_grid(iter(images.split(7)), 23, (1, 6, 5), nrow, row_labels=labels).convert("RGB"))
         assert whole.shape == streamed.shape and (whole == streamed).all()
+
+
+def test_notes_travel_with_the_export_and_stay_on_a_refreshed_card(tmp_path):
+    import dataclasses
+
+    import ganzoo
+    from ganzoo.export import refresh_card, write_export
+
+    model = ganzoo.create("dcgan", g_width=8)
+    write_export(tmp_path / "e", variant=model.variant, info=dataclasses.replace(model.info, notes="Blurry strokes; about half legible."), grid_png=None)
+    loaded = ganzoo.load(tmp_path / "e")
+    assert loaded.info.notes == "Blurry strokes; about half legible."
+    assert "## Limitations\n\n> Blurry strokes; about half legible." in (tmp_path / "e" / "README.md").read_text()
+    assert refresh_card(tmp_path / "e", loaded, {"seed": 0, "ganzoo_version": "x", "metrics": {}})
+    assert "> Blurry strokes; about half legible." in (tmp_path / "e" / "README.md").read_text()
+    write_export(tmp_path / "plain", variant=model.variant, info=model.info, grid_png=None)
+    assert "notes" not in json.loads((tmp_path / "plain" / "config.json").read_text())  # no notes: no entry, no section
+    assert "Limitations" not in (tmp_path / "plain" / "README.md").read_text()
