@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _runs import check_recipe  # benchmarks/_runs.py, beside this script
+
 # name: (variant, dataset, settings beyond the defaults (and why), metrics)
 ZOO = {
     "dcgan-digits": ("dcgan", "digits", {}, ["fid-digitscnn-x5", "pr-digitscnn-x5-k3"]),
@@ -106,33 +108,11 @@ def to_fp16(weights: Path) -> None:
     save_file(half, str(weights), metadata=meta)
 
 
-# Settings that change what a run logs, evaluates or keeps, never its weights (a test checks that
-# evaluating during training leaves the weights bit-identical): a run may differ from the recipe in these.
-BOOKKEEPING = {"eval_every", "eval_metrics", "progress_every", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints",
-               "best_metric", "best_mode", "num_samples"}
-
-
 def trained_run(name: str, run: Path) -> Path:
     """The export of an existing run directory that is exactly this entry's recipe (variant,
     dataset, seed 0, every setting), so a long benchmark run need not be trained twice."""
     variant, dataset, settings, _ = ZOO[name]
-    doc = json.loads((run / "config.json").read_text())
-    recorded = {**doc["config"], **doc["train"]}
-    wrong = [f"{k}={recorded.get(k)!r} (recipe {v!r})" for k, v in settings.items()
-             if k not in BOOKKEEPING and recorded.get(k) != (list(v) if isinstance(v, tuple) else v)]
-    if doc["variant"] != variant or doc["dataset"] != dataset or doc["train"]["seed"] != 0 or wrong:
-        raise SystemExit(f"{run} is not {name}'s recipe: {doc['variant']} on {doc['dataset']}, seed {doc['train']['seed']}; " + ", ".join(wrong))
-    import dataclasses
-
-    import ganzoo
-    from ganzoo._plugins import registry
-
-    defaults = {**dataclasses.asdict(registry().variant(variant).Config()), **dataclasses.asdict(ganzoo.TrainConfig()),
-                **registry().variant(variant).train_defaults}
-    changed = [k for k, v in recorded.items() if k not in settings and k not in BOOKKEEPING and k in defaults
-               and json.loads(json.dumps(defaults[k])) != v]
-    if changed:
-        raise SystemExit(f"{run} changes settings the recipe leaves at their defaults: {', '.join(changed)}")
+    check_recipe(run, variant, dataset, 0, settings, "recipe")
     return run / "export"
 
 

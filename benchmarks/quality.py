@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _runs import check_recipe  # benchmarks/_runs.py, beside this script
+
 HERE = Path(__file__).resolve().parent
 
 # group: rows of (variant, dataset, settings, metric, keys, published, target). The first row of a
@@ -175,16 +177,6 @@ def render(done: dict, out: Path) -> None:
     out.write_text("\n".join(lines) + "\n")
 
 
-def _check_run(run: Path, variant: str, dataset: str, seed: int, settings: dict) -> None:
-    """A run given with --from-run must be exactly what this row would train."""
-    doc = json.loads((run / "config.json").read_text())
-    recorded = {**doc["config"], **doc["train"]}
-    wrong = [f"{k}={recorded.get(k)!r} (row: {v!r})" for k, v in settings.items() if recorded.get(k) != (list(v) if isinstance(v, tuple) else v)]
-    if doc["variant"] != variant or doc["dataset"] != dataset or doc["train"]["seed"] != seed or wrong:
-        raise SystemExit(f"{run} is not this row's seed-{seed} run: {doc['variant']} on {doc['dataset']}, seed {doc['train']['seed']}; "
-                         + ", ".join(wrong))
-
-
 def _store(group, index, label, seed, measured, fixed, keys, torch) -> list[str]:
     """Add one seed's measurements to the row's record in results/quality.json (a seed measured
     again replaces its earlier values) and return the row's cells, recomputed over all its seeds."""
@@ -268,9 +260,12 @@ def main() -> int:
                     if group in OSCILLATING:  # evaluated every tenth of the run, for the mean of the last LAST
                         steps = settings.get("steps") or registry().variant(variant).Config().steps
                         extra = {"eval_every": max(1, steps // 10)}
-                    if str(seed) in runs:  # trained before, with this row's settings (checked below)
+                    if str(seed) in runs:  # trained before, with this row's settings (checked here)
                         run_dir = Path(runs[str(seed)])
-                        _check_run(run_dir, variant, dataset, seed, {**settings, **extra})
+                        check_recipe(run_dir, variant, dataset, seed, settings, "row")
+                        logged_every = json.loads((run_dir / "config.json").read_text())["train"]["eval_every"]
+                        if extra and logged_every != extra["eval_every"]:
+                            raise SystemExit(f"{run_dir} was evaluated every {logged_every} steps; this row's last-evaluation means need every {extra['eval_every']}")
                     else:
                         run_dir = ganzoo.train(variant, data=dataset, out=f"{tmp}/run", seed=seed, **settings, **extra,
                                                eval_metrics=(metric,) if extra else ()).run_dir

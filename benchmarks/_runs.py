@@ -1,0 +1,34 @@
+"""Checking that an existing run directory is exactly a recipe, so a long benchmark run is packaged
+or scored instead of being trained twice (benchmarks/pretrained.py --from-run, quality.py --from-run)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+# Settings that change what a run logs, evaluates or keeps, never its weights (a test checks that
+# evaluating during training leaves the weights bit-identical): a run may differ from the recipe in these.
+BOOKKEEPING = {"eval_every", "eval_metrics", "progress_every", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints",
+               "best_metric", "best_mode", "num_samples"}
+
+
+def check_recipe(run: Path, variant: str, dataset: str, seed: int, settings: dict, what: str) -> None:
+    """SystemExit naming what differs, unless ``run`` trained ``variant`` on ``dataset`` with
+    ``seed``, every setting in ``settings``, and every other weight-affecting setting at its default."""
+    import ganzoo
+    from ganzoo._plugins import registry
+
+    doc = json.loads((run / "config.json").read_text())
+    recorded = {**doc["config"], **doc["train"]}
+    wrong = [f"{k}={recorded.get(k)!r} ({what} {v!r})" for k, v in settings.items()
+             if k not in BOOKKEEPING and recorded.get(k) != (list(v) if isinstance(v, tuple) else v)]
+    if doc["variant"] != variant or doc["dataset"] != dataset or doc["train"]["seed"] != seed or wrong:
+        raise SystemExit(f"{run} is not the {what}'s seed-{seed} run: {doc['variant']} on {doc['dataset']}, seed {doc['train']['seed']}; "
+                         + ", ".join(wrong))
+    cls = registry().variant(variant)
+    defaults = {**dataclasses.asdict(cls.Config()), **dataclasses.asdict(ganzoo.TrainConfig()), **cls.train_defaults}
+    changed = [k for k, v in recorded.items() if k not in settings and k not in BOOKKEEPING and k in defaults
+               and json.loads(json.dumps(defaults[k])) != v]
+    if changed:
+        raise SystemExit(f"{run} changes settings the {what} leaves at their defaults: {', '.join(changed)}")
