@@ -20,11 +20,12 @@ def torchrun(*args, cwd):
 
 @pytest.mark.slow
 def test_two_processes_hold_identical_weights_resume_exactly_and_export(tmp_path, cli):
-    torchrun("new", tmp_path / "straight", 4, 4, cwd=tmp_path)
+    # A run of 4 steps, and one interrupted after step 2 (a checkpoint), in one launch; then the resume, in a fresh one.
+    torchrun("new", tmp_path / "straight", 4, 4, "new", tmp_path / "stopped", 4, 2, cwd=tmp_path)
     r0, r1 = load_file(tmp_path / "straight" / "rank0-step4.safetensors"), load_file(tmp_path / "straight" / "rank1-step4.safetensors")
     assert r0.keys() == r1.keys() and all(torch.equal(r0[k], r1[k]) for k in r0)  # gradients were averaged
+    assert (tmp_path / "stopped" / "rank1-step2.safetensors").is_file()
 
-    torchrun("new", tmp_path / "stopped", 4, 2, cwd=tmp_path)  # interrupted after step 2 (a checkpoint)
     torchrun("resume", tmp_path / "stopped", 4, 4, cwd=tmp_path)
     resumed = load_file(tmp_path / "stopped" / "rank1-step4.safetensors")
     assert all(torch.equal(resumed[k], r1[k]) for k in r1)  # every rank's RNG and data position restored
