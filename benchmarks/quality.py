@@ -86,6 +86,11 @@ CONFIGS = {
     "dcgan-fid": [
         ("dcgan", "digits", {}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-", "FID <= 2x the real-vs-real floor"),
         ("dcgan", "digits", {"steps": 4000, "ema": True}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-", "FID <= 2x the real-vs-real floor"),
+        ("dcgan", "digits", {"steps": 6000, "ema": True}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-", "FID <= 2x the real-vs-real floor"),
+        ("dcgan", "digits", {"steps": 4000, "ema": True, "diffaugment": ("color", "translation", "cutout")}, "fid-digitscnn-x5",
+         ("fid", "fid_real_floor"), "-", "FID <= 2x the real-vs-real floor"),
+        ("dcgan", "digits", {"steps": 6000, "ema": True, "decay_from": 0.5}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-",
+         "FID <= 2x the real-vs-real floor"),
     ],
     "r3gan-fid": [
         ("r3gan", "digits", {}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-", "FID <= 2x the real-vs-real floor"),
@@ -114,6 +119,12 @@ LABELS = {("srgan", "steps=1000"): "srgan steps=1000 (= pretrain_steps: SRResNet
           ("srgan", "steps=3000 pretrain_steps=3000"): "srgan steps=3000 pretrain_steps=3000 (SRResNet only)",
           ("srgan", "steps=1000 n_blocks=16"): "srgan steps=1000 n_blocks=16 (SRResNet only, the paper's depth)",
           ("srgan", "steps=3000 pretrain_steps=3000 n_blocks=16"): "srgan steps=3000 pretrain_steps=3000 n_blocks=16 (SRResNet only)"}
+
+
+def row_label(variant: str, settings: dict) -> str:
+    """How a row is named in the table: the variant and its settings as `--set` would take them."""
+    text = " ".join(f"{k}={','.join(v) if isinstance(v, tuple) else v}" for k, v in settings.items())
+    return LABELS.get((variant, text), f"{variant} {text}".strip())
 
 
 def fmt(values: list[float]) -> str:
@@ -208,8 +219,7 @@ def _store_locked(store, group, index, label, seed, measured, fixed, keys, torch
               "command": f"python benchmarks/quality.py --seeds {len(ordered)} --only {group} --rows {index}",
               "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"}
     kept = [r for r in rows if r["cells"][1] != label]
-    order = [f"{v} {' '.join(f'{k}={x}' for k, x in st.items())}".strip() for v, _, st, *_ in CONFIGS[group]]
-    order = [LABELS.get((v, o.removeprefix(v).strip()), o) for (v, *_), o in zip(CONFIGS[group], order)]
+    order = [row_label(v, st) for v, _, st, *_ in CONFIGS[group]]
     merged = sorted(kept + [record], key=lambda r: order.index(r["cells"][1]) if r["cells"][1] in order else len(order))
     done[group] = {"rows": merged, **({"note": old["note"]} if old.get("note") else {})}
     store.parent.mkdir(exist_ok=True)
@@ -251,8 +261,7 @@ def main() -> int:
         for index, (variant, dataset, settings, metric, keys, published, target) in enumerate(CONFIGS[group]):
             if args.rows is not None and index not in args.rows:
                 continue
-            label = f"{variant} {' '.join(f'{k}={v}' for k, v in settings.items())}".strip()
-            label = LABELS.get((variant, label.removeprefix(variant).strip()), label)
+            label = row_label(variant, settings)
             for seed in seeds:
                 t0 = time.perf_counter()
                 with tempfile.TemporaryDirectory() as tmp:

@@ -103,3 +103,18 @@ def test_linear_decay_is_constant_then_ramps_to_zero_at_the_last_step():
     assert rates[:6] == [0.1] * 6 and rates[9] == pytest.approx(0.02) and rates == sorted(rates, reverse=True)
     assert opt.param_groups[0]["lr"] == rates[-1]
     assert [ganzoo.linear_decay([opt], 0.1, step, 10, 1.0) for step in range(10)] == [0.1] * 10  # 1: constant
+
+
+@pytest.mark.parametrize("variant", ["gan", "dcgan"])
+def test_decay_from_ramps_both_optimizers_down_over_the_run(variant, tmp_path):
+    from ganzoo._plugins import registry
+    from ganzoo.training import prepare
+
+    settings = {"steps": 4, "batch_size": 8, "decay_from": 0.5, "sample_every": 0, "checkpoint_every": 0}
+    if variant == "dcgan":
+        settings.update(g_width=8, d_width=8)
+    trainer = prepare(registry(), variant, settings=settings, out=tmp_path / "r", progress=False)
+    trainer.fit()
+    lr = trainer.variant.config.lr
+    for opt in (trainer.variant.opt_g, trainer.variant.opt_d):  # the last step (index 3) ran at lr * (1 - 1/2)
+        assert opt.param_groups[0]["lr"] == pytest.approx(lr / 2)

@@ -36,6 +36,10 @@ class DCGANConfig(ganzoo.VariantConfig):
     lr: ganzoo.PositiveFloat = 2e-4  # paper: 0.001 was too high
     beta1: ganzoo.Decay = 0.5  # paper: 0.9 oscillated and was unstable
     beta2: ganzoo.Decay = 0.999  # Adam default, unchanged in the paper
+    # Not in the paper (a constant lr): a linear decay to 0 from this fraction of the run on
+    # (ganzoo.linear_decay, CycleGAN's schedule), so G settles instead of chasing D to the last
+    # step. 1.0 keeps the paper's constant rate; the zoo's dcgan-digits recipe uses it.
+    decay_from: ganzoo.UnitFloat = 1.0
 
 
 class DCGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
@@ -55,6 +59,8 @@ class DCGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
 
     def train_step(self, batches, step):
+        if self.config.decay_from < 1:
+            ganzoo.linear_decay((self.opt_g, self.opt_d), self.config.lr, step, self.config.steps, self.config.decay_from)
         real = batches.next().x
         fake = self.fake(len(real))
         d_loss = d_loss_bce(self.D(self.packed(real)), self.D(self.packed(fake.detach())))
