@@ -38,8 +38,11 @@ def hub_constants(env):
         "HF_HUB_OFFLINE": env.get("HF_HUB_OFFLINE") == "1",
         "HF_HUB_DISABLE_TELEMETRY": True,
     }
+    newer = {"HF_XET_CACHE", "HF_STORED_TOKENS_PATH"}  # not in every huggingface_hub the pyproject allows
     with pytest.MonkeyPatch.context() as patch:
         for name, value in settings.items():
+            if name in newer and not hasattr(constants, name):
+                continue
             assert hasattr(constants, name), name  # a renamed constant would otherwise be patched in vain
             patch.setattr(constants, name, value)
         yield
