@@ -54,17 +54,18 @@ def _color(x: torch.Tensor) -> torch.Tensor:
 
 
 def _translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
-    """Each image shifted by its own (dy, dx), |d| <= ratio * side, zero-filled: one gather from a
-    zero-padded copy, with no Python loop over the batch."""
+    """Each image shifted by its own (dy, dx), |d| <= ratio * side, zero-filled, as two batched
+    products with one-hot shift matrices: out[i, k] = x[i + dy, k + dx]. Exact (ones and zeros), no
+    Python loop over the batch, and its backward is a matmul too, so it stays bit-reproducible (an
+    indexing gather's backward accumulates in an order that need not be)."""
     b, _, h, w = x.shape
     sy, sx = int(h * ratio + 0.5), int(w * ratio + 0.5)
     dy = torch.randint(-sy, sy + 1, (b, 1, 1), device=x.device)
     dx = torch.randint(-sx, sx + 1, (b, 1, 1), device=x.device)
-    rows = (torch.arange(h, device=x.device).view(1, h, 1) + dy + 1).clamp(0, h + 1)  # +1: the padding
-    cols = (torch.arange(w, device=x.device).view(1, 1, w) + dx + 1).clamp(0, w + 1)
-    padded = torch.nn.functional.pad(x, (1, 1, 1, 1))  # a zero border every out-of-range index lands on
-    batch = torch.arange(b, device=x.device).view(b, 1, 1)
-    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+    rows, cols = torch.arange(h, device=x.device), torch.arange(w, device=x.device)
+    shift_y = (rows.view(1, 1, h) == rows.view(1, h, 1) + dy).to(x.dtype)  # [b, i, j] = 1 where j = i + dy
+    shift_x = (cols.view(1, 1, w) == cols.view(1, w, 1) + dx).to(x.dtype)  # [b, k, l] = 1 where l = k + dx
+    return shift_y.unsqueeze(1) @ x @ shift_x.transpose(1, 2).unsqueeze(1)
 
 
 def _cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
