@@ -118,3 +118,31 @@ def test_decay_from_ramps_both_optimizers_down_over_the_run(variant, tmp_path):
     lr = trainer.variant.config.lr
     for opt in (trainer.variant.opt_g, trainer.variant.opt_d):  # the last step (index 3) ran at lr * (1 - 1/2)
         assert opt.param_groups[0]["lr"] == pytest.approx(lr / 2)
+
+
+def test_dcgan_r1_adds_gamma_half_the_real_batchs_gradient_norm_to_d_loss(tmp_path, monkeypatch):
+    """--set r1=gamma on dcgan: D is updated on loss_d + gamma/2 * E||grad_x D(x)||^2 over the real
+    batch (Mescheder et al. eq. 9), recomputed here by autograd on a copy of D taken before the step."""
+    import copy
+    from types import SimpleNamespace
+
+    import ganzoo
+    from ganzoo._plugins import registry
+    from ganzoo.training import prepare
+
+    settings = {"steps": 1, "batch_size": 8, "r1": 3.0, "g_width": 8, "d_width": 8, "sample_every": 0, "checkpoint_every": 0}
+    variant = prepare(registry(), "dcgan", settings=settings, out=tmp_path / "r", progress=False).variant
+    real = torch.rand(8, 1, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    d_before = copy.deepcopy(variant.D)
+    updates = []
+    update = ganzoo.update
+    monkeypatch.setattr(ganzoo, "update", lambda opt, loss: (updates.append((opt, loss.detach())), update(opt, loss)))
+    logs = variant.train_step(SimpleNamespace(next=lambda: SimpleNamespace(x=real)), 0)
+
+    x = real.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(d_before(x).sum(), x)
+    r1 = grad.pow(2).flatten(1).sum(1).mean()
+    (d_update,) = [loss for opt, loss in updates if opt is variant.opt_d]
+    assert logs["r1"].item() == pytest.approx(r1.item(), rel=1e-5)
+    assert d_update.item() == pytest.approx(logs["loss_d"].item() + 1.5 * r1.item(), rel=1e-5)
+    assert r1.item() > 0

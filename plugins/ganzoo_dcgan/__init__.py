@@ -18,7 +18,7 @@ import torch
 
 import ganzoo
 from ganzoo.pretrained import register_shipped
-from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
+from ganzoo.losses import d_loss_bce, g_loss_nonsaturating, r1_penalty
 from ganzoo.nets import DCGANGeneratorHalf, dcgan_discriminator_for, frozen
 
 
@@ -40,6 +40,10 @@ class DCGANConfig(ganzoo.VariantConfig):
     # (ganzoo.linear_decay, CycleGAN's schedule), so G settles instead of chasing D to the last
     # step. 1.0 keeps the paper's constant rate; the zoo's dcgan-digits recipe uses it.
     decay_from: ganzoo.UnitFloat = 1.0
+    # Not in the paper: the R1 penalty (Mescheder et al. 2018, eq. 9), gamma / 2 * E||grad_x D(x)||^2
+    # on real batches added to D's loss, which keeps D from growing steep around the training
+    # images it memorises on small data. 0 keeps the paper's unregularised D.
+    r1: ganzoo.NonNegativeFloat = 0.0
 
 
 class DCGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
@@ -64,11 +68,17 @@ class DCGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
         real = batches.next().x
         fake = self.fake(len(real))
         d_loss = d_loss_bce(self.D(self.packed(real)), self.D(self.packed(fake.detach())))
-        ganzoo.update(self.opt_d, d_loss)
+        logs = {}
+        if self.config.r1:  # loss_d stays the adversarial part, comparable with unregularised runs
+            penalty = r1_penalty(lambda x: self.D(self.packed(x)), real)
+            logs["r1"] = penalty.detach()
+            ganzoo.update(self.opt_d, d_loss + self.config.r1 / 2 * penalty)
+        else:
+            ganzoo.update(self.opt_d, d_loss)
         with frozen(self.D):
             g_loss = g_loss_nonsaturating(self.D(self.packed(fake)))
         ganzoo.update(self.opt_g, g_loss)
-        return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
+        return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach(), **logs}
 
 
 @ganzoo.hookimpl
