@@ -91,6 +91,9 @@ CONFIGS = {
          ("fid", "fid_real_floor"), "-", "FID <= 2x the real-vs-real floor"),
         ("dcgan", "digits", {"steps": 6000, "ema": True, "decay_from": 0.5}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-",
          "FID <= 2x the real-vs-real floor"),
+        # R1 (Mescheder et al. 2018) on D: the zoo's dcgan-digits recipe
+        ("dcgan", "digits", {"steps": 4000, "ema": True, "r1": 1.0}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-",
+         "FID <= 2x the real-vs-real floor"),
     ],
     "r3gan-fid": [
         ("r3gan", "digits", {}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-", "FID <= 2x the real-vs-real floor"),
