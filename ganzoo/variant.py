@@ -33,6 +33,7 @@ from .config import VariantConfig
 from .data.types import DataInfo, DataRequest
 from ._text import shown
 from .errors import DataError, GanzooError
+from .losses import r1_penalty
 from .precision import active_scaler, backward_context
 
 if TYPE_CHECKING:
@@ -306,6 +307,17 @@ class GDVariant(Variant):
     def fake(self, n: int) -> torch.Tensor:
         """``n`` generated samples from fresh noise, with the graph kept for the generator's step."""
         return self.G(self.noise(n, self.z_dim, spatial=self.spatial_noise))
+
+    def with_r1(self, d_loss: torch.Tensor, real: torch.Tensor, gamma: float, logs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``d_loss + gamma / 2 * R1``, R1 (Mescheder et al. 2018) taken on the real batch as D sees
+        it (packed, augmented) and logged as "r1"; ``d_loss`` itself when gamma is 0. For variants
+        that offer an ``r1`` setting: the penalty keeps D from turning steep around the training
+        images it memorises on small data."""
+        if not gamma:
+            return d_loss
+        penalty = r1_penalty(lambda x: self.D(self.packed(x)), real)
+        logs["r1"] = penalty.detach()
+        return d_loss + gamma / 2 * penalty
 
 
 def unwrap(module: nn.Module) -> nn.Module:

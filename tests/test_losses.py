@@ -120,8 +120,9 @@ def test_decay_from_ramps_both_optimizers_down_over_the_run(variant, tmp_path):
         assert opt.param_groups[0]["lr"] == pytest.approx(lr / 2)
 
 
-def test_dcgan_r1_adds_gamma_half_the_real_batchs_gradient_norm_to_d_loss(tmp_path, monkeypatch):
-    """--set r1=gamma on dcgan: D is updated on loss_d + gamma/2 * E||grad_x D(x)||^2 over the real
+@pytest.mark.parametrize("variant", ["dcgan", "lsgan"])
+def test_r1_adds_gamma_half_the_real_batchs_gradient_norm_to_d_loss(variant, tmp_path, monkeypatch):
+    """--set r1=gamma on dcgan and lsgan: D is updated on loss_d + gamma/2 * E||grad_x D(x)||^2 over the real
     batch (Mescheder et al. eq. 9), recomputed here by autograd on a copy of D taken before the step."""
     import copy
     from types import SimpleNamespace
@@ -131,7 +132,7 @@ def test_dcgan_r1_adds_gamma_half_the_real_batchs_gradient_norm_to_d_loss(tmp_pa
     from ganzoo.training import prepare
 
     settings = {"steps": 1, "batch_size": 8, "r1": 3.0, "g_width": 8, "d_width": 8, "sample_every": 0, "checkpoint_every": 0}
-    variant = prepare(registry(), "dcgan", settings=settings, out=tmp_path / "r", progress=False).variant
+    variant = prepare(registry(), variant, settings=settings, out=tmp_path / "r", progress=False).variant
     real = torch.rand(8, 1, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
     d_before = copy.deepcopy(variant.D)
     updates = []

@@ -18,7 +18,7 @@ import torch
 
 import ganzoo
 from ganzoo.pretrained import register_shipped
-from ganzoo.losses import d_loss_bce, g_loss_nonsaturating, r1_penalty
+from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
 from ganzoo.nets import DCGANGeneratorHalf, dcgan_discriminator_for, frozen
 
 
@@ -68,13 +68,8 @@ class DCGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
         real = batches.next().x
         fake = self.fake(len(real))
         d_loss = d_loss_bce(self.D(self.packed(real)), self.D(self.packed(fake.detach())))
-        logs = {}
-        if self.config.r1:  # loss_d stays the adversarial part, comparable with unregularised runs
-            penalty = r1_penalty(lambda x: self.D(self.packed(x)), real)
-            logs["r1"] = penalty.detach()
-            ganzoo.update(self.opt_d, d_loss + self.config.r1 / 2 * penalty)
-        else:
-            ganzoo.update(self.opt_d, d_loss)
+        logs = {}  # loss_d stays the adversarial part, comparable with unregularised runs
+        ganzoo.update(self.opt_d, self.with_r1(d_loss, real, self.config.r1, logs))
         with frozen(self.D):
             g_loss = g_loss_nonsaturating(self.D(self.packed(fake)))
         ganzoo.update(self.opt_g, g_loss)

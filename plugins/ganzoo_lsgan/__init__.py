@@ -36,6 +36,8 @@ class LSGANConfig(ganzoo.VariantConfig):
     lr: ganzoo.PositiveFloat = 2e-4  # Adam learning rate (paper, Section 4)
     beta1: ganzoo.Decay = 0.5  # Adam beta1 (paper, Section 4)
     beta2: ganzoo.Decay = 0.999  # Adam beta2
+    # Not in the paper: R1 on D as dcgan's r1 (gamma / 2 * E||grad_x D(x)||^2 on real batches); 0: none.
+    r1: ganzoo.NonNegativeFloat = 0.0
 
 
 class LSGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
@@ -59,11 +61,12 @@ class LSGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
         real = batches.next().x
         fake = self.fake(len(real))
         d_loss = d_loss_least_squares(self.D(self.packed(real)), self.D(self.packed(fake.detach())), self.a, self.b)
-        ganzoo.update(self.opt_d, d_loss)
+        logs = {}
+        ganzoo.update(self.opt_d, self.with_r1(d_loss, real, self.config.r1, logs))
         with frozen(self.D):
             g_loss = g_loss_least_squares(self.D(self.packed(fake)), self.c)
         ganzoo.update(self.opt_g, g_loss)
-        return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
+        return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach(), **logs}
 
 
 @ganzoo.hookimpl
