@@ -257,8 +257,9 @@ def main() -> int:
         render(json.loads(store.read_text()) if store.is_file() else {}, Path(args.out))
         return 0
     groups = args.only or list(CONFIGS)
-    seeds = args.seed_list if args.seed_list is not None else list(range(args.seeds))
     runs = dict(item.split("=", 1) for item in args.from_run or [])  # seed -> an existing run directory of this row
+    # the seeds asked for; with --from-run alone, only the given runs' seeds (the rest are not retrained)
+    seeds = args.seed_list if args.seed_list is not None else sorted(map(int, runs)) if runs else list(range(args.seeds))
     t_start = time.perf_counter()
     for group in groups:
         for index, (variant, dataset, settings, metric, keys, published, target) in enumerate(CONFIGS[group]):
