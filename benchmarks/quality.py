@@ -78,6 +78,8 @@ CONFIGS = {
         ("dcgan", "stacked-digits", {"pack": 2}, "modes-stacked-digits-n26000", ("modes", "kl"), "PacDCGAN2 1,000 modes, KL 0.06 (PacGAN Tab. 2)", "1,000 modes, KL <= 0.06"),
         ("dcgan", "stacked-digits", {"pack": 2, "steps": 4000, "ema": True}, "modes-stacked-digits-n26000", ("modes", "kl"),
          "PacDCGAN2 1,000 modes, KL 0.06 (PacGAN Tab. 2)", "1,000 modes, KL <= 0.06"),
+        ("dcgan", "stacked-digits", {"pack": 2, "steps": 4000, "ema": True, "r1": 1.0}, "modes-stacked-digits-n26000", ("modes", "kl"),
+         "PacDCGAN2 1,000 modes, KL 0.06 (PacGAN Tab. 2)", "1,000 modes, KL <= 0.06"),
     ],
     "cgan": [
         ("cgan", "digits", {}, "label-accuracy-digitscnn-n10000", ("accuracy",), "-", "accuracy >= 0.97"),
