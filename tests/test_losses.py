@@ -120,9 +120,9 @@ def test_decay_from_ramps_both_optimizers_down_over_the_run(variant, tmp_path):
         assert opt.param_groups[0]["lr"] == pytest.approx(lr / 2)
 
 
-@pytest.mark.parametrize("variant", ["dcgan", "lsgan"])
+@pytest.mark.parametrize("variant", ["dcgan", "lsgan", "gan"])
 def test_r1_adds_gamma_half_the_real_batchs_gradient_norm_to_d_loss(variant, tmp_path, monkeypatch):
-    """--set r1=gamma on dcgan and lsgan: D is updated on loss_d + gamma/2 * E||grad_x D(x)||^2 over the real
+    """--set r1=gamma on dcgan, lsgan and gan: D is updated on loss_d + gamma/2 * E||grad_x D(x)||^2 over the real
     batch (Mescheder et al. eq. 9), recomputed here by autograd on a copy of D taken before the step."""
     import copy
     from types import SimpleNamespace
@@ -131,9 +131,15 @@ def test_r1_adds_gamma_half_the_real_batchs_gradient_norm_to_d_loss(variant, tmp
     from ganzoo._plugins import registry
     from ganzoo.training import prepare
 
-    settings = {"steps": 1, "batch_size": 8, "r1": 3.0, "g_width": 8, "d_width": 8, "sample_every": 0, "checkpoint_every": 0}
-    variant = prepare(registry(), variant, settings=settings, out=tmp_path / "r", progress=False).variant
-    real = torch.rand(8, 1, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    settings = {"steps": 1, "batch_size": 8, "r1": 3.0, "sample_every": 0, "checkpoint_every": 0}
+    if variant == "gan":  # the MLP D on 2-D points: the mixtures are where gan's r1 is used
+        data, shape = "ring8", (8, 2)
+        settings.update(g_hidden=(16,), d_hidden=(16,))
+    else:
+        data, shape = None, (8, 1, 32, 32)
+        settings.update(g_width=8, d_width=8)
+    variant = prepare(registry(), variant, data=data, settings=settings, out=tmp_path / "r", progress=False).variant
+    real = torch.rand(*shape, generator=torch.Generator().manual_seed(1)) * 2 - 1
     d_before = copy.deepcopy(variant.D)
     updates = []
     update = ganzoo.update

@@ -47,6 +47,9 @@ class GANConfig(ganzoo.VariantConfig):
     # Adam-free setup there was a hand-tuned decay instead). On ring8/grid25, 0.5 lets G settle
     # on the modes rather than orbit them: the zoo's mixture models use it.
     decay_from: ganzoo.UnitFloat = 1.0
+    # Not in the paper: the R1 penalty (Mescheder et al. 2018, eq. 9) as dcgan's r1, gamma / 2 *
+    # E||grad_x D(x)||^2 on each real batch added to D's loss. 0 keeps the paper's unregularised D.
+    r1: ganzoo.NonNegativeFloat = 0.0
 
 
 class GAN(ganzoo.GDVariant):
@@ -95,18 +98,19 @@ class GAN(ganzoo.GDVariant):
     def train_step(self, batches, step):
         if self.config.decay_from < 1:
             ganzoo.linear_decay((self.opt_g, self.opt_d), self.config.lr, step, self.config.steps, self.config.decay_from)
+        logs = {}  # loss_d stays the adversarial part, comparable with unregularised runs
         for _ in range(self.config.k):
             real = batches.next().x
             with torch.no_grad():
                 fake = self.fake(len(real))
             d_loss = d_loss_bce(self.D(self.packed(real)), self.D(self.packed(fake)))
-            ganzoo.update(self.opt_d, d_loss)
+            ganzoo.update(self.opt_d, self.with_r1(d_loss, real, self.config.r1, logs))
 
         g_loss_fn = g_loss_nonsaturating if self.config.g_loss == "nonsaturating" else g_loss_minimax
         with frozen(self.D):
             g_loss = g_loss_fn(self.D(self.packed(self.fake(self.config.batch_size))))
         ganzoo.update(self.opt_g, g_loss)
-        return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach()}
+        return {"loss_d": d_loss.detach(), "loss_g": g_loss.detach(), **logs}
 
 
 @ganzoo.hookimpl
