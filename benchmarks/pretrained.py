@@ -114,9 +114,19 @@ NOTES: dict[str, str] = {
 
 
 # The value `ganzoo list --pretrained` shows, where the first key of the first metric is not the telling one.
-HEADLINES = {"cyclegan-digits-typeset": ("label-preservation-digits-typeset", "accuracy_a2b"), "srgan-photos": ("sr-psnr-ssim-y-heldout", "psnr_gain"),
-             "gan-ring8": ("modes-pacgan-n2500-x10", "high_quality_percent"),
-             "dcgan-stacked-digits": ("modes-stacked-digits-n26000", "kl")}
+HEADLINES = {"cyclegan-digits-typeset": ("label-preservation-digits-typeset", "accuracy_a2b", "accuracy_b2a"),
+             "cyclegan-digits-m": ("label-preservation-digits-m", "accuracy_a2b", "accuracy_b2a"),
+             "srgan-photos": ("sr-psnr-ssim-y-heldout", "psnr_gain"),
+             "gan-ring8": ("modes-pacgan-n2500-x10", "modes", "high_quality_percent"),
+             "gan-grid25": ("modes-pacgan-n2500-x10", "modes", "high_quality_percent"),
+             "dcgan-stacked-digits": ("modes-stacked-digits-n26000", "modes", "kl")}
+
+
+def headline(name: str, doc: dict) -> list[str]:
+    """What `ganzoo list --pretrained` shows for the entry: HEADLINES[name], else the first key of
+    its first metric (ZOO's order)."""
+    first = ZOO[name][3][0]
+    return list(HEADLINES[name]) if name in HEADLINES else [first, next(iter(doc["metrics"][first]["values"]))]
 
 
 def plugin_folder(variant: str) -> Path:
@@ -182,7 +192,7 @@ def build(name: str, workdir: Path, run: Path | None = None) -> dict:
         "file_size": len(weights),
         "metrics": {m: {"values": r["values"], "protocol": r["protocol"]} for m, r in doc["metrics"].items()},
         "command": f"python benchmarks/pretrained.py --only {name}",
-        "headline": [metrics[0], next(iter(doc["metrics"][metrics[0]]["values"]))] if name not in HEADLINES else list(HEADLINES[name]),
+        "headline": headline(name, doc),
         "recipe": {"seed": 0, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()},
                    "storage": "fp16", "train_seconds": train_seconds},
     }
@@ -261,7 +271,7 @@ def rescore(name: str) -> dict:
     doc = evaluate(dest, registry(), metrics, seed=0)
     entry = json.loads((dest / "pretrained.json").read_text())
     entry["metrics"] = {m: {"values": r["values"], "protocol": r["protocol"]} for m, r in doc["metrics"].items()}
-    entry["headline"] = [metrics[0], next(iter(doc["metrics"][metrics[0]]["values"]))] if name not in HEADLINES else list(HEADLINES[name])
+    entry["headline"] = headline(name, doc)
     (dest / "pretrained.json").write_text(json.dumps(entry, indent=2, sort_keys=True) + "\n")
     return entry
 

@@ -32,7 +32,9 @@ class Pretrained:
     metrics: dict[str, dict[str, Any]]  # metric id -> {"values": ..., "protocol": ...} from the harness
     command: str  # reproduces the weights
     recipe: dict[str, Any]  # the settings it was trained with (beyond the variant's defaults)
-    headline: tuple[str, str] | None = None  # (metric, key) that listings show
+    # (metric, key, ...) that listings show: one key, or the keys a reader needs side by side
+    # (both directions of a translation; modes and high quality on a mixture)
+    headline: tuple[str, ...] | None = None
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> "Pretrained":
@@ -56,15 +58,15 @@ class Pretrained:
         return self.folder
 
     def summary(self) -> str:
-        """One metric value for listings: the recorded headline, else the first key of the first
-        metric; with its spread over evaluation draws (``KEY_std``) and, beside an FID, the
-        real-vs-real floor it should be read against."""
-        metric, key = self.headline if self.headline and self.headline[0] in self.metrics else (None, None)
+        """The headline's values for listings (else the first key of the first metric), each with
+        its spread over evaluation draws (``KEY_std``) and, beside an FID, the real-vs-real floor
+        it should be read against."""
+        metric, keys = (self.headline[0], self.headline[1:]) if self.headline and self.headline[0] in self.metrics else (None, ())
         if metric is None:
             for name, result in self.metrics.items():
-                metric, key = name, next(iter(result["values"]), None)
+                metric, keys = name, tuple(result["values"])[:1]
                 break
-        if metric is None or key is None:
+        if metric is None or not keys:
             return "-"
         values = self.metrics[metric]["values"]
 
@@ -75,8 +77,11 @@ class Pretrained:
             spread = values.get(f"{k}_std")
             return f"{v:.4g}" + (f" ± {spread:.2g}" if isinstance(spread, (int, float)) else "")
 
-        floor = f"{key}_real_floor"
-        return f"{metric} {key} {show(key)}" + (f" (real-vs-real {show(floor)})" if floor in values else "")
+        def shown(key):
+            floor = f"{key}_real_floor"
+            return f"{key} {show(key)}" + (f" (real-vs-real {show(floor)})" if floor in values else "")
+
+        return f"{metric} " + ", ".join(shown(key) for key in keys)
 
 
 def register_shipped(register, package_file: str) -> None:

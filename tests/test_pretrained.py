@@ -61,6 +61,12 @@ def test_sample_a_pretrained_model_offline_from_the_cli(cli, tmp_path):
     assert (tmp_path / "grid.png").stat().st_size > 0
     listed = cli("list", "--pretrained")
     assert listed.returncode == 0 and all(n in listed.stdout for n in EXPECTED)
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines() if line.split()}
+    # what a reader must see side by side: a translation's worse direction, a mixture's modes and
+    # quality together, an FID with the real-vs-real floor it is read against, each with its spread
+    assert "accuracy_a2b" in rows["cyclegan-digits-m"] and "accuracy_b2a" in rows["cyclegan-digits-m"]
+    assert "modes 25 ± 0, high_quality_percent" in rows["gan-grid25"]
+    assert "fid" in rows["dcgan-digits"] and "(real-vs-real" in rows["dcgan-digits"] and "±" in rows["dcgan-digits"]
     labelled = cli("sample", "cgan-digits", "-n", "10", "--label", "3", "-o", "threes.png")
     assert labelled.returncode == 0, labelled.stderr
 
