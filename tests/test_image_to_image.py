@@ -378,3 +378,29 @@ def test_semantic_classifier_also_learns_from_translated_a_when_asked(translated
     variant.train_step(SimpleNamespace(next=lambda: batch), 0)
     # The semantic loss sees A, G(A), B, F(B) (3 each); then f trains on A, and on G(A) only if asked.
     assert seen == [3, 3, 3, 3, 6 if translated else 3]
+
+
+def test_semantic_a_only_reads_b_to_a_with_a_classifier_that_never_sees_b():
+    from types import SimpleNamespace
+
+    from ganzoo.errors import ConfigError
+    from ganzoo.variant import DataInfo
+    from ganzoo_cyclegan import CycleGAN, CycleGANConfig
+
+    info = DataInfo("digits-m", "image", (3, 32, 32), num_classes=10, domains=2)
+    fast = {"steps": 2, "batch_size": 3, "g_width": 8, "n_blocks": 1, "d_width": 8}
+    variant = CycleGAN(CycleGANConfig(**fast, semantic_weight=1.0, semantic_from=0, semantic_a_only=True), info)
+    batch = SimpleNamespace(x=torch.rand(3, 3, 32, 32) * 2 - 1, x_b=torch.rand(3, 3, 32, 32) * 2 - 1, y=torch.tensor([1, 2, 3]))
+    f_inputs, reader_inputs = [], []
+    variant.classifier.register_forward_hook(lambda module, inputs, output: f_inputs.append(inputs[0].detach().clone()))
+    variant.reader_a.register_forward_hook(lambda module, inputs, output: reader_inputs.append(inputs[0].detach().clone()))
+    variant.train_step(SimpleNamespace(next=lambda: batch), 0)
+    # f labels A, reads G(A), labels B, then trains on A and G(A); it never reads F(B).
+    assert [len(x) for x in f_inputs] == [3, 3, 3, 6]
+    assert torch.equal(f_inputs[2], batch.x_b)
+    # The reader reads F(B) (not B itself) for the loss, then trains on domain A alone.
+    assert [len(x) for x in reader_inputs] == [3, 3]
+    assert not torch.equal(reader_inputs[0], batch.x_b) and torch.equal(reader_inputs[1], batch.x)
+    assert "reader_a" in variant.networks() and "reader_a" in variant.optimizers()  # checkpointed with the run
+    with pytest.raises(ConfigError, match="semantic_a_only .* set semantic_weight > 0"):
+        CycleGAN.check_data(CycleGANConfig(**fast, semantic_a_only=True), info)

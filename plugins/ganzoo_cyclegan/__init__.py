@@ -69,6 +69,11 @@ class CycleGANConfig(ganzoo.VariantConfig):
     # trains its target classifier f_T on the translated source G(A) with A's labels; doing so for f
     # teaches it domain B's look as G learns it.
     semantic_translated: bool = True  # f also learns from G(x), x in A, with x's label
+    # Not in CyCADA. f, having learnt B's look from G(A), also reads G_ba(b) when G_ba leaves b in B's
+    # style (and CyCADA's f_S cannot label B at all), so the B->A semantic loss does not ask G_ba to
+    # change the style. With this on, a second classifier trained on A alone reads G_ba(b) and must
+    # find f's label for b in it: G_ba(b) has to be a digit domain A's own classifier recognises.
+    semantic_a_only: bool = False  # B->A's semantic loss is read by a classifier of domain A alone (needs semantic_weight > 0)
 
 
 def shape_consistency(x, translated, size: int):
@@ -79,12 +84,13 @@ def shape_consistency(x, translated, size: int):
                                        torch.nn.functional.adaptive_avg_pool2d(x, size))
 
 
-def semantic_consistency(classifier, x, translated):
+def semantic_consistency(classifier, x, translated, reader=None):
     """CyCADA, Eq. 4: cross-entropy of classifier(translated) against the class the classifier
-    predicts for x (a pseudo-label, so x's own labels are not needed on either side)."""
+    predicts for x (a pseudo-label, so x's own labels are not needed on either side). ``reader``,
+    when given, reads the translation instead of the classifier that labelled x."""
     with torch.no_grad():
         target = classifier(x).argmax(1)
-    return torch.nn.functional.cross_entropy(classifier(translated), target)
+    return torch.nn.functional.cross_entropy((reader or classifier)(translated), target)
 
 
 def small_classifier(channels: int, size: int, classes: int) -> nn.Sequential:
@@ -193,6 +199,8 @@ class CycleGAN(ganzoo.Variant):
                 raise ConfigError(f"cyclegan: {key} must be 0 or more, got {getattr(config, key)}")
         if config.shape_size < 1:
             raise ConfigError(f"cyclegan: shape_size must be at least 1, got {config.shape_size}")
+        if config.semantic_a_only and config.semantic_weight <= 0:
+            raise ConfigError("cyclegan: semantic_a_only changes the semantic loss, which is off: set semantic_weight > 0 too")
         if config.semantic_weight > 0 and not data.num_classes:
             raise DataError(f"cyclegan: semantic_weight needs class labels on domain A, and dataset '{data.name}' has none")
 
@@ -222,18 +230,29 @@ class CycleGAN(ganzoo.Variant):
         self.opt_g = torch.optim.Adam(itertools.chain(self.G_ab.parameters(), self.G_ba.parameters()), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(itertools.chain(self.D_a.parameters(), self.D_b.parameters()), lr=cfg.lr, betas=betas)
         self.history_a, self.history_b = HistoryBuffer(cfg.history), HistoryBuffer(cfg.history)
-        self.classifier = None
+        self.classifier = self.reader_a = None
         if cfg.semantic_weight > 0:
             self.classifier = small_classifier(c, cfg.image_size, self.data.num_classes).to(self.device)
             self.opt_c = torch.optim.Adam(self.classifier.parameters(), lr=1e-3)
+        if cfg.semantic_a_only:
+            self.reader_a = small_classifier(c, cfg.image_size, self.data.num_classes).to(self.device)
+            self.opt_r = torch.optim.Adam(self.reader_a.parameters(), lr=1e-3)
 
     def networks(self):
         nets = {"g_ab": self.G_ab, "g_ba": self.G_ba, "d_a": self.D_a, "d_b": self.D_b}
-        return nets if self.classifier is None else {**nets, "classifier_a": self.classifier}
+        if self.classifier is not None:
+            nets["classifier_a"] = self.classifier
+        if self.reader_a is not None:
+            nets["reader_a"] = self.reader_a
+        return nets
 
     def optimizers(self):
         opts = {"generators": self.opt_g, "discriminators": self.opt_d}
-        return opts if self.classifier is None else {**opts, "classifier_a": self.opt_c}
+        if self.classifier is not None:
+            opts["classifier_a"] = self.opt_c
+        if self.reader_a is not None:
+            opts["reader_a"] = self.opt_r
+        return opts
 
     def extra_state(self):
         return {**self.history_a.state("history_a"), **self.history_b.state("history_b")}
@@ -263,8 +282,9 @@ class CycleGAN(ganzoo.Variant):
                 loss_shape = shape_consistency(real_a, fake_b, cfg.shape_size) + shape_consistency(real_b, fake_a, cfg.shape_size)
             loss_sem = torch.zeros((), device=self.device)
             if self.classifier is not None and step >= cfg.semantic_from:
-                with frozen(self.classifier):
-                    loss_sem = semantic_consistency(self.classifier, real_a, fake_b) + semantic_consistency(self.classifier, real_b, fake_a)
+                with frozen(*(m for m in (self.classifier, self.reader_a) if m is not None)):
+                    loss_sem = (semantic_consistency(self.classifier, real_a, fake_b)
+                                + semantic_consistency(self.classifier, real_b, fake_a, reader=self.reader_a))
             loss_g = (loss_gan + cfg.lambda_cycle * loss_cycle + cfg.lambda_cycle * cfg.lambda_identity * loss_idt
                       + cfg.shape_weight * loss_shape + cfg.semantic_weight * loss_sem)
         ganzoo.update(self.opt_g, loss_g)
@@ -276,6 +296,10 @@ class CycleGAN(ganzoo.Variant):
             loss_c = torch.nn.functional.cross_entropy(self.classifier(x_c), y_c)
             ganzoo.update(self.opt_c, loss_c)
             extra |= {"loss_classifier": loss_c.detach(), "loss_semantic": loss_sem.detach()}
+        if self.reader_a is not None:  # domain A's labels only: it never sees B's look
+            loss_r = torch.nn.functional.cross_entropy(self.reader_a(real_a), batch.y[:n])
+            ganzoo.update(self.opt_r, loss_r)
+            extra["loss_reader_a"] = loss_r.detach()
 
         # The official code halves each D's loss so D learns slower than G.
         loss_d_a = 0.5 * d_loss_least_squares(self.D_a(real_a), self.D_a(self.history_a.query(fake_a)))
