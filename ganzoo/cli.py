@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default="auto", help="device (default auto)")
     e.add_argument("--features", metavar="MODULE:CALLABLE", help="a feature extractor for the *-userfeatures-* metrics: CALLABLE() returns a module mapping images in [-1, 1] to (N, D) features")
     e.add_argument("--json", action="store_true", help="print the eval.json document to stdout instead of a table")
+    e.add_argument("--truncation", type=float, default=0.0, metavar="Q", help="score the samples of Jacobian-based truncation rejecting Q of the latents; results are recorded as METRIC+jbtQ (default 0: G as trained)")
 
     sub.add_parser("metrics", parents=[common], help="list the registered metrics", description="Metrics usable with `ganzoo eval --metrics`, with their protocols.")
 
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     s.add_argument("--label", help="class for conditional variants: an index, or a class name the model records (a class folder's name)")
+    s.add_argument("--truncation", type=float, default=0.0, metavar="Q", help="fraction of latents to reject, those the generator stretches most (Jacobian-based truncation, Tanielian et al. 2020: trims the samples between modes; default 0: as trained)")
     s.add_argument("--device", default="auto", help="device (default auto)")
     s.add_argument("-o", "--output", default="grid.png", help="output PNG (default grid.png)")
     s.add_argument("--token", help="Hugging Face token for private repos (default: HF_TOKEN or `hf auth login`)")
@@ -338,8 +340,11 @@ def cmd_sample(args) -> int:
     from .plots import MAX_GRID_PIXELS, grid_geometry, streamed_grid
     from .training import resolve_device
 
+    from .truncation import check_fraction
+
     if args.n < 1:
         raise GanzooError(f"-n must be at least 1, got {args.n}")
+    check_fraction(args.truncation)
     out = _output_file(args.output)
     model = load(args.source, device=resolve_device(args.device), token=args.token)
     if model.data.kind != "image":
@@ -356,7 +361,7 @@ def cmd_sample(args) -> int:
         most = max(n for n in (2**k for k in range(24)) if (lambda g: g[2] * g[3] <= MAX_GRID_PIXELS)(grid_geometry(n, shape)))
         raise GanzooError(f"-n {args.n} would make a {width:,}x{height:,} grid, more pixels than image viewers open "
                           f"({MAX_GRID_PIXELS:,}); draw at most about {most:,} per grid (several seeds for more)")
-    batches = model.generate_batches(n, seed=args.seed, labels=args.label)  # one batch in memory at a time
+    batches = model.generate_batches(n, seed=args.seed, labels=args.label, truncation=args.truncation)  # one batch in memory at a time
     grid = streamed_grid(batches, n, shape, nrow, row_labels=rows)
     atomic_write(out, lambda f: grid.save(f, format="PNG"))  # encoded straight into the file
     print(out)
@@ -392,7 +397,8 @@ def cmd_eval(args) -> int:
     reg = registry()
     folder = resolve(path, token=args.token)
     own = not (path in reg.pretrained and not Path(path).exists()) and not path.startswith("hf-hub:")
-    doc, model = score(folder, reg, args.metrics, seed=args.seed, device=str(resolve_device(args.device)), features=args.features)
+    doc, model = score(folder, reg, args.metrics, seed=args.seed, device=str(resolve_device(args.device)), features=args.features,
+                       truncation=args.truncation)
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
     else:

@@ -92,6 +92,7 @@ class Model:
         self.variant = variant  # the variant's generator half, holding the weights
         self.info = info  # the typed config.json
         self.path = path  # the folder it came from; None for a model that was never exported
+        self._thresholds: dict[float, float] = {}  # truncation fraction -> its Jacobian-norm threshold
 
     def __repr__(self) -> str:
         return f"Model({self.name!r}, dataset={self.dataset!r}, parameters={self.num_parameters():,}, path={str(self.path)!r})"
@@ -142,23 +143,41 @@ class Model:
             g.eval()
 
     @torch.no_grad()
-    def sample(self, n: int = 64, seed: int = 0, labels: torch.Tensor | list[int] | int | str | None = None) -> torch.Tensor:
+    def sample(self, n: int = 64, seed: int = 0, labels: torch.Tensor | list[int] | int | str | None = None,
+               truncation: float = 0.0) -> torch.Tensor:
         """``n`` samples on the model's device, the same for the same seed: images in [0, 1],
         points as they are. ``labels`` (conditional models): one class for all, or one per sample,
-        as indices or class names."""
-        out = self.generate(n, seed=seed, labels=labels).float()
+        as indices or class names. ``truncation``: reject that fraction of latents, those the
+        generator stretches most (Jacobian-based truncation, ``ganzoo.truncation``); 0 samples G as trained."""
+        out = self.generate(n, seed=seed, labels=labels, truncation=truncation).float()
         return out if self.data.kind == "points" else out.add(1).div(2).clamp(0, 1)
 
     @torch.no_grad()
-    def generate(self, n: int, seed: int = 0, labels: torch.Tensor | list[int] | int | str | None = None) -> torch.Tensor:
+    def generate(self, n: int, seed: int = 0, labels: torch.Tensor | list[int] | int | str | None = None,
+                 truncation: float = 0.0) -> torch.Tensor:
         """``n`` samples in the variant's own range ([-1, 1] for images), as the trainer sees them."""
-        batches = list(self.generate_batches(n, seed=seed, labels=labels))
+        batches = list(self.generate_batches(n, seed=seed, labels=labels, truncation=truncation))
         return batches[0] if len(batches) == 1 else torch.cat(batches)
 
     @torch.no_grad()
-    def generate_batches(self, n: int, seed: int = 0, labels: torch.Tensor | list[int] | int | str | None = None):
+    def truncation_threshold(self, truncation: float) -> float:
+        """The Jacobian norm above which ``truncation`` rejects a latent (computed once per fraction)."""
+        from . import truncation as jbt
+
+        q = jbt.check_fraction(truncation)
+        if q not in self._thresholds:
+            self._eval()
+            self._thresholds[q] = jbt.threshold(self.variant.generate, self.variant.sample_inputs, q, GENERATE_BATCH)
+        return self._thresholds[q]
+
+    @torch.no_grad()
+    def generate_batches(self, n: int, seed: int = 0, labels: torch.Tensor | list[int] | int | str | None = None,
+                         truncation: float = 0.0):
         """``generate(n, ...)``'s samples as an iterator of batches of at most GENERATE_BATCH, computed
         one at a time: memory independent of ``n`` (what `ganzoo sample -n 100000` streams into its grid)."""
+        from . import truncation as jbt
+
+        jbt.check_fraction(truncation)
         if not isinstance(n, int) or n < 1:
             raise GanzooError(f"the number of samples must be at least 1, got {n!r}")
         if isinstance(labels, (int, str)):
@@ -171,9 +190,13 @@ class Model:
             nc = self.data.num_classes
             if len(labels) != n or bool(((labels < 0) | (labels >= nc)).any()):
                 raise GanzooError(f"labels must be {n} class indices in 0..{nc - 1}")
+        limit = self.truncation_threshold(truncation) if truncation else None
         rng = torch.Generator().manual_seed(seed)
         inputs = self.variant.sample_inputs(n, rng, labels)  # all of n's inputs at once: the same draws for any batching
         self._eval()
+        if limit is not None:
+            yield from jbt.truncated_batches(self.variant.generate, self.variant.sample_inputs, inputs, rng, limit, GENERATE_BATCH)
+            return
         for i in range(0, n, GENERATE_BATCH):
             yield self.variant.generate(**{k: v[i : i + GENERATE_BATCH] for k, v in inputs.items()})
 

@@ -24,6 +24,8 @@ from ..data import load_data
 from ..errors import GanzooError
 from ..export import load_export, refresh_card
 from ..model import Model
+from ..truncation import protocol as truncation_protocol
+from ..truncation import truncated_name
 
 if TYPE_CHECKING:
     from .._registry import Registry
@@ -46,13 +48,15 @@ class Metric:
 class EvalContext:
     """What a metric sees: the loaded model, its training data, a seed, and cached samples/features."""
 
-    def __init__(self, model: Model, data, seed: int = 0, device: str | torch.device = "cpu", features=None, features_spec: str = ""):
+    def __init__(self, model: Model, data, seed: int = 0, device: str | torch.device = "cpu", features=None, features_spec: str = "",
+                 truncation: float = 0.0):
         self.model = model  # ganzoo.Model: the generators, and the typed description of the export
         self.data = data  # InMemoryData the model was trained on (the reference)
         self.seed = seed
         self.device = torch.device(device)
         self.features = features  # user-supplied extractor: images in [-1, 1] -> (N, D), or None
         self.features_spec = features_spec  # "module:callable" it came from, recorded in results
+        self.truncation = truncation  # fraction of latents Jacobian-based truncation rejects (0: G as trained)
         self._cache: dict[Any, Any] = {}
 
     @property
@@ -66,12 +70,16 @@ class EvalContext:
 
     @torch.no_grad()
     def samples(self, n: int, labels: torch.Tensor | None = None, seed: int | None = None) -> torch.Tensor:
-        """``Model.generate(n, seed=seed, labels=labels)`` (``seed`` defaults to the eval seed) in the
-        model's native range ([-1, 1] for images), on the CPU: one noise draw of n, however batched,
-        so a reader can regenerate exactly the samples a metric scored."""
+        """``Model.generate(n, seed=seed, labels=labels, truncation=...)`` (``seed`` defaults to the
+        eval seed) in the model's native range ([-1, 1] for images), on the CPU: one noise draw of n,
+        however batched, so a reader can regenerate exactly the samples a metric scored."""
         seed = self.seed if seed is None else seed
         key = ("samples", n, seed, None if labels is None else hashlib.sha1(labels.cpu().numpy().tobytes()).hexdigest())
-        return self.cached(key, lambda: torch.cat([b.float().cpu() for b in self.model.generate_batches(n, seed=seed, labels=labels)]))
+
+        def draw() -> torch.Tensor:
+            return torch.cat([b.float().cpu() for b in self.model.generate_batches(n, seed=seed, labels=labels, truncation=self.truncation)])
+
+        return self.cached(key, draw)
 
     def real(self) -> torch.Tensor:
         return self.cached("real", lambda: self.data.as_model_input(self.data.x).cpu())
@@ -127,15 +135,21 @@ def export_folder(path: str | Path) -> Path:
 
 
 def score(export: Path, registry: "Registry", metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
-          features: str | None = None) -> tuple[dict[str, Any], Model]:
+          features: str | None = None, truncation: float = 0.0) -> tuple[dict[str, Any], Model]:
     """The eval.json document of ``metrics`` (default: every default one that applies) on the
-    export in ``export``, and the loaded model; nothing is written."""
+    export in ``export``, and the loaded model; nothing is written. ``truncation`` > 0 scores the
+    samples of Jacobian-based truncation, under the metric's name + "+jbtQ" (``ganzoo.truncation``)."""
+    from ..truncation import check_fraction
+
+    check_fraction(truncation)
     model = load_export(export, registry.variants, device=device)
+    if truncation:
+        model.truncation_threshold(truncation)  # a translator or upscaler has no noise to truncate: refused before any metric runs
     cls = type(model.variant)
     request = dataclasses.replace(cls.data_request(model.variant.config), kind=model.data.kind)
     data = load_data(model.dataset, request, registry.datasets)
     extractor = load_features(features, device) if features else None
-    ctx = EvalContext(model, data, seed=seed, device=device, features=extractor, features_spec=features or "")
+    ctx = EvalContext(model, data, seed=seed, device=device, features=extractor, features_spec=features or "", truncation=truncation)
     results = run_metrics(ctx, metrics, registry.metrics)
     for result in results.values():
         result.update(seed=seed, ganzoo_version=__version__)
@@ -182,13 +196,14 @@ def record(doc: dict[str, Any], model: Model, folder: Path, *, card: bool = True
 
 
 def evaluate(path: str | Path, registry: "Registry", metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
-             write: bool = True, features: str | None = None) -> dict[str, Any]:
+             write: bool = True, features: str | None = None, truncation: float = 0.0) -> dict[str, Any]:
     """Score the export (or a run directory's export) at ``path`` with the registry's metrics and,
     with ``write``, add the results to eval.json and the model card beside the weights (a metric
     run again replaces its earlier result; the others stay). ``features`` ("module:callable")
-    supplies a feature extractor for the *-userfeatures-* metrics. Returns this run's document."""
+    supplies a feature extractor for the *-userfeatures-* metrics; ``truncation`` scores
+    Jacobian-based truncation's samples (see score). Returns this run's document."""
     export = export_folder(path)
-    doc, model = score(export, registry, metrics, seed=seed, device=device, features=features)
+    doc, model = score(export, registry, metrics, seed=seed, device=device, features=features, truncation=truncation)
     if write:
         record(doc, model, export)
     return doc
@@ -219,8 +234,9 @@ def run_metrics(ctx: EvalContext, metrics: list[str] | None, available: Mapping[
         t0 = time.perf_counter()
         with torch.no_grad():  # metrics only read the networks
             values = m.compute(ctx)
-        protocol = {**m.protocol, **({"features": ctx.features_spec} if "userfeatures" in m.name else {})}
-        results[m.name] = {"values": values, "protocol": protocol, "seconds": round(time.perf_counter() - t0, 2)}
+        protocol = {**m.protocol, **({"features": ctx.features_spec} if "userfeatures" in m.name else {}),
+                    **(truncation_protocol(ctx.truncation) if ctx.truncation else {})}
+        results[truncated_name(m.name, ctx.truncation)] = {"values": values, "protocol": protocol, "seconds": round(time.perf_counter() - t0, 2)}
     return results
 
 
