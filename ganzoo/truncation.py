@@ -43,6 +43,17 @@ def truncated_name(metric: str, q: float) -> str:
     return f"{metric}+jbt{q:g}" if q else metric
 
 
+def split_name(name: str) -> tuple[str, float]:
+    """truncated_name's inverse: ("modes-pacgan-n2500-x10", 0.05) for "modes-pacgan-n2500-x10+jbt0.05"."""
+    metric, sep, q = name.rpartition("+jbt")
+    if not sep:
+        return name, 0.0
+    try:
+        return metric, check_fraction(float(q))
+    except ValueError:
+        raise GanzooError(f"'{name}': the truncation after +jbt must be a number in [0, 1)") from None
+
+
 def protocol(q: float) -> dict:
     """What a result records about the sampler, to be recomputed."""
     return {"sampling": f"Jacobian-based truncation (Tanielian et al. 2020): latents with ||dG/dz||_F above the {1 - q:g} quantile "

@@ -35,9 +35,12 @@ def test_pretrained_entry_is_what_its_metadata_says(name):
     assert entry.command == f"python benchmarks/pretrained.py --only {name}"
     # each recorded result was measured under the protocol its metric id stands for today
     # (a protocol change renames the id and `benchmarks/pretrained.py --rescore` scores the zoo again)
-    for metric, result in entry.metrics.items():
+    from ganzoo.truncation import protocol as sampler, split_name
+
+    for name_recorded, result in entry.metrics.items():
+        metric, q = split_name(name_recorded)  # METRIC+jbtQ: METRIC's protocol, sampled with truncation Q
         assert metric in registry().metrics, f"{name} records a retired metric {metric}"
-        assert result["protocol"] == registry().metrics[metric].protocol
+        assert result["protocol"] == {**registry().metrics[metric].protocol, **(sampler(q) if q else {})}
     model = ganzoo.load(name)
     assert model.name == entry.variant and list(model.variant.data.shape) == list(entry.resolution)
     c = entry.resolution[0]
@@ -117,27 +120,33 @@ MIXTURE_ENTRIES = sorted(n for n in EXPECTED if n.endswith(("-ring8", "-grid25")
 @pytest.mark.parametrize("name", MIXTURE_ENTRIES)
 def test_shipped_mixture_models_rescore_to_their_recorded_numbers(name):
     """An independent scoring (numpy, written from PacGAN's text, not ganzoo's code) of the samples
-    the protocol string names gives the numbers the zoo records."""
+    the protocol string names gives the numbers the zoo records: as trained, and for each result
+    recorded with Jacobian-based truncation (METRIC+jbtQ), of Model.generate(..., truncation=Q)."""
     import numpy as np
 
+    from ganzoo.truncation import split_name
+
     entry = registry().pretrained[name]
-    recorded = entry.metrics["modes-pacgan-n2500-x10"]["values"]
     model = ganzoo.load(name)
     if entry.dataset == "ring8":
         means, sigma = np.array([[np.cos(2 * np.pi * k / 8), np.sin(2 * np.pi * k / 8)] for k in range(8)]), 0.01
     else:
         means, sigma = np.array([[x, y] for x in (-4, -2, 0, 2, 4) for y in (-4, -2, 0, 2, 4)], dtype=float), 0.05
-    modes, percent = [], []
-    for d in range(10):
-        points = model.generate(2500, seed=d).double().cpu().numpy()  # eval seed 0: seeds 1000 * 0 + d
-        dist = np.linalg.norm(points[:, None, :] - means[None], axis=2)
-        good = dist.min(1) <= 3 * sigma
-        modes.append(len(set(dist.argmin(1)[good].tolist())))
-        percent.append(100 * good.mean())
-    assert recorded["modes"] == pytest.approx(np.mean(modes))
-    # (float32 means in ganzoo, float64 here: a sample exactly on a 3-sigma border may fall either side)
-    assert recorded["high_quality_percent"] == pytest.approx(np.mean(percent), abs=0.01)
-    assert recorded["high_quality_percent_std"] == pytest.approx(np.std(percent, ddof=1), abs=0.01)
+    names = [m for m in entry.metrics if split_name(m)[0] == "modes-pacgan-n2500-x10"]
+    assert "modes-pacgan-n2500-x10" in names
+    for metric in names:
+        recorded, q = entry.metrics[metric]["values"], split_name(metric)[1]
+        modes, percent = [], []
+        for d in range(10):
+            points = model.generate(2500, seed=d, truncation=q).double().cpu().numpy()  # eval seed 0: seeds 1000 * 0 + d
+            dist = np.linalg.norm(points[:, None, :] - means[None], axis=2)
+            good = dist.min(1) <= 3 * sigma
+            modes.append(len(set(dist.argmin(1)[good].tolist())))
+            percent.append(100 * good.mean())
+        assert recorded["modes"] == pytest.approx(np.mean(modes)), metric
+        # (float32 means in ganzoo, float64 here: a sample exactly on a 3-sigma border may fall either side)
+        assert recorded["high_quality_percent"] == pytest.approx(np.mean(percent), abs=0.01), metric
+        assert recorded["high_quality_percent_std"] == pytest.approx(np.std(percent, ddof=1), abs=0.01), metric
 
 
 def test_shipped_stacked_digits_model_rescores_to_its_recorded_numbers():
