@@ -404,3 +404,16 @@ def test_semantic_a_only_reads_b_to_a_with_a_classifier_that_never_sees_b():
     assert "reader_a" in variant.networks() and "reader_a" in variant.optimizers()  # checkpointed with the run
     with pytest.raises(ConfigError, match="semantic_a_only .* set semantic_weight > 0"):
         CycleGAN.check_data(CycleGANConfig(**fast, semantic_a_only=True), info)
+
+
+def test_cycle_weights_split_per_direction_as_the_official_code():
+    from ganzoo_cyclegan import CycleGANConfig, weighted_cycles
+
+    cycle_a, cycle_b, idt_a, idt_b = (torch.tensor(v) for v in (1.0, 2.0, 3.0, 4.0))
+    same = weighted_cycles(CycleGANConfig(lambda_cycle=10.0, lambda_identity=0.5), cycle_a, cycle_b, idt_a, idt_b)
+    assert [t.item() for t in same] == [10 * (1 + 2), 10 * 0.5 * (3 + 4)]  # the paper's one lambda
+    split = weighted_cycles(CycleGANConfig(lambda_cycle=10.0, lambda_cycle_b=1.0, lambda_identity=0.5), cycle_a, cycle_b, idt_a, idt_b)
+    # B->A->B and G_ab's identity (its input is from B) take lambda_cycle_b; A's take lambda_cycle
+    assert [t.item() for t in split] == [10 * 1 + 1 * 2, 0.5 * (1 * 4 + 10 * 3)]
+    none = weighted_cycles(CycleGANConfig(lambda_cycle_b=0.0), cycle_a, cycle_b, idt_a, idt_b)
+    assert none[0].item() == 10 * 1  # no B->A->B: G_ba need not hide B's detail to be inverted

@@ -44,7 +44,11 @@ class CycleGANConfig(ganzoo.VariantConfig):
     downsampling: Annotated[int, ganzoo.Range(ge=0, le=6)] = 2  # stride-2 stages before the blocks, and as many upsampling ones after (paper: 2)
     d_width: ganzoo.Width = 32  # channels of D's first layer (paper: 64)
     d_layers: Annotated[int, ganzoo.Range(ge=0, le=6)] = 2  # stride-2 layers of D after the first (paper: 3 -> 70x70 patches; 2 suits 32x32)
-    lambda_cycle: ganzoo.NonNegativeFloat = 10.0  # cycle-consistency weight (paper)
+    lambda_cycle: ganzoo.NonNegativeFloat = 10.0  # cycle-consistency weight of A->B->A, and of B->A->B unless lambda_cycle_b says otherwise (paper)
+    # The official code weights the two cycles apart (--lambda_A, --lambda_B). When B holds detail A
+    # cannot (digits-m: the photo behind each digit), B->A->B can only be met by G_ba hiding that
+    # detail in its output, which keeps G_ba(b) in B's style; a small lambda_cycle_b lets G_ba drop it.
+    lambda_cycle_b: ganzoo.NonNegativeFloat | None = None  # weight of B->A->B (and of G_ab's identity loss, as the official code); None: lambda_cycle
     lambda_identity: ganzoo.NonNegativeFloat = 0.5  # identity weight as a fraction of lambda_cycle (paper: 0.5)
     history: ganzoo.NonNegativeInt = 50  # generated images each discriminator remembers (paper)
     lr: ganzoo.PositiveFloat = 2e-4  # Adam learning rate, all networks (paper)
@@ -74,6 +78,17 @@ class CycleGANConfig(ganzoo.VariantConfig):
     # change the style. With this on, a second classifier trained on A alone reads G_ba(b) and must
     # find f's label for b in it: G_ba(b) has to be a digit domain A's own classifier recognises.
     semantic_a_only: bool = False  # B->A's semantic loss is read by a classifier of domain A alone (needs semantic_weight > 0)
+
+
+def weighted_cycles(cfg: CycleGANConfig, cycle_a, cycle_b, idt_a, idt_b):
+    """The cycle and identity terms of G's loss. Each identity loss is weighted as the cycle of the
+    domain its input comes from, as in the official code: G_ab(b) ~ b as B->A->B, G_ba(a) ~ a as
+    A->B->A. With one weight (lambda_cycle_b None) the sums are formed as before the weights were
+    split, so earlier runs reproduce bit for bit."""
+    if cfg.lambda_cycle_b is None:
+        return cfg.lambda_cycle * (cycle_a + cycle_b), cfg.lambda_cycle * cfg.lambda_identity * (idt_b + idt_a)
+    lambda_a, lambda_b = cfg.lambda_cycle, cfg.lambda_cycle_b
+    return lambda_a * cycle_a + lambda_b * cycle_b, cfg.lambda_identity * (lambda_b * idt_b + lambda_a * idt_a)
 
 
 def shape_consistency(x, translated, size: int):
@@ -194,8 +209,8 @@ class CycleGAN(ganzoo.Variant):
         super().check_data(config, data)
         if config.image_size % 2**config.downsampling:
             raise DataError(f"cyclegan: image_size must be a multiple of {2**config.downsampling} ({config.downsampling} stride-2 stages), got {config.image_size}")
-        for key in ("shape_weight", "cycle_noise", "semantic_weight", "lambda_cycle", "lambda_identity"):
-            if getattr(config, key) < 0:
+        for key in ("shape_weight", "cycle_noise", "semantic_weight", "lambda_cycle", "lambda_identity", "lambda_cycle_b"):
+            if (getattr(config, key) or 0) < 0:
                 raise ConfigError(f"cyclegan: {key} must be 0 or more, got {getattr(config, key)}")
         if config.shape_size < 1:
             raise ConfigError(f"cyclegan: shape_size must be at least 1, got {config.shape_size}")
@@ -273,10 +288,14 @@ class CycleGAN(ganzoo.Variant):
         with frozen(self.D_a), frozen(self.D_b):
             fake_b, fake_a = self.G_ab(real_a), self.G_ba(real_b)
             loss_gan = g_loss_least_squares(self.D_b(fake_b)) + g_loss_least_squares(self.D_a(fake_a))
-            loss_cycle = cycle_consistency(real_a, self.G_ba(self._noisy(fake_b))) + cycle_consistency(real_b, self.G_ab(self._noisy(fake_a)))
-            loss_idt = torch.zeros((), device=self.device)
+            cycle_a = cycle_consistency(real_a, self.G_ba(self._noisy(fake_b)))
+            cycle_b = cycle_consistency(real_b, self.G_ab(self._noisy(fake_a)))
+            loss_cycle = cycle_a + cycle_b
+            idt_a = idt_b = torch.zeros((), device=self.device)
             if cfg.lambda_identity > 0:
-                loss_idt = identity(real_b, self.G_ab(real_b)) + identity(real_a, self.G_ba(real_a))
+                idt_b, idt_a = identity(real_b, self.G_ab(real_b)), identity(real_a, self.G_ba(real_a))
+            loss_idt = idt_b + idt_a
+            cycle_term, identity_term = weighted_cycles(cfg, cycle_a, cycle_b, idt_a, idt_b)
             loss_shape = torch.zeros((), device=self.device)
             if cfg.shape_weight > 0:
                 loss_shape = shape_consistency(real_a, fake_b, cfg.shape_size) + shape_consistency(real_b, fake_a, cfg.shape_size)
@@ -285,7 +304,7 @@ class CycleGAN(ganzoo.Variant):
                 with frozen(*(m for m in (self.classifier, self.reader_a) if m is not None)):
                     loss_sem = (semantic_consistency(self.classifier, real_a, fake_b)
                                 + semantic_consistency(self.classifier, real_b, fake_a, reader=self.reader_a))
-            loss_g = (loss_gan + cfg.lambda_cycle * loss_cycle + cfg.lambda_cycle * cfg.lambda_identity * loss_idt
+            loss_g = (loss_gan + cycle_term + identity_term
                       + cfg.shape_weight * loss_shape + cfg.semantic_weight * loss_sem)
         ganzoo.update(self.opt_g, loss_g)
         extra = {"loss_shape": loss_shape.detach()} if cfg.shape_weight > 0 else {}
