@@ -28,7 +28,7 @@ def check_recipe(run: Path, variant: str, dataset: str, seed: int, settings: dic
                          + ", ".join(wrong))
     cls = registry().variant(variant)
     defaults = {**dataclasses.asdict(cls.Config()), **dataclasses.asdict(ganzoo.TrainConfig()), **cls.train_defaults}
-    changed = [k for k, v in recorded.items() if k not in settings and k not in BOOKKEEPING and k in defaults
+    changed = [k for k, v in recorded.items() if k not in settings and k not in BOOKKEEPING and k != "seed" and k in defaults
                and json.loads(json.dumps(defaults[k])) != v]
     if changed:
         raise SystemExit(f"{run} changes settings the {what} leaves at their defaults: {', '.join(changed)}")
