@@ -232,6 +232,9 @@ def test_conditional_metrics_on_a_cgan(tmp_path):
     doc = evaluate(result.run_dir, registry(), ["label-accuracy-digitscnn-n10000", "fid-per-class-digitscnn"])
     acc = doc["metrics"]["label-accuracy-digitscnn-n10000"]["values"]
     assert 0 <= acc["accuracy"] <= 1 and len([k for k in acc if k.startswith("accuracy_class_")]) == 10
+    # the spread shown beside it is the bootstrap standard error of 10,000 right-or-wrong judgements
+    binomial = (acc["accuracy"] * (1 - acc["accuracy"]) / 10_000) ** 0.5
+    assert acc["accuracy_std"] == pytest.approx(binomial, rel=0.25, abs=1e-12)
     fids = doc["metrics"]["fid-per-class-digitscnn"]["values"]
     assert len(fids) == 11 and all(v >= 0 for v in fids.values())
 

@@ -148,6 +148,14 @@ def test_digits_m_translation_is_judged_by_a_colour_judge_per_domain(tmp_path):
     labels = doc["label-preservation-digits-m"]["values"]
     assert labels["judge_accuracy_a"] > 0.97 and labels["judge_accuracy_b"] > 0.9  # each judge knows its own domain
     assert 0 <= labels["accuracy_a2b"] <= 1 and "restyled_a2b" not in labels
+    import math
+
+    from ganzoo.data import DataRequest, load_data
+
+    data = load_data("digits-m", DataRequest(size=32, channels=3, domains=2), registry().datasets)
+    for d, n in (("a2b", len(data.y)), ("b2a", len(data.y_b))):  # the spread is the bootstrap standard error over the images
+        p = labels[f"accuracy_{d}"]
+        assert labels[f"accuracy_{d}_std"] == pytest.approx(math.sqrt(p * (1 - p) / n), rel=0.25, abs=1e-12)
 
 
 def test_translate_cli_and_translation_metrics(cycle_run, cli):
@@ -216,6 +224,9 @@ def test_sr_metric_scores_held_out_photos_beside_bicubic(sr_run):
     values = doc["metrics"]["sr-psnr-ssim-y-heldout"]["values"]
     assert values["images"] == 3 and values["psnr_bicubic"] > 20 and 0 < values["ssim_bicubic"] <= 1
     assert values["psnr_gain"] == pytest.approx(values["psnr"] - values["psnr_bicubic"])
+    assert values["ssim_gain"] == pytest.approx(values["ssim"] - values["ssim_bicubic"])
+    # each mean comes with its spread over the three photos, which differ in how hard they are
+    assert all(values[f"{k}_std"] > 0 for k in ("psnr", "ssim", "psnr_bicubic", "psnr_gain"))
     assert "border" in doc["metrics"]["sr-psnr-ssim-y-heldout"]["protocol"]["convention"]
 
 

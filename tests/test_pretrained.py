@@ -41,6 +41,9 @@ def test_pretrained_entry_is_what_its_metadata_says(name):
         metric, q = split_name(name_recorded)  # METRIC+jbtQ: METRIC's protocol, sampled with truncation Q
         assert metric in registry().metrics, f"{name} records a retired metric {metric}"
         assert result["protocol"] == {**registry().metrics[metric].protocol, **(sampler(q) if q else {})}
+    # `ganzoo list --pretrained` shows each telling number with its spread, never a bare value
+    shown = entry.headline[1:] if entry.headline else (1,)
+    assert entry.summary().count(" ± ") >= len(shown), entry.summary()
     model = ganzoo.load(name)
     assert model.name == entry.variant and list(model.variant.data.shape) == list(entry.resolution)
     c = entry.resolution[0]
@@ -165,8 +168,19 @@ def test_shipped_stacked_digits_model_rescores_to_its_recorded_numbers():
     with torch.no_grad():
         digits = np.stack([torch.cat([judge(x[i : i + 2000, c : c + 1]).argmax(1) for i in range(0, len(x), 2000)]).numpy()
                            for c in range(3)], axis=1)
-    p = np.bincount(digits @ np.array([100, 10, 1]), minlength=1000) / len(x)
+    triples = digits @ np.array([100, 10, 1])
     data = load_data("stacked-digits", DataRequest(size=32), registry().datasets)
     q = np.bincount(data.y.numpy(), minlength=1000) / len(data.y)
-    assert recorded["modes"] == (p > 0).sum()
-    assert recorded["kl"] == pytest.approx(float(np.sum(p[p > 0] * np.log(p[p > 0] / q[p > 0]))), rel=1e-6)
+
+    def modes_kl(t):
+        p = np.bincount(t, minlength=1000) / len(t)
+        return (p > 0).sum(), float(np.sum(p[p > 0] * np.log(p[p > 0] / q[p > 0])))
+
+    modes, kl = modes_kl(triples)
+    assert recorded["modes"] == modes
+    assert recorded["kl"] == pytest.approx(kl, rel=1e-6)
+    # the spread beside them: the protocol's 100 bootstrap resamples of the triples (indices as its text says)
+    resamples = torch.randint(len(triples), (100, len(triples)), generator=torch.Generator().manual_seed(0)).numpy()
+    boot = np.array([modes_kl(triples[i]) for i in resamples])
+    assert recorded["modes_std"] == pytest.approx(boot[:, 0].std(ddof=1), abs=1e-9)
+    assert recorded["kl_std"] == pytest.approx(boot[:, 1].std(ddof=1), rel=1e-6)

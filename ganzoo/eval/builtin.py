@@ -156,13 +156,32 @@ def _mixture(ctx):
     return {**out, "draws": MIXTURE_DRAWS}
 
 
+BOOTSTRAP = 100  # resamples behind the spread of a metric scored on one set of samples or images
+
+
+def _resamples(n: int, seed: int) -> torch.Tensor:
+    """BOOTSTRAP resamples with replacement of n scored items, (BOOTSTRAP, n) indices: their spread
+    is the standard error of a score computed once on those n items."""
+    return torch.randint(n, (BOOTSTRAP, n), generator=torch.Generator().manual_seed(seed))
+
+
+def _with_bootstrap(values: dict[str, float], resampled: list[dict[str, float]]) -> dict[str, float]:
+    """Each key of ``values`` followed by ``KEY_std``, the sample std of that key over the resamples."""
+    return {k: v for key, value in values.items()
+            for k, v in ((key, value), (f"{key}_std", torch.tensor([r[key] for r in resampled], dtype=torch.float64).std().item()))}
+
+
 def _stacked(ctx):
     x = ctx.samples(26_000)
     digits = torch.stack([_run(ctx, x[:, c : c + 1], "logits").argmax(1) for c in range(3)], dim=1)
     triples = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
-    counts = torch.bincount(triples, minlength=1000)
     reference = torch.bincount(ctx.data.y.cpu(), minlength=1000).double()
-    return {"modes": float((counts > 0).sum()), "kl": M.histogram_kl(counts, reference)}
+
+    def scores(t):
+        counts = torch.bincount(t, minlength=1000)
+        return {"modes": float((counts > 0).sum()), "kl": M.histogram_kl(counts, reference)}
+
+    return _with_bootstrap(scores(triples), [scores(triples[i]) for i in _resamples(len(triples), ctx.seed)])
 
 
 def _label_accuracy(ctx):
@@ -170,7 +189,9 @@ def _label_accuracy(ctx):
     labels = torch.arange(10_000) % classes
     pred = _run(ctx, ctx.samples(10_000, labels=labels), "logits").argmax(1)
     per_class = [(pred[labels == c] == c).double().mean().item() for c in range(classes)]
-    return {"accuracy": (pred == labels).double().mean().item(), **{f"accuracy_class_{c}": a for c, a in enumerate(per_class)}}
+    correct = (pred == labels).double()
+    accuracy = _with_bootstrap({"accuracy": correct.mean().item()}, [{"accuracy": correct[i].mean().item()} for i in _resamples(len(correct), ctx.seed)])
+    return {**accuracy, **{f"accuracy_class_{c}": a for c, a in enumerate(per_class)}}
 
 
 def _fid_per_class(ctx):
@@ -224,7 +245,9 @@ def _label_preservation(ctx):
     for direction, judge, labels in (("a2b", judge_b, ctx.data.y), ("b2a", judge_a, ctx.data.y_b)):
         x = _translated(ctx, direction)
         pred = torch.cat([judge(x[i : i + 1000].to(ctx.device)).argmax(1).cpu() for i in range(0, len(x), 1000)])
-        out[f"accuracy_{direction}"] = (pred == labels.cpu()).double().mean().item()
+        correct = (pred == labels.cpu()).double()  # translation is deterministic: the spread is over the images judged
+        key = f"accuracy_{direction}"
+        out.update(_with_bootstrap({key: correct.mean().item()}, [{key: correct[i].mean().item()} for i in _resamples(len(correct), ctx.seed)]))
         # Per digit, and which digit it most often becomes: CycleGAN tends to swap whole classes.
         for c in range(10):
             mine = pred[labels.cpu() == c]
@@ -294,6 +317,8 @@ def _sr_scores(ctx):
 
 
 SEEDS = "S is the eval seed (`ganzoo eval --seed`, default 0)"
+BOOTSTRAP_TEXT = (f"KEY_std: the bootstrap standard error of KEY, its sample std over {BOOTSTRAP} resamples with replacement of the "
+                  f"{{n}}, indices torch.randint(N, ({BOOTSTRAP}, N), generator=torch.Generator().manual_seed(S))")
 FEATURES = {
     "feature_network": "digits-cnn (ganzoo/eval/weights/digits-cnn.safetensors), 128-d penultimate layer",
     "draws": f"{DRAWS} draws d = 0..{DRAWS - 1}, each with seed s_d = 1000*S + d ({SEEDS})",
@@ -331,13 +356,14 @@ def register_metrics(register):
     ))
     register(Metric(
         "modes-stacked-digits-n26000", "Distinct digit triples and KL to the data's triple histogram (VEEGAN/PacGAN protocol)",
-        {"n": f"26,000 samples (PacGAN): Model.generate(26000, seed=S) ({SEEDS})", "classifier": "digits-cnn on each channel", "kl": "KL(generated triples || data triples)"},
+        {"n": f"26,000 samples (PacGAN): Model.generate(26000, seed=S) ({SEEDS})", "classifier": "digits-cnn on each channel",
+         "kl": "KL(generated triples || data triples)", "std": BOOTSTRAP_TEXT.format(n="26,000 triples")},
         lambda ctx: ctx.model.dataset == "stacked-digits", _stacked,
     ))
     register(Metric(
         "label-accuracy-digitscnn-n10000", "Accuracy of the digits CNN on G(z, y) against y, overall and per class",
         {"classifier": "digits-cnn", "n": f"10,000: Model.generate(10000, seed=S, labels=arange(10000) % classes) ({SEEDS})",
-         "labels": "1,000 per class"},
+         "labels": "1,000 per class", "std": BOOTSTRAP_TEXT.format(n="10,000 judged samples")},
         lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _label_accuracy,
     ))
     inception = {**FEATURES, "kid": KID["kid"], "feature_network": "Inception-v3 2015-12-05 (TTUR/torch-fidelity), pool3 2048-d, inputs quantised "
@@ -364,6 +390,7 @@ def register_metrics(register):
         "n": "every image of each domain, translated by Model.translate",
         "judge_accuracy": "each judge on untranslated images of its own domain (the ceiling)",
         "untranslated": "the other domain's judge on untranslated images (doing nothing)",
+        "std": BOOTSTRAP_TEXT.format(n="N judged images of the direction"),
     }
     register(Metric(
         "label-preservation-digits-typeset", "Does translation keep the digit? A->B judged by a typeset-digit CNN, B->A by the digits CNN",
@@ -390,5 +417,7 @@ def register_metrics(register):
 
     register(Metric(
         "sr-psnr-ssim-y-heldout", "PSNR/SSIM of the upscaled held-out photos on Y, beside bicubic upscaling",
-        {"images": "the dataset's held-out whole images, never trained on", "convention": CONVENTION}, _super_resolution, _sr_scores,
+        {"images": "the dataset's held-out whole images, never trained on", "convention": CONVENTION,
+         "values": "each key is the mean over the images and KEY_std its sample std over them (per-image scores)"},
+        _super_resolution, _sr_scores,
     ))

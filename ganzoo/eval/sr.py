@@ -55,7 +55,8 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def score(model, images: list[torch.Tensor], scale: int) -> dict[str, float]:
-    """Mean PSNR/SSIM of ``model.upscale`` and of bicubic over whole uint8 (3, H, W) images."""
+    """Mean PSNR/SSIM of ``model.upscale`` and of bicubic over whole uint8 (3, H, W) images, with
+    each one's sample std over the images (``KEY_std``): a gain read beside how much it varies."""
     rows = []
     for img in images:
         h, w = img.shape[-2] - img.shape[-2] % scale, img.shape[-1] - img.shape[-1] % scale
@@ -64,6 +65,11 @@ def score(model, images: list[torch.Tensor], scale: int) -> dict[str, float]:
         sr = (model.upscale(lr.float() / 255) * 255).round().to(torch.uint8).cpu()
         bicubic = to_uint8(bicubic_upscale(lr[None].float() / 127.5 - 1, scale))[0]
         rows.append((*psnr_ssim_y(sr, hr, scale), *psnr_ssim_y(bicubic, hr, scale)))
-    mean = [sum(r[i] for r in rows) / len(rows) for i in range(4)]
-    return {"psnr": mean[0], "ssim": mean[1], "psnr_bicubic": mean[2], "ssim_bicubic": mean[3],
-            "psnr_gain": mean[0] - mean[2], "images": float(len(rows))}
+    t = torch.tensor([(*r, r[0] - r[2], r[1] - r[3]) for r in rows], dtype=torch.float64)
+    names = ("psnr", "ssim", "psnr_bicubic", "ssim_bicubic", "psnr_gain", "ssim_gain")
+    out = {}
+    for i, name in enumerate(names):  # mean over the images, and the spread between them
+        out[name] = t[:, i].mean().item()
+        if len(rows) > 1:
+            out[f"{name}_std"] = t[:, i].std().item()
+    return {**out, "images": float(len(rows))}
