@@ -399,7 +399,8 @@ def _results_section(results: dict[str, Any] | None) -> list[str]:
     if not results or not results.get("metrics"):
         return []
     lines = ["## Evaluation", "", "Measured with `ganzoo eval` (each metric's sampling seed and ganzoo version beside it; "
-             "± is the spread over the metric's evaluation draws):", "",
+             "± is the spread its protocol in eval.json defines: over evaluation draws, a bootstrap standard error, or over "
+             "held-out images):", "",
              "| metric | value | seed | ganzoo |", "|---|---|---|---|"]
     for metric, result in sorted(results["metrics"].items()):
         seed, version = result.get("seed", results.get("seed")), result.get("ganzoo_version", results.get("ganzoo_version"))
