@@ -109,7 +109,9 @@ NOTES: dict[str, str] = {
                   "PacGAN4 reports 24.8) in near-even shares (reverse KL 0.04), but about 19 % of the points lie "
                   "off the modes, most on the lines between neighbouring modes (81 % high quality; the target is 95 %). "
                   "Sampled with Jacobian-based truncation (`--truncation 0.1` or `model.sample(n, truncation=0.1)`), "
-                  "89 % are high quality with all 25 modes; at 0.2, 97.5 %, and a mode is sometimes lost (24.4).",
+                  "89 % are high quality with all 25 modes; at 0.2, 97.5 %, and a mode is sometimes lost (24.4). "
+                  "Trained twice as long (40,000 steps, over the zoo's CPU budget; benchmarks/results/quality.md) the "
+                  "recipe gives 88 % as trained and, at `--truncation 0.15`, 99.4 % with 24.8 of 25 modes over 3 seeds.",
     "cyclegan-digits-m": "Handwritten digits <-> digits-m (each digit blended with a photo crop, MNIST-M's "
                          "construction). digits -> digits-m draws the digit in inverted photo colours over a "
                          "photo-like texture; digits-m -> digits gives clean white-on-black digits, but about two "
