@@ -104,7 +104,10 @@ NOTES: dict[str, str] = {
                     "with faint cross-hatch artefacts on flat areas such as sky.",
     "dcgan-stacked-digits": "A mode-counting benchmark model, not a picture generator: each sample is three digits "
                             "overlaid in the red, green and blue channels; every one of the 1,000 triples occurs "
-                            "(KL 0.19 from the data's, the paper's PacDCGAN2 reaches 0.06), and each digit is blurry.",
+                            "(KL 0.19 from the data's, where 26,000 training images score 0.009 under the same judge "
+                            "and the paper's PacDCGAN2 0.06), and each digit is blurry. Most of the KL (0.15, kl_digits) "
+                            "is how often each digit is drawn: in every channel 3s and 9s 14-17 % of the time and "
+                            "1s 6 %, where the data has 10 % of each.",
     "gan-grid25": "A benchmark model of 2-D points: all 25 grid modes are covered (25 +- 0 over 10 draws; "
                   "PacGAN4 reports 24.8) in near-even shares (reverse KL 0.04), but about 19 % of the points lie "
                   "off the modes, most on the lines between neighbouring modes (81 % high quality; the target is 95 %). "

@@ -184,3 +184,18 @@ def test_shipped_stacked_digits_model_rescores_to_its_recorded_numbers():
     boot = np.array([modes_kl(triples[i]) for i in resamples])
     assert recorded["modes_std"] == pytest.approx(boot[:, 0].std(ddof=1), abs=1e-9)
     assert recorded["kl_std"] == pytest.approx(boot[:, 1].std(ddof=1), rel=1e-6)
+    # kl_digits: each channel's digit frequencies against the data's, summed over the channels
+    truth = np.stack([data.y.numpy() // 100, data.y.numpy() // 10 % 10, data.y.numpy() % 10], axis=1)
+    kl_digits = 0.0
+    for c in range(3):
+        pc, qc = (np.bincount(v[:, c], minlength=10) / len(v) for v in (digits, truth))
+        kl_digits += float(np.sum(pc[pc > 0] * np.log(pc[pc > 0] / qc[pc > 0])))
+    assert recorded["kl_digits"] == pytest.approx(kl_digits, rel=1e-6)
+    # kl_real_floor: the same judge on the 26,000 training images the protocol's permutation picks
+    real = data.x[torch.randperm(len(data.x), generator=torch.Generator().manual_seed(0))[:26000]].float() / 127.5 - 1
+    with torch.no_grad():
+        real_digits = np.stack([torch.cat([judge(real[i : i + 2000, c : c + 1]).argmax(1) for i in range(0, len(real), 2000)]).numpy()
+                                for c in range(3)], axis=1)
+    floor = modes_kl(real_digits @ np.array([100, 10, 1]))[1]
+    assert recorded["kl_real_floor"] == pytest.approx(floor, rel=1e-6)
+    assert 0 < recorded["kl_real_floor"] < recorded["kl"]  # the judge's own errors cost less than the model's
