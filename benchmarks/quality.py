@@ -207,8 +207,9 @@ def render(done: dict, out: Path) -> None:
 
     lines += ["", "## The pretrained zoo", "",
               "Seed 0, each entry's recipe (the variant's default `ganzoo run` config unless the recipe column says what differs), "
-              "scored on the fp16 weights users get by `benchmarks/pretrained.py`, eval seed 0; ± is the spread over the "
-              "metric's evaluation draws (one trained model, so no spread over training seeds).", "",
+              "scored on the fp16 weights users get by `benchmarks/pretrained.py`, eval seed 0; ± is the metric's own spread, "
+              "over its evaluation draws, a bootstrap of its samples or its held-out images as each protocol says (one "
+              "trained model, so no spread over training seeds).", "",
               "| model | recipe | metrics |", "|---|---|---|"]
     for meta in sorted(HERE.parent.glob("plugins/*/pretrained/*/pretrained.json")):
         entry = json.loads(meta.read_text())

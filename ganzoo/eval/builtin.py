@@ -181,7 +181,9 @@ def _stacked(ctx):
     and kl_digits says how much of kl is some digits drawn too often. ``kl_real_floor`` is the KL
     that STACKED_N training images score under the same judge: its errors and the finite count
     cost that much, so it is the least a model can score."""
-    judge = lambda x: torch.stack([_run(ctx, x[:, c : c + 1], "logits").argmax(1) for c in range(3)], dim=1)  # noqa: E731
+    def judge(x):  # (N, 3, H, W) -> (N, 3): the digit the CNN reads in each channel
+        return torch.stack([_run(ctx, x[:, c : c + 1], "logits").argmax(1) for c in range(3)], dim=1)
+
     truth = ctx.data.y.cpu()
     reference = torch.bincount(truth, minlength=1000).double()
     digit_reference = [torch.bincount(truth // 10 ** (2 - c) % 10, minlength=10).double() for c in range(3)]
