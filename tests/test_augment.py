@@ -62,3 +62,57 @@ def test_diffaugment_changes_training_reproducibly_and_is_refused_where_no_d_see
     assert done.returncode == 2 and "does not apply to a points dataset" in done.stderr and "Traceback" not in done.stderr
     done = cli("run", "dcgan", "--steps", "1", "--set", "diffaugment=flip")
     assert done.returncode == 2 and "diffaugment" in done.stderr
+
+
+
+STROKE = (0.8, -0.2, 0.4)  # a colour whose channels differ in size, so their order can be read back
+
+
+def _stroke_images(n):
+    x = torch.zeros(n, 3, 8, 8)
+    x[:, :, 2:6, 3:5] = torch.tensor(STROKE).view(1, 3, 1, 1)  # one coloured stroke on black
+    return x
+
+
+def test_recolor_remaps_each_images_colours_and_leaves_its_shapes_alone():
+    from ganzoo.augment import recolor
+
+    torch.manual_seed(0)
+    x = _stroke_images(512)
+    out = recolor(x)
+    stroke, background = out[:, :, 3, 3], out[:, :, 7, 7]
+    # A colour map per image: every pixel of one colour gets one colour, so the stroke keeps its shape.
+    assert torch.allclose(out[:, :, 2:6, 3:5], stroke.view(512, 3, 1, 1).expand(512, 3, 4, 2))
+    assert torch.allclose(out[:, :, 4:, 5:], background.view(512, 3, 1, 1).expand(512, 3, 4, 3))
+    assert (stroke - background).abs().amax(1).min() > 0  # the stroke never merges with its background
+    torch.manual_seed(1)
+    again = recolor(x)
+    torch.manual_seed(0)
+    assert torch.equal(recolor(x), out) and not torch.equal(again, out)  # drawn from the seeded global RNG
+
+
+def test_recolor_draws_every_channel_order_and_inversion():
+    from unittest import mock
+
+    from ganzoo import augment
+
+    torch.manual_seed(0)
+    with mock.patch.object(augment, "_color", lambda y: y):  # the first two steps alone
+        out = augment.recolor(_stroke_images(512))[:, :, 3, 3]
+    seen = set()
+    for o in out.tolist():
+        order = tuple(min(range(3), key=lambda c: abs(abs(o[k]) - abs(STROKE[c]))) for k in range(3))
+        assert sorted(order) == [0, 1, 2]  # a permutation: each input channel lands in one output channel
+        assert [abs(v) for v in o] == pytest.approx([abs(STROKE[c]) for c in order])
+        seen.add((order, tuple(o[k] * STROKE[order[k]] > 0 for k in range(3))))
+    assert len(seen) == 6 * 8  # all 3! orders times 2^3 sign patterns occur
+
+
+def test_recolor_is_differentiable_and_refuses_non_images():
+    from ganzoo.augment import recolor
+
+    x = torch.randn(4, 3, 8, 8, requires_grad=True)
+    recolor(x).square().sum().backward()
+    assert x.grad is not None and (x.grad != 0).any()
+    with pytest.raises(ValueError, match="takes image batches"):
+        recolor(torch.zeros(4, 3))

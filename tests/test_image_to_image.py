@@ -428,3 +428,35 @@ def test_cycle_weights_split_per_direction_as_the_official_code():
     assert [t.item() for t in split] == [10 * 1 + 1 * 2, 0.5 * (1 * 4 + 10 * 3)]
     none = weighted_cycles(CycleGANConfig(lambda_cycle_b=0.0), cycle_a, cycle_b, idt_a, idt_b)
     assert none[0].item() == 10 * 1  # no B->A->B: G_ba need not hide B's detail to be inverted
+
+
+def test_cyclegan_cycle_recolor_recolours_only_the_named_domains_translations(tmp_path, monkeypatch):
+    import ganzoo
+    import ganzoo_cyclegan
+    from safetensors.torch import load_file
+
+    fast = {"batch_size": 4, "g_width": 8, "n_blocks": 1, "d_width": 8, "steps": 2, "data": "digits-m", "image_size": 16}
+
+    def weights(name, **settings):
+        result = ganzoo.train("cyclegan", out=str(tmp_path / name), **fast, **settings)
+        return load_file(str(result.export_dir / "model.safetensors"))
+
+    plain = weights("plain")
+    recoloured = weights("b", cycle_recolor="b")
+    assert any(not torch.equal(plain[k], recoloured[k]) for k in plain)  # it changes training
+
+    seen = []
+
+    def spy(x):  # records what is recoloured, and recolours nothing
+        seen.append(x.detach().clone())
+        return x
+
+    monkeypatch.setattr(ganzoo_cyclegan, "recolor", spy)
+    as_plain = weights("spy-b", cycle_recolor="b")
+    assert all(torch.equal(plain[k], as_plain[k]) for k in plain)  # it acts through recolor alone
+    assert len(seen) == 2 and all(x.shape == (4, 3, 16, 16) for x in seen)  # once a step: G_ab(a), before G_ba
+    seen.clear()
+    weights("spy-ab", cycle_recolor="ab")
+    assert len(seen) == 4  # and G_ba(b) too, before G_ab
+    with pytest.raises(ganzoo.errors.ConfigError, match="cycle_recolor"):
+        ganzoo.train("cyclegan", out=str(tmp_path / "bad"), steps=1, cycle_recolor="c")
