@@ -447,16 +447,44 @@ def test_cyclegan_cycle_recolor_recolours_only_the_named_domains_translations(tm
 
     seen = []
 
-    def spy(x):  # records what is recoloured, and recolours nothing
-        seen.append(x.detach().clone())
+    def spy(x):  # records what is recoloured
+        seen.append(x)
         return x
 
     monkeypatch.setattr(ganzoo_cyclegan, "recolor", spy)
-    as_plain = weights("spy-b", cycle_recolor="b")
-    assert all(torch.equal(plain[k], as_plain[k]) for k in plain)  # it acts through recolor alone
+    weights("spy-b", cycle_recolor="b")
     assert len(seen) == 2 and all(x.shape == (4, 3, 16, 16) for x in seen)  # once a step: G_ab(a), before G_ba
+    assert not any(x.requires_grad for x in seen)  # detached: G_ab does not learn through it
     seen.clear()
     weights("spy-ab", cycle_recolor="ab")
     assert len(seen) == 4  # and G_ba(b) too, before G_ab
     with pytest.raises(ganzoo.errors.ConfigError, match="cycle_recolor"):
         ganzoo.train("cyclegan", out=str(tmp_path / "bad"), steps=1, cycle_recolor="c")
+
+
+def test_cycle_recolor_adds_a_recoloured_cycle_that_trains_the_return_translator_alone():
+    from types import SimpleNamespace
+
+    from ganzoo.augment import recolor
+    from ganzoo.losses import cycle_consistency
+    from ganzoo_cyclegan import CycleGAN, CycleGANConfig
+
+    torch.manual_seed(0)
+    back = torch.nn.Conv2d(3, 3, 3, padding=1)  # the return translator
+    real = torch.rand(4, 3, 8, 8) * 2 - 1
+    translated = (torch.rand(4, 3, 8, 8) * 2 - 1).requires_grad_()  # the first translator's output
+    owner = SimpleNamespace(config=CycleGANConfig(cycle_recolor="b"), _noisy=lambda x: x)
+    torch.manual_seed(1)
+    loss = CycleGAN._cycle(owner, real, translated, back, "b")
+    grad_translated, grad_back = torch.autograd.grad(loss, (translated, back.weight))
+
+    plain = cycle_consistency(real, back(translated))  # the paper's cycle
+    torch.manual_seed(1)  # the same recolouring, by hand
+    recoloured = cycle_consistency(real, back(recolor(translated.detach())))
+    assert loss.item() == pytest.approx((plain + recoloured).item())
+    # The first translator learns from the paper's cycle alone; the return one from both.
+    assert torch.allclose(grad_back, torch.autograd.grad(plain + recoloured, back.weight, retain_graph=True)[0])
+    assert torch.allclose(grad_translated, torch.autograd.grad(plain, translated)[0])
+    off = SimpleNamespace(config=CycleGANConfig(), _noisy=lambda x: x)
+    assert CycleGAN._cycle(off, real, translated, back, "b").item() == pytest.approx(plain.item())
+    assert CycleGAN._cycle(owner, real, translated, back, "a").item() == pytest.approx(plain.item())  # only "b" named

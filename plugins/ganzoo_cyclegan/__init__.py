@@ -65,11 +65,14 @@ class CycleGANConfig(ganzoo.VariantConfig):
     shape_size: ganzoo.PositiveInt = 8  # side of the average-pooled image that shape_weight compares
     cycle_noise: ganzoo.NonNegativeFloat = 0.0  # std of Gaussian noise added to G(x) before the cycle back: destroys hidden codes
     # Not in the paper. Undoing G_ab's output, G_ba learns to read G_ab's one colour scheme and not
-    # the shapes in it: on digits-m the shipped G_ba reads 99.8 % of G_ab(a)'s digits and 3 % once
-    # their channels are permuted, so it fails on real B, whose photos come in every colour. Recolouring
-    # (ganzoo.augment.recolor: channels permuted and inverted at random, random brightness, saturation
-    # and contrast) the translated images of a domain before the cycle back makes the cycle's return
-    # translator colour-blind. "b": G_ab(a), for G_ba; "a": G_ba(b), for G_ab; "ab": both.
+    # the shapes in it: on digits-m the zoo's G_ba read 99.8 % of G_ab(a)'s digits and 3 % once
+    # their channels were permuted, so it failed on real B, whose photos come in every colour. With
+    # this, the cycle back from the named domain's translations is also taken from a random
+    # recolouring of them (ganzoo.augment.recolor: channels permuted and inverted at random, random
+    # brightness, saturation and contrast), detached, so it trains the return translator alone and
+    # G's own losses stay the paper's. "b": G_ab(a) recoloured, for G_ba; "a": G_ba(b), for G_ab.
+    # (Sending the cycle itself through the recolouring, for both translators, turned G_ab's digits-m
+    # grey and cost A->B labels: quality.md, digits-m.)
     cycle_recolor: Literal["", "a", "b", "ab"] = ""
     # CyCADA's semantic consistency (Hoffman et al. 2018, Eq. 4): a classifier f trained on domain
     # A's labels (this run's own, trained alongside, never the harness's judges) must give G(x) the
@@ -296,8 +299,8 @@ class CycleGAN(ganzoo.Variant):
         with frozen(self.D_a), frozen(self.D_b):
             fake_b, fake_a = self.G_ab(real_a), self.G_ba(real_b)
             loss_gan = g_loss_least_squares(self.D_b(fake_b)) + g_loss_least_squares(self.D_a(fake_a))
-            cycle_a = cycle_consistency(real_a, self.G_ba(self._noisy(self._recolored(fake_b, "b"))))
-            cycle_b = cycle_consistency(real_b, self.G_ab(self._noisy(self._recolored(fake_a, "a"))))
+            cycle_a = self._cycle(real_a, fake_b, self.G_ba, "b")
+            cycle_b = self._cycle(real_b, fake_a, self.G_ab, "a")
             loss_cycle = cycle_a + cycle_b
             idt_a = idt_b = torch.zeros((), device=self.device)
             if cfg.lambda_identity > 0:
@@ -336,8 +339,13 @@ class CycleGAN(ganzoo.Variant):
                 **extra,
                 "loss_d_a": loss_d_a.detach(), "loss_d_b": loss_d_b.detach()}
 
-    def _recolored(self, x, domain: str):
-        return recolor(x) if domain in self.config.cycle_recolor else x
+    def _cycle(self, real, translated, back, domain: str):
+        """|real - back(translated)|, the cycle back from ``domain``; with cycle_recolor, plus the same
+        from a recolouring of ``translated`` that only ``back`` learns from."""
+        loss = cycle_consistency(real, back(self._noisy(translated)))
+        if domain in self.config.cycle_recolor:
+            loss = loss + cycle_consistency(real, back(self._noisy(recolor(translated.detach()))))
+        return loss
 
     def _noisy(self, x):
         if self.config.cycle_noise <= 0:
