@@ -250,13 +250,14 @@ def rewrite(name: str) -> dict:
     import ganzoo
     from ganzoo import export as E
     from ganzoo._version import __version__
+    from ganzoo.export import legacy
 
     variant = ZOO[name][0]
     dest = plugin_folder(variant) / "pretrained" / name
     model = ganzoo.load(dest)  # checks the recorded sha256 first
     tensors = load_file(str(dest / "model.safetensors"))
     if model.info.format_version == 1:
-        mapping = E._format1_names({k: None for k in tensors}, type(model.variant), model.variant)
+        mapping = legacy.tensor_names({k: None for k in tensors}, type(model.variant), model.variant)
         tensors = {mapping[k]: v for k, v in tensors.items()}
     info = dataclasses.replace(model.info, format_version=E.FORMAT_VERSION, ganzoo_version=__version__)
     entry = json.loads((dest / "pretrained.json").read_text())

@@ -35,7 +35,7 @@ _LAZY = {
     "DataInfo": "data.types",
     "DataRequest": "data.types",
     "Model": "model",
-    "ExportInfo": "model",
+    "ExportInfo": "export.format",
     "Pretrained": "pretrained",
     "RunResult": "training",
     "Task": "variant",
@@ -50,7 +50,8 @@ if TYPE_CHECKING:
                          UnitFloat, VariantConfig, Width)
     from .data import BatchStream, Dataset, InMemoryData
     from .data.types import Batch, DataInfo, DataRequest
-    from .model import ExportInfo, Model
+    from .export.format import ExportInfo
+    from .model import Model
     from .pretrained import Pretrained
     from .training import RunResult
     from .variant import GDVariant, Task, Variant, linear_decay, update
@@ -139,8 +140,9 @@ def create(name: str, *, data: str | None = None, device: str = "cpu", seed: int
     from ._plugins import registry
     from .config import replace
     from .data import load_data
-    from .export import export_info
-    from .model import Model, PluginRef
+    from .export.describe import export_info
+    from .export.format import PluginRef
+    from .model import Model
 
     reg = registry()
     cls = reg.variant(name)
@@ -165,7 +167,7 @@ def load(source: "str | os.PathLike[str]", device: str = "cpu", *, token: str | 
     pretrained model (``ganzoo list --pretrained``), whose sha256 is checked first. Only the
     generators are built: no discriminator, optimizer or loss network."""
     from ._plugins import registry
-    from .export import load_export
+    from .export.folder import load_export
 
     return load_export(resolve(source, token=token), registry().variants, device=device)
 
@@ -176,17 +178,15 @@ def resolve(source: "str | os.PathLike[str]", *, token: str | None = None):
 
     from ._hub import PREFIX, pull
     from ._plugins import registry
+    from .export.format import locate
 
     source = os.fspath(source)
     if source.startswith(PREFIX):
         return pull(source, token=token)
-    path = Path(source).expanduser()
     pretrained = registry().pretrained
-    if source in pretrained and not path.exists():
+    if source in pretrained and not Path(source).expanduser().exists():
         return pretrained[source].verified_folder()
-    if (path / "export" / "config.json").is_file():
-        return path / "export"
-    return path
+    return locate(source)
 
 
 def pull(repo: str, *, token: str | None = None):

@@ -127,6 +127,6 @@ def safetensors_header(path: Path) -> tuple[dict[str, TensorEntry], dict[str, st
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    from ._text import shown
+    from ._text import escaped
 
-    return shown(value, limit)[1:-1]
+    return escaped(value, limit)

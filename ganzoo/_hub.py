@@ -14,14 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._text import one_line, shown
+from ._text import escaped, one_line
 from ._version import __version__
 from .errors import ExportError, GanzooError
+from .export.format import CARD, CONFIG, FILES, PICKLE_SUFFIXES, WEIGHTS, locate
 
 log = logging.getLogger(__name__)
 
 PREFIX = "hf-hub:"
-FILES = ("model.safetensors", "config.json", "README.md", "samples.png", "eval.json")  # what an export holds
 
 
 def parse(source: str) -> tuple[str, str | None]:
@@ -52,7 +52,7 @@ def pull(source: str, *, token: str | None = None) -> Path:
         ))
     except Exception as exc:  # huggingface_hub and httpx errors, translated into one sentence
         raise GanzooError(_explain(exc, repo, revision)) from None
-    if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
+    if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
         raise ExportError(_not_an_export(repo, revision, token))
     return folder
 
@@ -79,14 +79,12 @@ def _explain(exc: Exception, repo: str, revision: str | None) -> str:
         return f"{where} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and the Hub cannot be reached (offline)"
     if isinstance(exc, HfHubHTTPError) and exc.response is not None:
         return f"the Hub answered {exc.response.status_code} while downloading {where}; nothing was loaded, try again"
-    return f"downloading {where} failed ({type(exc).__name__}: {shown(str(exc), 160)[1:-1] if str(exc) else 'no details'}); nothing was loaded"
+    return f"downloading {where} failed ({type(exc).__name__}: {escaped(str(exc), 160) if str(exc) else 'no details'}); nothing was loaded"
 
 
 def _not_an_export(repo: str, revision: str | None, token: str | None) -> str:
     """Why a repo without our files is refused, naming any pickle-format weights it has instead."""
     from huggingface_hub import HfApi
-
-    from .export import PICKLE_SUFFIXES
 
     try:
         files = HfApi().list_repo_files(repo, revision=revision, token=token)
@@ -94,7 +92,7 @@ def _not_an_export(repo: str, revision: str | None, token: str | None) -> str:
         files = []
     pickles = [f for f in files if f.endswith(PICKLE_SUFFIXES)]
     if pickles:
-        return (f"the Hub repo '{repo}' has pickle-format weights ({', '.join(shown(p, 60)[1:-1] for p in pickles[:3])}) and no model.safetensors; "
+        return (f"the Hub repo '{repo}' has pickle-format weights ({', '.join(escaped(p, 60) for p in pickles[:3])}) and no model.safetensors; "
                 "ganzoo never loads pickles")
     return f"the Hub repo '{repo}' is not a ganzoo export: it lacks config.json or model.safetensors"
 
@@ -106,14 +104,13 @@ def push(export: str | Path, repo: str, variants: Mapping[str, Any], *, private:
     ``overwrite_card``. ``variants`` (the registry's) lets the export be loaded back before upload."""
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    from .export import CARD_MARK, load_export
+    from .export.card import CARD_MARK
+    from .export.folder import load_export
 
     repo_id, rev = parse(repo)
     if rev:
         raise GanzooError(f"give the branch with --revision, not in the repo id '{repo}'")
-    folder = Path(export).expanduser()
-    if (folder / "export" / "config.json").is_file():
-        folder = folder / "export"  # a run directory: push its export
+    folder = locate(export)  # a run directory: push its export
     model = load_export(folder, variants)  # refuses anything that would not load back: checked before uploading
     api = HfApi(token=token, library_name="ganzoo", library_version=__version__)
     files = [f for f in FILES if (folder / f).is_file()]
@@ -121,10 +118,10 @@ def push(export: str | Path, repo: str, variants: Mapping[str, Any], *, private:
         api.create_repo(repo_id, private=private, exist_ok=True)
         if revision:
             api.create_branch(repo_id, branch=revision, exist_ok=True)
-        if "README.md" in files and not overwrite_card and api.file_exists(repo_id, "README.md", revision=revision):
-            remote_card = Path(api.hf_hub_download(repo_id, "README.md", revision=revision)).read_text()
+        if CARD in files and not overwrite_card and api.file_exists(repo_id, CARD, revision=revision):
+            remote_card = Path(api.hf_hub_download(repo_id, CARD, revision=revision)).read_text()
             if CARD_MARK not in remote_card:
-                files.remove("README.md")
+                files.remove(CARD)
                 log.warning("kept the README.md on the Hub: it was not written by ganzoo (--overwrite-card replaces it)")
         info = api.create_commit(
             repo_id,
@@ -145,4 +142,4 @@ def _explain_push(exc: Exception, repo: str) -> str:
         if status in (401, 403):
             return f"the Hub refused to write to '{repo}' ({status}): pass --token with write access or log in with `hf auth login`"
         return f"the Hub answered {status} while pushing to '{repo}'; nothing was committed"
-    return f"pushing to '{repo}' failed ({type(exc).__name__}: {shown(str(exc), 160)[1:-1] if str(exc) else 'no details'}); nothing was committed"
+    return f"pushing to '{repo}' failed ({type(exc).__name__}: {escaped(str(exc), 160) if str(exc) else 'no details'}); nothing was committed"

@@ -21,7 +21,7 @@ import pluggy
 
 from . import hookspecs
 from ._version import __version__
-from ._registry import Registry, RegistrationError
+from ._registry import PluginFailure, RegistrationError, Registry
 
 GROUP = "ganzoo"
 DISTRIBUTION = "ganzoo"
@@ -41,16 +41,6 @@ class PluginInfo:
     distribution: str | None  # the installed distribution that provides it; None if registered in-process
     version: str | None  # the distribution's version
     hooks: tuple[str, ...]  # hooks it implements
-
-
-@dataclasses.dataclass(frozen=True)
-class PluginFailure:
-    """A plugin, or one of its registrations, that could not be used, and why."""
-
-    plugin: str  # plugin name
-    distribution: str | None  # distribution, when known
-    error: str  # one line: what went wrong
-    detail: str = ""  # the traceback, for `ganzoo plugins --verbose`
 
 
 _dist_of: dict[str, tuple[str | None, str | None]] = {}  # plugin name -> (distribution, version)

@@ -15,7 +15,7 @@ from typing import Any
 from .config import TrainConfig, VariantConfig
 from .data.spec import Dataset
 from .errors import PluginError
-from .eval import Metric
+from .eval.metric import Metric
 from .pretrained import Pretrained
 from .variant import Task, Variant
 
@@ -26,18 +26,30 @@ class RegistrationError(Exception):
     """A plugin registered something invalid or a duplicate name; reported as a plugin failure."""
 
 
+@dataclasses.dataclass(frozen=True)
+class PluginFailure:
+    """A plugin, or one of its registrations, that could not be used, and why."""
+
+    plugin: str  # plugin name
+    distribution: str | None  # distribution, when known
+    error: str  # one line: what went wrong
+    detail: str = ""  # the traceback, for `ganzoo plugins --verbose`
+
+
 @dataclasses.dataclass
 class Registry:
-    variants: dict[str, type] = dataclasses.field(default_factory=dict)  # name -> Variant subclass
-    variant_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
-    datasets: dict[str, Any] = dataclasses.field(default_factory=dict)  # name -> Dataset
-    dataset_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
-    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)  # name -> Metric
-    metric_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
-    pretrained: dict[str, Any] = dataclasses.field(default_factory=dict)  # name -> Pretrained
-    pretrained_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # name -> plugin name
-    failures: list = dataclasses.field(default_factory=list)  # PluginFailure records
-    distributions: dict[str, tuple] = dataclasses.field(default_factory=dict)  # plugin -> (dist, version)
+    """Everything the loaded plugins registered, by name, and which plugin registered each."""
+
+    variants: dict[str, type[Variant]] = dataclasses.field(default_factory=dict)  # name -> Variant subclass
+    variant_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # variant name -> plugin name
+    datasets: dict[str, Dataset] = dataclasses.field(default_factory=dict)  # name -> Dataset
+    dataset_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # dataset name -> plugin name
+    metrics: dict[str, Metric] = dataclasses.field(default_factory=dict)  # name -> Metric
+    metric_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # metric name -> plugin name
+    pretrained: dict[str, Pretrained] = dataclasses.field(default_factory=dict)  # name -> Pretrained
+    pretrained_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # pretrained name -> plugin name
+    failures: list[PluginFailure] = dataclasses.field(default_factory=list)  # what could not be loaded or registered
+    distributions: dict[str, tuple[str | None, str | None]] = dataclasses.field(default_factory=dict)  # plugin -> (dist, version)
 
     # -- registration ------------------------------------------------------------------------------
 
@@ -88,7 +100,7 @@ class Registry:
 
     # -- look-up -----------------------------------------------------------------------------------
 
-    def variant(self, name: str) -> type:
+    def variant(self, name: str) -> type[Variant]:
         try:
             return self.variants[name]
         except KeyError:
@@ -105,13 +117,13 @@ class Registry:
         head = "it may come from a plugin that failed to load" if likely else f"{len(self.failures)} plugin(s) failed to load"
         return f" Note: {head}: {shown} (see `ganzoo plugins -v`)."
 
-    def dataset(self, name: str) -> Any:
+    def dataset(self, name: str) -> Dataset:
         try:
             return self.datasets[name]
         except KeyError:
             raise PluginError(_unknown("dataset", name, self.datasets)) from None
 
-    def metric(self, name: str) -> Any:
+    def metric(self, name: str) -> Metric:
         try:
             return self.metrics[name]
         except KeyError:

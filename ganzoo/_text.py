@@ -10,13 +10,17 @@ import re
 DISTRIBUTION_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,98}[A-Za-z0-9])?$")
 
 
-def shown(value: object, limit: int = 80) -> str:
-    """``value`` as a repr-like quoted string: control characters escaped, at most ``limit`` characters."""
+def escaped(value: object, limit: int = 80) -> str:
+    """``value`` as text to quote inside a message: control characters and quotes escaped, at most
+    ``limit`` characters (with "..." when cut)."""
     text = value if isinstance(value, str) else repr(value)
-    escaped = text.encode("unicode_escape").decode("ascii").replace("'", "\\'")
-    if len(escaped) > limit:
-        escaped = escaped[: limit - 3] + "..."
-    return f"'{escaped}'"
+    out = text.encode("unicode_escape").decode("ascii").replace("'", "\\'")
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``value`` as a repr-like quoted string: :func:`escaped` between single quotes."""
+    return f"'{escaped(value, limit)}'"
 
 
 def distribution_name(value: object) -> str | None:

@@ -293,25 +293,20 @@ def _run(args) -> int:
     from .config import parse_assignments, to_dict
     from ._plugins import registry
     from .training import prepare, prepare_resume
-    from .training.trainer import command_line
+    from .training.setup import command_line
 
+    settings = parse_assignments(args.settings)  # --set text, parsed by each key's type; the flags below are typed already
+    flags = {"device": args.device, "amp": args.amp, "compile": True if args.compile else None}
     if args.resume:
         extra = [f for f in ("data", "batch_size", "seed", "out") if getattr(args, f) is not None]
         if extra:
             raise GanzooError(f"--resume continues a run with its own config; it cannot be combined with --{extra[0].replace('_', '-')}")
-        settings = parse_assignments(args.settings)
-        for key, flag in (("device", args.device), ("amp", args.amp), ("compile", "true" if args.compile else None)):
-            if flag is not None:
-                settings[key] = str(flag)
+        settings.update({k: v for k, v in flags.items() if v is not None})
         trainer = prepare_resume(registry(), args.resume, variant=args.variant, steps=args.steps, settings=settings, strict_data=args.strict)
     else:
-        settings = parse_assignments(args.settings)
-        if args.compile:
-            settings["compile"] = "true"
-        for key, flag in (("steps", args.steps), ("batch_size", args.batch_size), ("seed", args.seed), ("device", args.device), ("amp", args.amp)):
-            if flag is not None:
-                settings[key] = str(flag)
-        trainer = prepare(registry(), args.variant, data=args.data, settings=settings, text=True, out=args.out,
+        flags.update(steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+        settings.update({k: v for k, v in flags.items() if v is not None})
+        trainer = prepare(registry(), args.variant, data=args.data, settings=settings, out=args.out,
                           command=command_line([sys.argv[0], *sys.argv[1:]]), strict_data=args.strict)
     if args.show_config:
         print(json.dumps({"config": to_dict(trainer.config), "train": to_dict(trainer.train)}, indent=2))

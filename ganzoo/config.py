@@ -258,18 +258,29 @@ def check_value(key: str, tp: Any, value: Any) -> Any:
     return value
 
 
+class Text(str):
+    """A value as a user typed it (``--set key=value``): parsed by its key's type ("3" -> 3,
+    "true" -> True, "none" -> None), where any other value is checked as the Python value it is."""
+
+
+def resolve_value(key: str, tp: Any, value: Any) -> Any:
+    """``value`` for a field of type ``tp``: :class:`Text` parsed, anything else checked."""
+    return parse_value(key, tp, value) if isinstance(value, Text) else check_value(key, tp, value)
+
+
 def replace(cfg: Any, values: dict[str, Any], *, text: bool = False) -> Any:
     """A copy of ``cfg`` with ``values`` applied; unknown keys and wrong types raise ConfigError.
 
-    ``text=True`` parses the values from strings (the CLI's ``--set``); otherwise they are checked
-    as Python/JSON values (a config.json read back, or ``ganzoo.create(name, **config)``).
+    :class:`Text` values are parsed (the CLI's ``--set``), the others checked as Python/JSON values
+    (a config.json read back, ``ganzoo.create(name, **config)``, ``--steps 300``); ``text=True``
+    parses every string as Text.
     """
     types_ = field_types(type(cfg))
     changes = {}
     for key, value in values.items():
         if key not in types_:
             raise ConfigError(unknown_key_message(key, types_))
-        changes[key] = parse_value(key, types_[key], value) if text else check_value(key, types_[key], value)
+        changes[key] = resolve_value(key, types_[key], Text(value) if text and isinstance(value, str) else value)
     return dataclasses.replace(cfg, **changes)
 
 
@@ -284,14 +295,14 @@ def unknown_key_message(key: str, known: typing.Iterable[str]) -> str:
     return msg + f"; known keys: {', '.join(known)}"
 
 
-def parse_assignments(items: typing.Iterable[str]) -> dict[str, str]:
-    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``; an item without '=' is a ConfigError."""
-    out: dict[str, str] = {}
+def parse_assignments(items: typing.Iterable[str]) -> dict[str, Any]:
+    """``["a=1", "b=x"]`` -> ``{"a": Text("1"), "b": Text("x")}``; an item without '=' is a ConfigError."""
+    out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {item!r}")
-        out[key.strip()] = value
+        out[key.strip()] = Text(value)
     return out
 
 

@@ -19,7 +19,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from .data.spec import Dataset
-    from .eval import Metric
+    from .eval.metric import Metric
     from .pretrained import Pretrained
     from .variant import Variant
 

@@ -2,13 +2,11 @@
 
 ``ganzoo.load`` and ``ganzoo.create`` return a :class:`Model`, and so does the trainer for its
 periodic evaluation. A model holds only generators: no discriminator, optimizer or loss network is
-built to sample. :class:`ExportInfo` is config.json (export format 2, ``docs/export-format.md``) as
-typed data; ``ganzoo.export`` reads and writes it.
+built to sample. Its ``info`` is the export's config.json as typed data (``ganzoo.export.format``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -17,72 +15,10 @@ from torch import nn
 
 from .data.types import DataInfo
 from .errors import GanzooError
+from .export.format import ExportInfo
 from .variant import Task, Variant, unwrap
 
-FORMAT_VERSION = 2  # of config.json; format 1 is what ganzoo 0.1 wrote (read, never written)
 GENERATE_BATCH = 500  # samples per generator call: memory stays bounded whatever n is
-
-
-@dataclasses.dataclass(frozen=True)
-class PluginRef:
-    """The installed distribution that provides a variant: what to ``pip install`` to load it."""
-
-    distribution: str | None  # e.g. "ganzoo" or "ganzoo-tinygan"; None when registered in-process
-    version: str | None  # the distribution's version when the model was exported
-
-
-@dataclasses.dataclass(frozen=True)
-class GeneratorSpec:
-    """How to rebuild the generators: ``cls(**args)`` once per module name."""
-
-    cls: str  # the generator class's name (its source is in the model card)
-    modules: tuple[str, ...]  # the attribute names, which prefix the tensor names ("G", or "G_ab", "G_ba")
-    args: dict[str, Any]  # flat constructor arguments, JSON values only
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingRecord:
-    """How the weights were made; nothing here is needed to load them."""
-
-    dataset: str  # registered name or folder path
-    steps: int  # training steps done
-    ema: bool  # whether the weights are the EMA average
-    config: dict[str, Any]  # the variant's full config (hyper-parameters, schedule)
-    train: dict[str, Any]  # the trainer's config (seed, amp, pack, ...); empty for format-1 exports
-    command: str  # a `ganzoo run` line that reproduces the weights, with no absolute local paths
-
-
-@dataclasses.dataclass(frozen=True)
-class ExportInfo:
-    """An export's config.json, typed."""
-
-    variant: str  # registry name of the variant
-    plugin: PluginRef  # the distribution that provides it
-    task: Task
-    generator: GeneratorSpec
-    io: dict[str, Any]  # inputs, output range and layout, id2label, scale, directions: enough to drive G from any program
-    data: DataInfo  # what the model was trained on, as served
-    training: TrainingRecord
-    ganzoo_version: str  # that wrote the export
-    format_version: int = FORMAT_VERSION
-    # The trainer's own words on the model, for whoever picks it up: what its samples look like and
-    # where it falls short. The card shows them under "Limitations"; empty: no such section.
-    notes: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format_version": self.format_version,
-            "library_name": "ganzoo",
-            "ganzoo_version": self.ganzoo_version,
-            "variant": self.variant,
-            "plugin": dataclasses.asdict(self.plugin),
-            "task": self.task.value,
-            "generator": {"class": self.generator.cls, "modules": list(self.generator.modules), "args": self.generator.args},
-            "io": self.io,
-            "data": self.data.to_dict(),
-            "training": dataclasses.asdict(self.training),
-            **({"notes": self.notes} if self.notes else {}),
-        }
 
 
 class Model:

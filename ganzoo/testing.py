@@ -30,10 +30,10 @@ from .config import TrainConfig, replace, split_overrides
 from .data.memory import InMemoryData
 from .data.types import DataRequest
 from .errors import GanzooError
-from .export import load_export
+from .export.folder import load_export
 from .hookspecs import hookimpl
 from .training.checkpoint import latest_checkpoint
-from .training.trainer import Trainer
+from .training.trainer import RunSpec, Trainer
 from .variant import Task, Variant
 
 
@@ -98,7 +98,7 @@ def check_variant(
     train = replace(train, tset)
 
     def trainer(run_dir: Path, cfg=config, tcfg=train) -> Trainer:
-        return Trainer(cls, cfg, tcfg, data, run_dir, dataset="tiny", progress=False, metrics=reg.metrics)
+        return Trainer(RunSpec(cls, cfg, tcfg, "tiny"), data, run_dir, progress=False, metrics=reg.metrics)
 
     t = trainer(tmp_path / "run")
     result = t.fit()
@@ -134,7 +134,7 @@ def check_variant(
     _check_outputs(cls, model, data)
 
     # checkpoint round trip: the final checkpoint restores every network
-    ckpt = latest_checkpoint(t.checkpoints)
+    ckpt = latest_checkpoint(t.dir.checkpoints)
     assert ckpt is not None and ckpt.name.endswith(f"{steps:08d}.safetensors"), f"{cls.name}: no final checkpoint"
     restored = trainer(tmp_path / "run")
     assert restored.resume() == steps

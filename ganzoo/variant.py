@@ -31,7 +31,7 @@ from torch import nn
 from .augment import diff_augment
 from .config import VariantConfig
 from .data.types import DataInfo, DataRequest
-from ._text import shown
+from ._text import escaped, shown
 from .errors import DataError, GanzooError
 from .losses import r1_penalty
 from .precision import active_scaler, backward_context
@@ -64,7 +64,7 @@ def check_generator_size(cls: type["Variant"], args: dict[str, Any]) -> None:
     except Exception:  # noqa: BLE001 - the real build below raises what is wrong, or works
         return
     if count > MAX_GENERATOR_PARAMETERS:
-        shown_args = ", ".join(f"{shown(k, 30)[1:-1]}={v!r}" if isinstance(v, (int, float, bool, type(None))) else f"{shown(k, 30)[1:-1]}={shown(v, 30)}"
+        shown_args = ", ".join(f"{escaped(k, 30)}={v!r}" if isinstance(v, (int, float, bool, type(None))) else f"{escaped(k, 30)}={shown(v, 30)}"
                                for k, v in list(args.items())[:8])
         raise GanzooError(f"variant '{cls.name}': generator arguments ({shown_args}) would build {count:,} parameters, "
                           f"more than the {MAX_GENERATOR_PARAMETERS:,} ganzoo allows; a width or size is wrong")

@@ -14,35 +14,33 @@ import importlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 import torch
 
 from .._io import atomic_write_json
 from .._version import __version__
 from ..data import load_data
+from ..data.spec import Dataset
 from ..errors import GanzooError
-from ..export import load_export, refresh_card
+from ..export.card import refresh_card
+from ..export.folder import load_export
+from ..export.format import RESULTS, WEIGHTS, locate
 from ..model import Model
 from ..truncation import protocol as truncation_protocol
 from ..truncation import truncated_name
+from ..variant import Variant
 
-if TYPE_CHECKING:
-    from .._registry import Registry
-
-RESULTS = "eval.json"
+from .metric import Metric
 
 
-@dataclasses.dataclass(frozen=True)
-class Metric:
-    """A registered metric; ``compute`` returns named values, e.g. {"fid": 3.1, "fid_floor": 1.2}."""
+class Catalog(Protocol):
+    """What the harness looks names up in: the registry's variants, datasets and metrics (any
+    object with these three mappings will do; the API edge passes the plugin registry)."""
 
-    name: str  # id that encodes the protocol, e.g. "fid-digitscnn-x5"
-    summary: str  # one line for `ganzoo metrics`
-    protocol: dict[str, Any]  # what the number means: feature network, counts, split, thresholds
-    applies: "Callable[[EvalContext], bool]"  # whether the metric makes sense for this model and data
-    compute: "Callable[[EvalContext], dict[str, float]]"  # the values, larger/smaller-is-better per key
-    default: bool = True  # run by `ganzoo eval` when no metric is named; False for ones that download weights
+    variants: Mapping[str, type[Variant]]
+    datasets: Mapping[str, Dataset]
+    metrics: Mapping[str, Metric]
 
 
 class EvalContext:
@@ -87,7 +85,7 @@ class EvalContext:
 
 def model_identity(path: Path) -> dict[str, Any]:
     """Which model a result belongs to: its folder, variant and the sha256 of its weights."""
-    weights = path / "model.safetensors"
+    weights = path / WEIGHTS
     digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.is_file() else None
     return {"path": str(path), "weights_sha256": digest}
 
@@ -128,13 +126,7 @@ def eval_cache_dir(name: str) -> Path:
     return root / "evals" / re.sub(r"[^A-Za-z0-9._-]+", "--", name).strip("-.")
 
 
-def export_folder(path: str | Path) -> Path:
-    """The export a path names: the folder itself, or a run directory's export/."""
-    path = Path(path)
-    return path / "export" if (path / "export" / "config.json").is_file() else path
-
-
-def score(export: Path, registry: "Registry", metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
+def score(export: Path, registry: Catalog, metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
           features: str | None = None, truncation: float = 0.0) -> tuple[dict[str, Any], Model]:
     """The eval.json document of ``metrics`` (default: every default one that applies) on the
     export in ``export``, and the loaded model; nothing is written. ``truncation`` > 0 scores the
@@ -195,14 +187,14 @@ def record(doc: dict[str, Any], model: Model, folder: Path, *, card: bool = True
     return merged
 
 
-def evaluate(path: str | Path, registry: "Registry", metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
+def evaluate(path: str | Path, registry: Catalog, metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
              write: bool = True, features: str | None = None, truncation: float = 0.0) -> dict[str, Any]:
     """Score the export (or a run directory's export) at ``path`` with the registry's metrics and,
     with ``write``, add the results to eval.json and the model card beside the weights (a metric
     run again replaces its earlier result; the others stay). ``features`` ("module:callable")
     supplies a feature extractor for the *-userfeatures-* metrics; ``truncation`` scores
     Jacobian-based truncation's samples (see score). Returns this run's document."""
-    export = export_folder(path)
+    export = locate(path)
     doc, model = score(export, registry, metrics, seed=seed, device=device, features=features, truncation=truncation)
     if write:
         record(doc, model, export)

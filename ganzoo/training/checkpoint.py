@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save
 
 from .._files import Damaged, safetensors_header
 from .._io import atomic_write_bytes
-from ..export import rename_by_order
+from ..export import legacy
 from ..variant import unwrap
 
 PATTERN = re.compile(r"^step-(\d+)\.safetensors$")
@@ -159,26 +159,18 @@ def restore_checkpoint(path: Path, *, variant, ema, stream, rank: int = 0) -> di
     multi-process); returns the JSON metadata. Every network's and the EMA's tensors are checked
     (names, shapes, finite values) before any is loaded; CheckpointError says what does not fit."""
     tensors, meta = read_checkpoint(path)
-    order = type(variant).format1_module_order
     states = {}
     for name, net in variant.networks().items():
         head = f"net.{name}."
         state = {k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)}
         own = unwrap(net).state_dict()
-        if set(state) != set(own):  # a checkpoint of ganzoo 0.1, whose generators had index-named layers
-            mapping = rename_by_order(list(state), list(own), order)
-            state = {mapping.get(k, k): v for k, v in state.items()}
+        state = legacy.network_state(state, own, variant)  # ganzoo 0.1 named layers by index
         _fits(state, own, f"network '{name}'")
         states[name] = state
     ema_state = None
     if ema is not None:
         ema_state = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
-        if set(ema_state) != set(ema.names):  # 0.1's names: "generator.0.weight" for what is now "G.blocks.0.conv.weight"
-            cls = type(variant)
-            for old, (new, module) in zip(cls.format1_generator_names, variant.generators().items()):
-                own = {k[len(old) + 1:] for k in ema_state if k.startswith(old + ".")}
-                mapping = rename_by_order(sorted(own), list(unwrap(module).state_dict()), order)
-                ema_state.update({f"{new}.{v}": ema_state.pop(f"{old}.{k}") for k, v in mapping.items()})
+        ema_state = legacy.ema_state(ema_state, set(ema.names), variant)  # and its EMA by the 0.1 attribute names
         _fits(ema_state, ema.state_dict(), "the EMA weights")
     optim = {}
     for name, opt in variant.optimizers().items():

@@ -42,6 +42,13 @@ def teardown() -> None:
         dist.destroy_process_group()
 
 
+def rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes (0, 1 when not distributed)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 def collective_device() -> torch.device:
     """Where a tensor for a collective must live: the process's GPU under nccl, else the CPU."""
     if dist.is_initialized() and dist.get_backend() == "nccl":
