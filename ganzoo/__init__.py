@@ -11,6 +11,7 @@ import importlib
 import os
 from typing import TYPE_CHECKING
 
+from ._plugin_api import PLUGIN_API, GanzooDeprecationWarning
 from ._version import __version__
 from .errors import GanzooError
 from .hookspecs import hookimpl
@@ -81,7 +82,9 @@ __all__ = [
     "Dataset",
     "ExportInfo",
     "GDVariant",
+    "GanzooDeprecationWarning",
     "GanzooError",
+    "PLUGIN_API",
     "InMemoryData",
     "Model",
     "Pretrained",

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import pluggy
 
-from . import hookspecs
+from . import _plugin_api, hookspecs
 from ._version import __version__
 from ._registry import PluginFailure, RegistrationError, Registry
 
@@ -41,6 +41,8 @@ class PluginInfo:
     distribution: str | None  # the installed distribution that provides it; None if registered in-process
     version: str | None  # the distribution's version
     hooks: tuple[str, ...]  # hooks it implements
+    api: int | None = None  # the plugin API it declares (GANZOO_PLUGIN_API); None: none declared
+    deprecated: tuple[str, ...] = ()  # removed names it still imports, through their shims
 
 
 _dist_of: dict[str, tuple[str | None, str | None]] = {}  # plugin name -> (distribution, version)
@@ -74,13 +76,22 @@ def load_plugins() -> None:
         seen.add(ep.name)
         if _autoload_disabled() and dist != DISTRIBUTION:
             continue
+        _plugin_api.loading.append(ep.name)  # removed names it imports are recorded against it
         try:
             plugin = ep.load()
-            if pm.get_plugin(ep.name) is None:
-                pm.register(plugin, name=ep.name)
-            _dist_of[ep.name] = (dist, version)
         except Exception as exc:  # a broken plugin must not take the others down
-            _load_failures.append(PluginFailure(ep.name, dist, f"could not be loaded: {_one_line(exc)}", traceback.format_exc()))
+            why = _plugin_api.explain_import_error(exc) or f"could not be loaded: {_one_line(exc)}"
+            _load_failures.append(PluginFailure(ep.name, dist, why, traceback.format_exc()))
+            continue
+        finally:
+            _plugin_api.loading.pop()
+        refused = _plugin_api.check_declared(plugin)
+        if refused:
+            _load_failures.append(PluginFailure(ep.name, dist, refused))
+            continue
+        if pm.get_plugin(ep.name) is None:
+            pm.register(plugin, name=ep.name)
+        _dist_of[ep.name] = (dist, version)
 
 
 def _ep_dist(ep: importlib.metadata.EntryPoint) -> tuple[str | None, str | None]:
@@ -105,7 +116,8 @@ def plugin_infos() -> list[PluginInfo]:
     for name, plugin in pm.list_name_plugin():
         hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or ()))
         dist, version = _dist_of.get(name, (None, None))
-        out.append(PluginInfo(name, dist, version, hooks))
+        out.append(PluginInfo(name, dist, version, hooks, _plugin_api.declared_api(plugin),
+                              tuple(sorted(_plugin_api.used.get(name, ())))))
     return sorted(out, key=lambda p: (p.distribution != DISTRIBUTION, p.name))
 
 

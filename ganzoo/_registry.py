@@ -16,6 +16,7 @@ from .config import TrainConfig, VariantConfig
 from .data.spec import Dataset
 from .errors import PluginError
 from .eval.metric import Metric
+from ._plugin_api import GUIDE
 from .pretrained import Pretrained
 from .variant import Task, Variant
 
@@ -168,7 +169,7 @@ def validate_variant(cls: Any) -> None:
         raise RegistrationError(
             f"variant '{cls.name}' is written for ganzoo 0.1 (one build() method); since 0.2 a variant builds its "
             "generators apart from what only training needs: implement generator_args, build_generators and "
-            "build_training (docs/writing-a-plugin.md)"
+            f"build_training (see {GUIDE}, which shows the old build() beside the new halves)"
         )
     if abstract:
         raise RegistrationError(f"variant '{cls.name}' does not implement {', '.join(abstract)}")

@@ -160,6 +160,22 @@ def setup_logging(quiet: bool, verbose: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    from ._plugin_api import GanzooDeprecationWarning
+
+    warnings.filterwarnings("default", category=GanzooDeprecationWarning)  # a plugin's author should hear of it
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # ours as one `ganzoo: warning:` line
+        if issubclass(category, GanzooDeprecationWarning):
+            print(f"ganzoo: warning: {filename}:{lineno}: {message}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    if not getattr(shown, "_ganzoo", False):  # once per process, however often main() runs
+        show._ganzoo = True  # type: ignore[attr-defined]
+        warnings.showwarning = show
     args = build_parser().parse_args(argv)
     setup_logging(args.quiet, args.verbose)
     try:
@@ -233,12 +249,20 @@ def cmd_plugins(args) -> int:
     from ._plugins import plugin_infos, registry
 
     reg = registry()
-    rows = []
+    from ._plugin_api import PLUGIN_API, REMOVED
+
+    rows, old = [], []
     for info in plugin_infos():
         dist = f"{info.distribution} {info.version}" if info.distribution else "(in-process)"
         provides = [n for n, p in reg.variant_plugin.items() if p == info.name] + [n for n, p in reg.dataset_plugin.items() if p == info.name]
-        rows.append((info.name, dist, ", ".join(info.hooks), ", ".join(sorted(provides))))
-    print(_table(rows, ("plugin", "distribution", "hooks", "provides")))
+        rows.append((info.name, dist, str(info.api) if info.api is not None else "-", ", ".join(info.hooks), ", ".join(sorted(provides))))
+        old += [(info.name, REMOVED[n]) for n in info.deprecated]
+    print(_table(rows, ("plugin", "distribution", "api", "hooks", "provides")))
+    print(f"\nplugin API {PLUGIN_API} (docs/plugin-api.md); '-': the plugin declares no GANZOO_PLUGIN_API")
+    if old:
+        print("\ndeprecated:")
+        for plugin, entry in old:
+            print(f"  {plugin}: imports {entry.name}, removed in {entry.removed_in} and gone in {entry.shim_until}; use {entry.use}")
     if reg.failures:
         print("\nfailed:")
         for f in reg.failures:

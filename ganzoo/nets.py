@@ -200,3 +200,30 @@ def mlp(sizes: list[int], *, act: str = "relu", batchnorm: bool = False, dropout
     if out_act is not None:
         layers.append(out_act)
     return nn.Sequential(*layers)
+
+
+# -- names removed in 0.2, kept importable until 0.4 with a warning (ganzoo._plugin_api) --------------
+
+
+def _dcgan_generator_0_1(z_dim: int, channels: int, size: int, width: int, batchnorm: bool = True) -> nn.Module:
+    """0.1's ``dcgan_generator``: the same network, now the class :class:`DCGANGenerator`."""
+    return DCGANGenerator(z_dim, channels, size, width, batchnorm)
+
+
+def _dcgan_pair_0_1(variant, z_dim: int, g_width: int, d_width: int, d_norm: str = "batch") -> tuple[nn.Module, nn.Module]:
+    """0.1's ``dcgan_pair``: DCGAN's G and D for ``variant``'s data, on its device, with DCGAN init."""
+    channels, size = variant.data.shape[0], variant.data.shape[-1]
+    G = init_dcgan_(DCGANGenerator(z_dim, channels, size, g_width)).to(variant.device)
+    return G, dcgan_discriminator_for(variant, d_width, norm=d_norm)
+
+
+_REMOVED = {"dcgan_pair": _dcgan_pair_0_1, "dcgan_generator": _dcgan_generator_0_1}
+
+
+def __getattr__(name: str):
+    if name in _REMOVED:
+        from ._plugin_api import deprecated
+
+        deprecated(f"{__name__}.{name}")
+        return _REMOVED[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

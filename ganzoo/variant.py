@@ -373,3 +373,14 @@ def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
             scaler.update()
     finally:
         _IN_UPDATE.reset(token)
+
+
+def __getattr__(name: str):
+    """``Batch`` and ``DataKind`` lived here in 0.1; importable from here until 0.4, with a warning."""
+    if name in ("Batch", "DataKind"):
+        from . import _plugin_api
+        from .data import types
+
+        _plugin_api.deprecated(f"{__name__}.{name}")
+        return getattr(types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,6 +15,7 @@ from ganzoo._plugins import registry
 from .conftest import run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "example-plugin"
+OLD_PLUGIN = Path(__file__).resolve().parent / "fixtures" / "plugin-0.1"  # written against ganzoo 0.1
 
 
 def make_variant(variant_name, **attrs):
@@ -145,6 +146,14 @@ def site(tmp_path_factory):
     (broken / "pyproject.toml").write_text(BROKEN_PYPROJECT)
     (broken / "ganzoo_broken.py").write_text("import ganzoo_this_module_does_not_exist\n")
     pip_install(broken, target)
+    old = root / "rasgan"
+    shutil.copytree(OLD_PLUGIN, old)
+    pip_install(old, target)
+    typo = root / "typo"
+    typo.mkdir()
+    (typo / "pyproject.toml").write_text(BROKEN_PYPROJECT.replace("broken", "typo"))
+    (typo / "ganzoo_typo.py").write_text("from ganzoo.nets import dcgan_everything\n")
+    pip_install(typo, target)
     return target
 
 
@@ -156,7 +165,7 @@ def test_installed_plugin_is_listed_runnable_and_a_broken_one_is_reported(site, 
     line = next(l for l in listed.stdout.splitlines() if l.startswith("tinygan"))
     assert "ganzoo-tinygan 0.1.0" in line and "unconditional" in line
     assert "dcgan" in listed.stdout
-    assert "1 plugin(s) failed to load: broken" in listed.stderr
+    assert "3 plugin(s) failed to load: broken, rasgan, typo" in listed.stderr
 
     plugins = run_cli("plugins", env=env)
     assert plugins.returncode == 0
@@ -200,3 +209,77 @@ def test_example_plugin_from_the_docs_conforms(tmp_path):
 
     check_variant(make_variant("tinygan-docs"), tmp_path)
 
+
+
+# -- a plugin written against ganzoo 0.1 ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_0_1_plugin_is_told_what_to_change_and_its_old_imports_still_work(site):
+    env = {"PYTHONPATH": str(site)}
+    plugins = run_cli("plugins", env=env)
+    assert plugins.returncode == 0, plugins.stderr
+    out = plugins.stdout
+    # Its imports of removed names go through the shims: no ImportError hides what to change.
+    assert "ImportError" not in out and "cannot import" not in out
+    assert ("rasgan (ganzoo-rasgan): variant 'rasgan' is written for ganzoo 0.1 (one build() method); since 0.2 a variant "
+            "builds its generators apart from what only training needs: implement generator_args, build_generators and "
+            "build_training (see docs/writing-a-plugin.md, section 'Migrating from ganzoo 0.1'") in out, out
+    assert "rasgan: imports ganzoo.nets.dcgan_pair, removed in 0.2 and gone in 0.4; use the generator half" in out
+    assert "rasgan: imports ganzoo.variant.Batch, removed in 0.2 and gone in 0.4; use ganzoo.Batch" in out
+    assert "ganzoo_rasgan.py:13: ganzoo.nets.dcgan_pair was removed from ganzoo's plugin API in 0.2" in plugins.stderr  # once, with the replacement
+    assert plugins.stderr.count("ganzoo.nets.dcgan_pair was removed") == 1
+    # A name ganzoo never had is named as such, not as a traceback.
+    assert ("typo (ganzoo-typo): written against another ganzoo API: ganzoo.nets has no 'dcgan_everything' in plugin API 2 "
+            "(docs/plugin-api.md lists what is public)") in out
+    # What the old contract did not touch still registers: its dataset and its metric.
+    datasets, metrics = run_cli("datasets", env=env), run_cli("metrics", env=env)
+    assert "shapes" in datasets.stdout and "pixel-histogram-n256" in metrics.stdout
+
+
+def test_a_removed_name_without_a_shim_gets_the_migration_message(monkeypatch):
+    from ganzoo import _plugin_api, nets
+
+    monkeypatch.setattr(nets, "_REMOVED", {})  # as it will be once the shim is gone (0.4)
+    monkeypatch.syspath_prepend(str(OLD_PLUGIN))
+    monkeypatch.delitem(sys.modules, "ganzoo_rasgan", raising=False)
+    with pytest.raises(ImportError) as caught:
+        import ganzoo_rasgan  # noqa: F401
+    assert _plugin_api.explain_import_error(caught.value) == (
+        "written against an older ganzoo API: ganzoo.nets.dcgan_pair was removed in 0.2, use the generator half "
+        "ganzoo.nets.DCGANGeneratorHalf (generator_args/build_generators) and ganzoo.nets.dcgan_discriminator_for(self, width) "
+        "in build_training (see docs/writing-a-plugin.md, section 'Migrating from ganzoo 0.1')")
+    assert _plugin_api.explain_import_error(ImportError("cannot import name 'x' from 'numpy'")) is None  # not ours to explain
+
+
+def test_a_plugin_migrated_to_the_halves_runs_through_the_shims(monkeypatch, tmp_path):
+    from ganzoo import _plugin_api
+    from ganzoo.testing import check_variant
+
+    monkeypatch.setattr(_plugin_api, "_warned", set())
+    monkeypatch.syspath_prepend(str(OLD_PLUGIN))
+    for mod in ("ganzoo_rasgan", "ganzoo_rasgan_migrated"):
+        monkeypatch.delitem(sys.modules, mod, raising=False)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        import ganzoo_rasgan_migrated
+    said = [str(w.message) for w in caught if w.category is _plugin_api.GanzooDeprecationWarning]
+    assert any(m.startswith("ganzoo.nets.dcgan_generator was removed") and "use ganzoo.nets.DCGANGenerator" in m for m in said), said
+    assert any(m.startswith("ganzoo.nets.dcgan_pair was removed") for m in said), said
+    check_variant(ganzoo_rasgan_migrated.MigratedRaSGAN, tmp_path, settings={"g_width": 8, "d_width": 8})
+
+
+@pytest.mark.parametrize("declared,words", [
+    (3, "needs ganzoo plugin API 3; this ganzoo provides 2: upgrade ganzoo"),
+    (1, "is written for ganzoo plugin API 1, which this ganzoo no longer supports (it provides 2)"),
+    ("2", "declares GANZOO_PLUGIN_API = '2'; it must be an integer"),
+])
+def test_a_declared_plugin_api_is_checked(declared, words):
+    from types import SimpleNamespace
+
+    from ganzoo._plugin_api import check_declared
+
+    assert words in check_declared(SimpleNamespace(GANZOO_PLUGIN_API=declared))
+    assert check_declared(SimpleNamespace(GANZOO_PLUGIN_API=2)) is None and check_declared(SimpleNamespace()) is None

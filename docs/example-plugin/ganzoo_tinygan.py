@@ -14,6 +14,8 @@ import ganzoo
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
 from ganzoo.nets import frozen
 
+GANZOO_PLUGIN_API = 2  # the plugin API this plugin is written against (docs/plugin-api.md)
+
 
 @dataclasses.dataclass
 class TinyGANConfig(ganzoo.VariantConfig):

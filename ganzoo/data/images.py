@@ -67,7 +67,7 @@ def load_image(path: Path, channels: int | None):
 def open_image(path: Path, channels: int | None) -> torch.Tensor:
     """``load_image`` as uint8 (C, H, W)."""
     im = load_image(path, channels)
-    array = np.asarray(im)
+    array = np.array(im)  # a writable copy: PIL's own buffer is read-only, which torch warns about
     array = array[:, :, None] if array.ndim == 2 else array
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 

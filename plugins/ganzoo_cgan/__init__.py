@@ -24,6 +24,8 @@ from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
 from ganzoo.nets import DCGANGenerator, Dense, Maxout, dcgan_discriminator, frozen, init_dcgan_
 
+GANZOO_PLUGIN_API = 2  # the plugin API this plugin is written against (docs/plugin-api.md)
+
 
 @dataclasses.dataclass
 class CGANConfig(ganzoo.VariantConfig):

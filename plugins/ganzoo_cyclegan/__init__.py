@@ -29,6 +29,8 @@ from ganzoo.losses import HistoryBuffer, cycle_consistency, d_loss_least_squares
 from ganzoo.errors import ConfigError, DataError
 from ganzoo.nets import frozen
 
+GANZOO_PLUGIN_API = 2  # the plugin API this plugin is written against (docs/plugin-api.md)
+
 
 @dataclasses.dataclass
 class CycleGANConfig(ganzoo.VariantConfig):

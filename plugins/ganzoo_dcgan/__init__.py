@@ -21,6 +21,8 @@ from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
 from ganzoo.nets import DCGANGeneratorHalf, dcgan_discriminator_for, frozen
 
+GANZOO_PLUGIN_API = 2  # the plugin API this plugin is written against (docs/plugin-api.md)
+
 
 @dataclasses.dataclass
 class DCGANConfig(ganzoo.VariantConfig):

@@ -23,6 +23,8 @@ from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_bce, g_loss_minimax, g_loss_nonsaturating
 from ganzoo.nets import MLPGenerator, frozen, mlp
 
+GANZOO_PLUGIN_API = 2  # the plugin API this plugin is written against (docs/plugin-api.md)
+
 
 @dataclasses.dataclass
 class GANConfig(ganzoo.VariantConfig):

@@ -20,6 +20,8 @@ from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_least_squares, g_loss_least_squares
 from ganzoo.nets import DCGANGeneratorHalf, dcgan_discriminator_for, frozen
 
+GANZOO_PLUGIN_API = 2  # the plugin API this plugin is written against (docs/plugin-api.md)
+
 CODINGS = {"0-1-1": (0.0, 1.0, 1.0), "-1-1-0": (-1.0, 1.0, 0.0)}  # name: (a, b, c)
 
 

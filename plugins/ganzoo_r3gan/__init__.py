@@ -28,6 +28,8 @@ from ganzoo.losses import d_loss_relativistic, g_loss_relativistic, r1_penalty, 
 from ganzoo.nets import frozen
 from ganzoo.pretrained import register_shipped
 
+GANZOO_PLUGIN_API = 2  # the plugin API this plugin is written against (docs/plugin-api.md)
+
 @dataclasses.dataclass
 class R3GANConfig(ganzoo.VariantConfig):
     steps: int = 800  # demo budget: under 3 minutes on 2 CPU cores (R1 and R2 cost a double backward each step)

@@ -32,6 +32,8 @@ from ganzoo.eval.sr import bicubic_downscale, bicubic_upscale
 from ganzoo.losses import d_loss_bce, g_loss_nonsaturating
 from ganzoo.nets import frozen
 
+GANZOO_PLUGIN_API = 2  # the plugin API this plugin is written against (docs/plugin-api.md)
+
 
 log = logging.getLogger(__name__)
 

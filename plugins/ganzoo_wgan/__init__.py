@@ -24,6 +24,8 @@ from ganzoo.pretrained import register_shipped
 from ganzoo.losses import d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
 from ganzoo.nets import DCGANGeneratorHalf, dcgan_discriminator_for, frozen
 
+GANZOO_PLUGIN_API = 2  # the plugin API this plugin is written against (docs/plugin-api.md)
+
 
 @dataclasses.dataclass
 class WGANConfig(ganzoo.VariantConfig):
