@@ -47,8 +47,9 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .config import (Decay, ImageSize, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range, TrainConfig,
-                         UnitFloat, VariantConfig, Width)
+    import torch
+
+    from .config import Decay, ImageSize, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range, TrainConfig, UnitFloat, VariantConfig, Width
     from .data import BatchStream, Dataset, InMemoryData
     from .data.types import Batch, DataInfo, DataRequest
     from .export.format import ExportInfo
@@ -66,36 +67,37 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
 
 __all__ = [
-    "Width",
-    "UnitFloat",
-    "Range",
-    "PositiveInt",
-    "PositiveFloat",
-    "NonNegativeInt",
-    "NonNegativeFloat",
-    "ImageSize",
-    "Decay",
+    "PLUGIN_API",
     "Batch",
     "BatchStream",
     "DataInfo",
     "DataRequest",
     "Dataset",
+    "Decay",
     "ExportInfo",
     "GDVariant",
     "GanzooDeprecationWarning",
     "GanzooError",
-    "PLUGIN_API",
+    "ImageSize",
     "InMemoryData",
     "Model",
+    "NonNegativeFloat",
+    "NonNegativeInt",
+    "PositiveFloat",
+    "PositiveInt",
     "Pretrained",
+    "Range",
     "RunResult",
     "Task",
     "TrainConfig",
+    "UnitFloat",
     "Variant",
     "VariantConfig",
+    "Width",
     "__version__",
     "create",
     "hookimpl",
+    "linear_decay",
     "list_pretrained",
     "list_variants",
     "load",
@@ -103,7 +105,6 @@ __all__ = [
     "push",
     "train",
     "update",
-    "linear_decay",
 ]
 
 
@@ -162,7 +163,7 @@ def create(name: str, *, data: str | None = None, device: str = "cpu", seed: int
     return Model(variant, info, None)
 
 
-def load(source: "str | os.PathLike[str]", device: str = "cpu", *, token: str | None = None) -> "Model":
+def load(source: "str | os.PathLike[str]", device: "str | torch.device" = "cpu", *, token: str | None = None) -> "Model":
     """A trained model ready to sample: ``model.sample(n, seed=..., labels=...)`` gives images in [0, 1].
 
     ``source`` is a local export folder (or run directory), ``"hf-hub:user/name"`` with an optional

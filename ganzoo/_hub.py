@@ -50,7 +50,7 @@ def pull(source: str, *, token: str | None = None) -> Path:
             repo, revision=revision, token=token, allow_patterns=list(FILES),
             library_name="ganzoo", library_version=__version__,
         ))
-    except Exception as exc:  # huggingface_hub and httpx errors, translated into one sentence
+    except Exception as exc:  # noqa: BLE001 - huggingface_hub and httpx raise many types; each becomes one sentence
         raise GanzooError(_explain(exc, repo, revision)) from None
     if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
         raise ExportError(_not_an_export(repo, revision, token))
@@ -88,7 +88,7 @@ def _not_an_export(repo: str, revision: str | None, token: str | None) -> str:
 
     try:
         files = HfApi().list_repo_files(repo, revision=revision, token=token)
-    except Exception:  # offline or refused: the plain message is still true
+    except Exception:  # noqa: BLE001 - the listing is a courtesy; the plain message holds without it
         files = []
     pickles = [f for f in files if f.endswith(PICKLE_SUFFIXES)]
     if pickles:
@@ -129,7 +129,7 @@ def push(export: str | Path, repo: str, variants: Mapping[str, Any], *, private:
             commit_message=message or f"Upload {one_line(model.name, 80)} trained on {one_line(model.dataset, 80)} with ganzoo {__version__}",
             revision=revision,
         )
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to publish is reported in one sentence, nothing committed
         raise GanzooError(_explain_push(exc, repo_id)) from None
     return info.commit_url
 

@@ -15,13 +15,14 @@ import importlib
 import importlib.metadata
 import os
 import traceback
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pluggy
 
 from . import _plugin_api, hookspecs
-from ._version import __version__
 from ._registry import PluginFailure, RegistrationError, Registry
+from ._version import __version__
 
 GROUP = "ganzoo"
 DISTRIBUTION = "ganzoo"
@@ -79,7 +80,7 @@ def load_plugins() -> None:
         _plugin_api.loading.append(ep.name)  # removed names it imports are recorded against it
         try:
             plugin = ep.load()
-        except Exception as exc:  # a broken plugin must not take the others down
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the others down
             why = _plugin_api.explain_import_error(exc) or f"could not be loaded: {_one_line(exc)}"
             _load_failures.append(PluginFailure(ep.name, dist, why, traceback.format_exc()))
             continue
@@ -140,7 +141,7 @@ def _collect(hook: Any, add: Callable[[str, Any], None], failures: list[PluginFa
 
         try:
             impl.function(register=register)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a hook that raises is the plugin's failure, reported against it
             failures.append(
                 PluginFailure(name, dist, f"hook {hook.name} raised {_one_line(exc)}", traceback.format_exc())
             )

@@ -12,11 +12,11 @@ import difflib
 import re
 from typing import Any
 
+from ._plugin_api import GUIDE
 from .config import TrainConfig, VariantConfig
 from .data.spec import Dataset
 from .errors import PluginError
 from .eval.metric import Metric
-from ._plugin_api import GUIDE
 from .pretrained import Pretrained
 from .variant import Task, Variant
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from ._version import __version__
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=int, metavar="N", help="training steps (default: the variant's demo budget)")
     r.add_argument("--batch-size", type=int, metavar="N", help="real samples per batch (default: the paper's)")
     r.add_argument("--device", metavar="D", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
-    r.add_argument("--seed", type=int, metavar="S", help="random seed (default 0); same seed on CPU -> bit-identical weights")
+    r.add_argument("--seed", type=int, metavar="S", help="random seed (default 0); same seed and thread count on CPU -> bit-identical weights")
     r.add_argument("--out", metavar="DIR", help="run directory (default: runs/VARIANT-DATASET-TIMESTAMP)")
     r.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE", help="set any config key, e.g. --set lr=1e-4 --set ema=true (repeatable)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint, with its own config; --steps, --device, --amp, --compile and --set of how-it-runs trainer keys (logging, checkpoints, evaluation) may change, anything else is refused")
@@ -207,8 +208,8 @@ def _silence_stdout() -> None:
         pass
 
 
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
-    rows = [header] + rows
+def _table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
+    rows = [header, *rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -234,13 +235,13 @@ def cmd_list(args) -> int:
         print("\nuse: ganzoo sample NAME -o grid.png, or ganzoo.load(NAME) in Python")
         _warn_failures(reg)
         return 0
-    rows = []
+    variants = []
     for name in sorted(reg.variants):
         cls = reg.variants[name]
         dist, version = reg.distribution_of_variant(name)
         plugin = f"{dist} {version}" if dist else f"{reg.variant_plugin[name]} (in-process)"
-        rows.append((name, plugin, cls.task.value, cls.summary))
-    print(_table(rows, ("variant", "plugin", "task", "summary")))
+        variants.append((name, plugin, cls.task.value, cls.summary))
+    print(_table(variants, ("variant", "plugin", "task", "summary")))
     _warn_failures(reg)
     return 0
 
@@ -314,8 +315,8 @@ def _launch(nproc: int) -> int:
 def _run(args) -> int:
     import json
 
-    from .config import parse_assignments, to_dict
     from ._plugins import registry
+    from .config import parse_assignments, to_dict
     from .training import prepare, prepare_resume
     from .training.setup import command_line
 
@@ -358,7 +359,6 @@ def cmd_sample(args) -> int:
     from ._io import atomic_write
     from .plots import MAX_GRID_PIXELS, grid_geometry, streamed_grid
     from .training import resolve_device
-
     from .truncation import check_fraction
 
     if args.n < 1:

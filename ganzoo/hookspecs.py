@@ -13,7 +13,8 @@ callback validates what it is given, so a mistake is reported against the plugin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
 

@@ -8,7 +8,6 @@ built to sample. Its ``info`` is the export's config.json as typed data (``ganzo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
@@ -123,7 +122,7 @@ class Model:
                 raise GanzooError(f"variant '{self.name}' is unconditional and takes no labels")
             labels = torch.as_tensor([self.label_index(v) for v in labels] if isinstance(labels, list) else labels,
                                      dtype=torch.long, device=self.device)
-            nc = self.data.num_classes
+            nc = self.data.num_classes or 0
             if len(labels) != n or bool(((labels < 0) | (labels >= nc)).any()):
                 raise GanzooError(f"labels must be {n} class indices in 0..{nc - 1}")
         limit = self.truncation_threshold(truncation) if truncation else None

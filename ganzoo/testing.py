@@ -22,13 +22,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
 from .config import TrainConfig, replace, split_overrides
 from .data.memory import InMemoryData
-from .data.types import DataRequest
+from .data.types import DataKind, DataRequest
 from .errors import GanzooError
 from .export.folder import load_export
 from .hookspecs import hookimpl
@@ -46,7 +46,7 @@ def tiny_data(request: DataRequest, n: int = 32, num_classes: int = 10, seed: in
     shape = (request.channels or 1, size, size)
     x = torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8)
     y = torch.arange(n) % num_classes
-    extra = {}
+    extra: dict[str, Any] = {}
     if request.domains == 2:  # a second, unpaired domain of a different size
         extra["x_b"] = torch.randint(0, 256, (n + 5, *shape), generator=g, dtype=torch.uint8)
         extra["y_b"] = torch.arange(n + 5) % num_classes
@@ -65,9 +65,9 @@ def check_variant(
     *,
     settings: dict[str, Any] | None = None,
     steps: int = 2,
-    data_kind: str | None = None,
+    data_kind: DataKind | None = None,
     device: str = "cpu",
-    amp: str = "off",
+    amp: Literal["auto", "off", "bf16", "fp16"] = "off",
 ) -> None:
     """Train ``variant`` (a registered name, or a Variant subclass) for ``steps`` steps on tiny data
     and check the contract; raises AssertionError naming what broke. ``data_kind`` ("image" or

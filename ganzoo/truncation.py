@@ -128,4 +128,5 @@ def truncated_batches(generate: Callable[..., torch.Tensor], draw: Callable[...,
         else:
             raise GanzooError(f"truncation: {len(pending)} of {size} samples were still above the threshold after "
                               f"{MAX_ROUNDS} draws each; reject a smaller fraction")
+        assert out is not None  # every sample of the batch was kept in some round
         yield out

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 from torch import nn
 
+from ._text import escaped, shown
 from .augment import diff_augment
 from .config import VariantConfig
 from .data.types import DataInfo, DataRequest
-from ._text import escaped, shown
 from .errors import DataError, GanzooError
 from .losses import r1_penalty
 from .precision import active_scaler, backward_context

@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 
 from ..hookspecs import hookimpl
+from .digits_m import load_digits_m
+from .photos import load_photos
 from .sources import TORCHVISION, load_digits, load_torchvision
 from .spec import Dataset
-from .photos import load_photos
 from .synthetic import load_mixture, stacked_digits
 from .typeset import load_digits_typeset
-from .digits_m import load_digits_m
 
 
 @hookimpl

@@ -57,4 +57,5 @@ def load_digits_m(request: DataRequest) -> InMemoryData:
     xb = blend(digits.x)
     channels = request.channels or 3  # B is colour; A is repeated to RGB to match it
     served = DataRequest(size=request.size or CANVAS, channels=channels)
+    assert digits.y is not None  # the digits come with labels
     return InMemoryData("digits-m", fit_images(digits.x, served), digits.y, 10, x_b=fit_images(xb, served), y_b=digits.y.clone())

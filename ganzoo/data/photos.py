@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from ..errors import DataError
-from .types import DataRequest
 from .memory import InMemoryData
+from .types import DataRequest
 
 SEED = 2017
 CROPS = 4000  # the crop bank: 4,000 x 3 x 96 x 96 bytes = 110 MB at the paper's 96x96

@@ -13,10 +13,9 @@ from pathlib import Path
 import torch
 
 from ..errors import DataError
-from .types import DataRequest
-from .memory import InMemoryData
-
 from .images import IMAGE_SUFFIXES
+from .memory import InMemoryData
+from .types import DataRequest
 
 log = logging.getLogger(__name__)
 

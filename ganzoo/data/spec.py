@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .types import DataKind, DataRequest
     from .memory import InMemoryData
+    from .types import DataKind, DataRequest
 
 
 @dataclasses.dataclass(frozen=True)

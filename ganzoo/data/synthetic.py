@@ -13,8 +13,8 @@ import math
 
 import torch
 
-from .types import DataRequest
 from .memory import InMemoryData
+from .types import DataRequest
 
 SAMPLES = 100_000  # PacGAN's training-set size for the 2-D mixtures
 SEED = 2018  # the data are the same for everyone: seeded independently of the training seed
@@ -56,6 +56,7 @@ def stacked_digits(request: DataRequest, n: int = 50_000, seed: int = SEED) -> I
     g = torch.Generator().manual_seed(seed)
     idx = torch.randint(0, len(base), (n, 3), generator=g)
     x = base.x[idx.flatten(), 0].view(n, 3, *base.x.shape[-2:])
+    assert base.y is not None  # the digits come with labels
     digits = base.y[idx]
     y = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
     return InMemoryData("stacked-digits", x.contiguous(), y, 1000)

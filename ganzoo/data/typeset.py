@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from .types import DataRequest
 from .memory import InMemoryData
+from .types import DataRequest
 
 SEED = 2017  # the data are the same for everyone, whatever the training seed
 COUNT = 2000  # domain B samples, about as many as domain A's 1,797

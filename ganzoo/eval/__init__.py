@@ -12,9 +12,9 @@ import dataclasses
 import hashlib
 import importlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -30,7 +30,6 @@ from ..model import Model
 from ..truncation import protocol as truncation_protocol
 from ..truncation import truncated_name
 from ..variant import Variant
-
 from .metric import Metric
 
 
@@ -38,9 +37,12 @@ class Catalog(Protocol):
     """What the harness looks names up in: the registry's variants, datasets and metrics (any
     object with these three mappings will do; the API edge passes the plugin registry)."""
 
-    variants: Mapping[str, type[Variant]]
-    datasets: Mapping[str, Dataset]
-    metrics: Mapping[str, Metric]
+    @property
+    def variants(self) -> Mapping[str, type[Variant]]: ...
+    @property
+    def datasets(self) -> Mapping[str, Dataset]: ...
+    @property
+    def metrics(self) -> Mapping[str, Metric]: ...
 
 
 class EvalContext:

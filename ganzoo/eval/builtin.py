@@ -36,7 +36,7 @@ def _run(ctx: EvalContext, x: torch.Tensor, what: str) -> torch.Tensor:
         from .inception import FEATURES, LOGITS
 
         net, key, chunk = _inception(ctx), (LOGITS if what == "inception-logits" else FEATURES), 100  # 299x299 inputs
-        fn = lambda batch: net(batch)[key]  # noqa: E731
+        fn = lambda batch: net(batch)[key]
     else:
         net = _cnn(ctx)
         fn = net.features if what == "features" else net

@@ -77,17 +77,17 @@ def load(device: str | torch.device = "cpu", weights: str = WEIGHTS) -> DigitsCN
     safetensors (never unpickled)."""
     from safetensors.torch import load
 
-    data = resources.files("ganzoo.eval").joinpath("weights", weights).read_bytes()
+    data = resources.files("ganzoo.eval").joinpath("weights").joinpath(weights).read_bytes()
     state = load(data)
     net = DigitsCNN(channels=state["body.0.weight"].shape[1])
     net.load_state_dict(state)
-    return net.to(device, memory_format=torch.channels_last).eval()
+    return net.to(device).to(memory_format=torch.channels_last).eval()
 
 
 def metadata(weights: str = WEIGHTS) -> dict:
     """What the shipped weights were trained with and how accurate they are (from the file's metadata)."""
     from safetensors import safe_open
 
-    path = resources.files("ganzoo.eval").joinpath("weights", weights)
+    path = resources.files("ganzoo.eval").joinpath("weights").joinpath(weights)
     with resources.as_file(path) as p, safe_open(str(p), framework="pt") as f:
         return json.loads(f.metadata()["ganzoo"])

@@ -38,14 +38,14 @@ def kid(features_a: torch.Tensor, features_b: torch.Tensor, subsets: int = 100, 
     def kernel(u, v):
         return (u @ v.transpose(1, 2) / d + 1) ** 3
 
-    mmd2 = []
+    parts = []
     for i in range(0, subsets, 10):  # 10 subsets at a time: 3 kernels of (10, size, size) doubles in memory
         x = a[torch.as_tensor(np.stack([p for p, _ in picks[i : i + 10]]))]  # (10, size, d)
         y = b[torch.as_tensor(np.stack([q for _, q in picks[i : i + 10]]))]
         k_xx, k_yy, k_xy = kernel(x, x), kernel(y, y), kernel(x, y)
         off_diagonal = (k_xx.sum((1, 2)) - k_xx.diagonal(dim1=1, dim2=2).sum(1)) + (k_yy.sum((1, 2)) - k_yy.diagonal(dim1=1, dim2=2).sum(1))
-        mmd2.append(off_diagonal / (size * (size - 1)) - 2 * k_xy.sum((1, 2)) / size**2)
-    mmd2 = torch.cat(mmd2)
+        parts.append(off_diagonal / (size * (size - 1)) - 2 * k_xy.sum((1, 2)) / size**2)
+    mmd2 = torch.cat(parts)
     return float(mmd2.mean()), float(mmd2.std(correction=0))  # population std, as torch-fidelity's np.std
 
 

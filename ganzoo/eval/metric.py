@@ -4,7 +4,8 @@ checks registrations) needs this record and nothing of the machinery that runs i
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from . import EvalContext

@@ -41,10 +41,10 @@ def psnr_ssim_y(output: torch.Tensor, reference: torch.Tensor, border: int) -> t
     a, b = luma(output), luma(reference)
     if border:
         a, b = a[border:-border, border:-border], b[border:-border, border:-border]
-    a, b = a.numpy(), b.numpy()
+    an, bn = a.numpy(), b.numpy()
     with np.errstate(divide="ignore"):  # identical images: PSNR is +inf, not a warning
-        psnr = peak_signal_noise_ratio(b, a, data_range=255)
-    ssim = structural_similarity(b, a, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+        psnr = peak_signal_noise_ratio(bn, an, data_range=255)
+    ssim = structural_similarity(bn, an, data_range=255, gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
     return float(psnr), float(ssim)
 
 

@@ -127,7 +127,7 @@ def usage_snippet(info: ExportInfo, variant_cls: type[Variant] | None) -> str:
         lines += [
             f"x = torch.rand(1, {c}, 32, 32) * 2 - 1  # an image of domain A in [-1, 1], any size",
             "with torch.no_grad():",
-            f'    translated = generators[config["io"]["directions"]["a2b"]](x)  # domain B, same size',
+            '    translated = generators[config["io"]["directions"]["a2b"]](x)  # domain B, same size',
             "images = (translated + 1) / 2",
         ]
     else:

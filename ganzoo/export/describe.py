@@ -111,7 +111,7 @@ def lenient_config(cls: type[Variant], values: dict[str, Any]) -> Any:
             continue
         try:
             kept[key] = check_value(key, types[key], value)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a recorded value that no longer fits falls back to its default
             log.debug("%s: ignoring recorded config key %r=%r, which no longer fits its type", cls.name, key, value)
     return dataclasses.replace(cls.Config(), **kept)
 

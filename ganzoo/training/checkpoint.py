@@ -122,7 +122,7 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]
         raise CheckpointError("its metadata is not a ganzoo checkpoint's") from None
     try:
         tensors = load_file(str(path))
-    except Exception as exc:  # safetensors or OS errors: the file changed since its header was read
+    except Exception as exc:  # noqa: BLE001 - safetensors or OS errors: the file changed since its header was read
         raise CheckpointError(f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'})") from None
     if not isinstance(meta, dict) or not _count(meta.get("step")) or not _count(meta.get("batches")) or not isinstance(meta.get("optimizers"), dict):
         raise CheckpointError("its metadata is not a ganzoo checkpoint's (step, batches, optimizers)")
@@ -181,8 +181,8 @@ def restore_checkpoint(path: Path, *, variant, ema, stream, rank: int = 0) -> di
             _check_optimizer(opt, optim[name], name)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CheckpointError(f"the state of optimizer '{name}' is malformed ({type(exc).__name__}: {exc})") from None
-    own = f"rank{rank}."
-    rng = {k[len(own):]: v for k, v in tensors.items() if k.startswith(own)} if any(k.startswith(own) for k in tensors) else tensors
+    prefix = f"rank{rank}."
+    rng = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)} if any(k.startswith(prefix) for k in tensors) else tensors
     if "rng.cpu" not in rng or rng["rng.cpu"].dtype != torch.uint8:
         raise CheckpointError("it holds no random-number state ('rng.cpu')")
     for name, net in variant.networks().items():

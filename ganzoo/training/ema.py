@@ -7,7 +7,7 @@ training. The average is kept beside the live weights and swapped in only to sam
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import nn

@@ -85,7 +85,7 @@ class RunSpec:
     train: TrainConfig  # the trainer's resolved config
     dataset: str  # the --data the user gave (a registered name or a folder path)
     command: str = ""  # the command line that started the run, recorded in config.json
-    plugin: PluginRef = PluginRef(None, None)  # the distribution providing the variant, recorded in the export
+    plugin: PluginRef = PluginRef(None, None)  # noqa: RUF009 - frozen, so one shared default is safe; the distribution providing the variant, recorded in the export
 
 
 @dataclasses.dataclass
@@ -138,7 +138,7 @@ class Trainer:
         self._bypass_warned = False
         self._eval_warned = False
         for name, opt in self.variant.optimizers().items():
-            opt.register_step_pre_hook(lambda opt, args, kwargs, _name=name: self._check_update(_name))
+            opt.register_step_pre_hook(self._update_check(name))
         if self.world > 1:
             wrap_networks(self.variant, lambda net: distributed.wrap(net, self.device, train.sync_batchnorm))
             torch.manual_seed(train.seed + 1_000_003 * self.rank)  # same initial weights, but each process its own noise
@@ -200,6 +200,10 @@ class Trainer:
     def model(self) -> Model:
         """The generators being trained, as the Model an export of them would load as."""
         return Model(self.variant, self.export_info(), self.run_dir)
+
+    def _update_check(self, optimizer: str):
+        """The step pre-hook of ``optimizer``: :meth:`_check_update` before each of its steps."""
+        return lambda opt, args, kwargs: self._check_update(optimizer)
 
     def _check_update(self, optimizer: str) -> None:
         """The AMP rule: every optimizer step goes through ganzoo.update, which scales the loss.
