@@ -47,8 +47,6 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    import torch
-
     from .config import Decay, ImageSize, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, Range, TrainConfig, UnitFloat, VariantConfig, Width
     from .data import BatchStream, Dataset, InMemoryData
     from .data.types import Batch, DataInfo, DataRequest
@@ -163,7 +161,7 @@ def create(name: str, *, data: str | None = None, device: str = "cpu", seed: int
     return Model(variant, info, None)
 
 
-def load(source: "str | os.PathLike[str]", device: "str | torch.device" = "cpu", *, token: str | None = None) -> "Model":
+def load(source: "str | os.PathLike[str]", device: str = "cpu", *, token: str | None = None) -> "Model":
     """A trained model ready to sample: ``model.sample(n, seed=..., labels=...)`` gives images in [0, 1].
 
     ``source`` is a local export folder (or run directory), ``"hf-hub:user/name"`` with an optional

@@ -40,7 +40,7 @@ def regular_file(path: Path) -> os.stat_result:
     except OSError as exc:
         raise Damaged(f"cannot be read ({exc.strerror or exc})") from None
     if not stat.S_ISREG(st.st_mode):
-        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a special file"
         raise Damaged(f"is {kind}, not a file")
     return st
 

@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("path", metavar="PATH", nargs="?", help="run directory, export folder, pretrained name (ganzoo list --pretrained) or hf-hub:USER/NAME[@REVISION]")
     e.add_argument("--metrics", nargs="+", metavar="NAME", help="metric names (see `ganzoo metrics`); default: all that apply, except the *-inception-* ones, which download weights")
     e.add_argument("--out", metavar="DIR", help="write eval.json here instead of beside the weights (pretrained and Hub models default to ~/.cache/ganzoo/evals/NAME)")
+    e.add_argument("--data", metavar="NAME|PATH", help="the reference data the metrics compare with (default: the dataset the model was trained on, as its config.json names it)")
     e.add_argument("--token", help="Hugging Face token for private repos")
     e.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     e.add_argument("--device", default="auto", help="device (default auto)")
@@ -327,12 +328,13 @@ def _run(args) -> int:
         if extra:
             raise GanzooError(f"--resume continues a run with its own config; it cannot be combined with --{extra[0].replace('_', '-')}")
         settings.update({k: v for k, v in flags.items() if v is not None})
-        trainer = prepare_resume(registry(), args.resume, variant=args.variant, steps=args.steps, settings=settings, strict_data=args.strict)
+        trainer = prepare_resume(registry(), args.resume, variant=args.variant, steps=args.steps, settings=settings, strict_data=args.strict,
+                                 progress=False if args.quiet else None)
     else:
         flags.update(steps=args.steps, batch_size=args.batch_size, seed=args.seed)
         settings.update({k: v for k, v in flags.items() if v is not None})
         trainer = prepare(registry(), args.variant, data=args.data, settings=settings, out=args.out,
-                          command=command_line([sys.argv[0], *sys.argv[1:]]), strict_data=args.strict)
+                          command=command_line([sys.argv[0], *sys.argv[1:]]), strict_data=args.strict, progress=False if args.quiet else None)
     if args.show_config:
         print(json.dumps({"config": to_dict(trainer.config), "train": to_dict(trainer.train)}, indent=2))
         return 0
@@ -343,7 +345,7 @@ def _run(args) -> int:
         f"{'x'.join(map(str, info.shape))}) for {trainer.config.steps} steps on {trainer.device}{world}"
         + (f", resuming at step {trainer.step}" if args.resume else ""),
         file=sys.stderr,
-    ) if trainer.is_main else None
+    ) if trainer.is_main and not args.quiet else None
     result = trainer.fit()
     if not trainer.is_main:
         return 0
@@ -365,7 +367,7 @@ def cmd_sample(args) -> int:
         raise GanzooError(f"-n must be at least 1, got {args.n}")
     check_fraction(args.truncation)
     out = _output_file(args.output)
-    model = load(args.source, device=resolve_device(args.device), token=args.token)
+    model = load(args.source, device=str(resolve_device(args.device)), token=args.token)
     if model.data.kind != "image":
         raise GanzooError(f"'{args.source}' generates {model.data.kind}, not images; sample it with ganzoo.load(...).sample(n) in Python")
     shape = tuple(model.data.shape)
@@ -417,7 +419,7 @@ def cmd_eval(args) -> int:
     folder = resolve(path, token=args.token)
     own = not (path in reg.pretrained and not Path(path).exists()) and not path.startswith("hf-hub:")
     doc, model = score(folder, reg, args.metrics, seed=args.seed, device=str(resolve_device(args.device)), features=args.features,
-                       truncation=args.truncation)
+                       truncation=args.truncation, data=args.data)
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
     else:
@@ -478,10 +480,14 @@ def _image_model(args, task: str):
     from .training import resolve_device
 
     out = _output_file(args.output)
-    model = load(args.source, device=resolve_device(args.device), token=args.token)
+    model = load(args.source, device=str(resolve_device(args.device)), token=args.token)
     if model.task.value != task:
-        raise GanzooError(f"'{args.source}' holds a {model.name} model ({model.task.value}), not a {task} model")
+        raise GanzooError(f"'{args.source}' holds a {model.name} model ({model.task.value}), not {_article(task)} {task} model")
     return model, out
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def cmd_translate(args) -> int:

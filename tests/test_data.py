@@ -195,7 +195,7 @@ def test_strict_refuses_a_folder_with_unreadable_files_naming_them(tmp_path):
     from ganzoo.data import load_data
 
     folder = _users_folder(tmp_path / "pets")
-    with pytest.raises(DataError, match=r"2 of 7 files could be read: .*cut\.png.*notes\.jpg|2 of 7 files could be read: .*notes\.jpg.*cut\.png"):
+    with pytest.raises(DataError, match=r"2 of 7 files could not be read: .*cut\.png.*notes\.jpg|2 of 7 files could not be read: .*notes\.jpg.*cut\.png"):
         load_data(str(folder), DataRequest(channels=3), registry().datasets, strict=True)
 
 
@@ -242,4 +242,4 @@ def test_a_users_folder_trains_and_its_class_names_come_back(cli, tmp_path):
     margin = np.asarray(grid)[:, : grid.width - (2 * 30 + 2)]  # one row per class, 2 per row: the rest is the label margin
     assert margin.shape[1] > 8 and (margin < 128).any()  # dark text on the white margin: the row labels
     strict = cli("run", "cgan", "--data", "pets", "--steps", "2", "--strict", "--out", "s")
-    assert strict.returncode == 2 and "2 of 7 files could be read" in strict.stderr and not (tmp_path / "s" / "config.json").exists()
+    assert strict.returncode == 2 and "2 of 7 files could not be read" in strict.stderr and not (tmp_path / "s" / "config.json").exists()

@@ -272,6 +272,8 @@ _open, _os_open, _mkdir = builtins.open, os.open, os.mkdir
 
 def _refuse(path):
     if _marker and _marker in os.fspath(path):
+        if os.environ.get("FAIL_NOPATH"):  # as write() reports a full disk: no file name in the error
+            raise OSError(_code, os.strerror(_code))
         raise OSError(_code, os.strerror(_code), os.fspath(path))
 
 
@@ -392,3 +394,160 @@ def test_a_hostile_config_cannot_write_markdown_into_the_model_card(tmp_path):
     assert "## Limitations" in card and "> digits\\n# INJECTED heading" in card  # the notes, shown as one quoted line
     assert not [line for line in card.splitlines() if line.startswith("# INJECTED") or line.startswith("[click]")]
     assert card.count("```") == clean.count("```")  # no code block closed early
+
+
+# -- the last faults (#30): each through the CLI ------------------------------------------------------
+
+
+def _pretrained_copy(name: str, tmp_path: Path, edit=None) -> Path:
+    import shutil
+
+    import ganzoo
+
+    folder = tmp_path / name
+    shutil.copytree(ganzoo.load(name).path, folder)
+    if edit is not None:
+        doc = json.loads((folder / "config.json").read_text())
+        edit(doc)
+        (folder / "config.json").write_text(json.dumps(doc))
+    return folder
+
+
+def test_a_config_whose_data_shape_lies_is_refused_on_load(tmp_path):
+    lying = _pretrained_copy("dcgan-digits", tmp_path, lambda d: d["data"].__setitem__("shape", [3, 16, 16]))
+    done = run_main("sample", lying, "-o", tmp_path / "g.png", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"ganzoo: error: '{lying / 'config.json'}': data.shape says [3, 16, 16], but the generator makes one sample of shape "
+        "[1, 32, 32]; the config.json does not describe these weights"], done.stderr
+    assert not (tmp_path / "g.png").exists()
+    sr = _pretrained_copy("srgan-photos", tmp_path, lambda d: d["data"].__setitem__("shape", [1, 96, 96]))
+    from PIL import Image
+
+    Image.new("L", (20, 20)).save(tmp_path / "in.png")
+    up = run_main("upscale", sr, tmp_path / "in.png", "-o", tmp_path / "up.png", cwd=tmp_path)
+    assert up.returncode == 2 and len(up.stderr.strip().splitlines()) == 1, up.stderr
+    assert "data.shape [1, 96, 96] does not fit the generator" in up.stderr and "Traceback" not in up.stderr
+
+
+def test_an_export_that_names_no_dataset_is_not_scored_against_the_current_folder(tmp_path):
+    nameless = _pretrained_copy("dcgan-digits", tmp_path, lambda d: d["training"].__setitem__("dataset", ""))
+    (tmp_path / "photo.png").write_bytes(b"not an image")  # what '' would have read: the current folder
+    recorded = (nameless / "eval.json").read_bytes()
+    done = run_main("eval", nameless, "--metrics", "fid-digitscnn-x5", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"ganzoo: error: '{nameless}' names no training dataset (its config.json has no training.dataset), so there is "
+        "nothing to compare its samples with; give the reference with --data NAME|PATH"], done.stderr
+    assert (nameless / "eval.json").read_bytes() == recorded  # nothing written
+
+
+def test_arguments_refused_on_load_come_without_torch_warnings_first(tmp_path):
+    zero = _pretrained_copy("dcgan-digits", tmp_path, lambda d: d["generator"]["args"].__setitem__("channels", 0))
+    done = run_cli("sample", zero, "-o", tmp_path / "g.png", cwd=tmp_path)  # a real process: warnings print once per process
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("ganzoo: error: ") and "Warning" not in done.stderr
+
+
+def test_a_folder_named_like_a_checkpoint_is_refused_before_training(tmp_path):
+    run = ["run", "dcgan", *FAST, "--set", "checkpoint_every=2", "--out", "r"]
+    assert run_main(*run, "--steps", "2", cwd=tmp_path).returncode == 0
+    blocker = tmp_path / "r" / "checkpoints" / "step-00000004.safetensors"
+    blocker.mkdir()  # where the next checkpoint goes
+    config = (tmp_path / "r" / "config.json").read_bytes()
+    done = run_main("run", "dcgan", "--resume", "r", "--steps", "4", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"ganzoo: error: '{Path('r') / 'checkpoints' / 'step-00000004.safetensors'}' is not a file but is named like a checkpoint; "
+        "ganzoo writes checkpoints there. Move it away, then run again"], done.stderr
+    assert (tmp_path / "r" / "config.json").read_bytes() == config and not (tmp_path / "r" / ".lock").exists()
+    blocker.rmdir()
+    assert run_main("run", "dcgan", "--resume", "r", "--steps", "4", cwd=tmp_path).returncode == 0
+
+
+def test_a_features_spec_that_is_not_a_factory_is_one_line(tmp_path):
+    done = run_main("eval", "dcgan-digits", "--metrics", "fid-userfeatures-x5", "--features", "os:system", "--out", tmp_path / "e", cwd=tmp_path)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "--features 'os:system': calling system() failed (TypeError:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_resume_that_diverges_writes_nothing_and_its_advice_succeeds(tmp_path):
+    run = ["run", "dcgan", *FAST, "--set", "checkpoint_every=2", "--out", "r"]
+    assert run_main(*run, "--steps", "2", cwd=tmp_path).returncode == 0
+    config = (tmp_path / "r" / "config.json").read_bytes()
+    diverged = run_main("run", "dcgan", "--resume", "r", "--steps", "4", "--set", "max_loss=0.001", cwd=tmp_path)
+    assert diverged.returncode == 3, diverged.stderr
+    error = diverged.stderr.strip().splitlines()[-1]
+    assert "Nothing of it was written" in error and "without this resume's --set max_loss=0.001, which was not kept" in error, error
+    assert (tmp_path / "r" / "config.json").read_bytes() == config  # the refused resume changed nothing
+    followed = run_main("run", "dcgan", "--resume", "r", "--steps", "4", cwd=tmp_path)  # the advice, as given
+    assert followed.returncode == 0, followed.stderr
+
+
+def test_a_fresh_run_that_diverges_before_any_checkpoint_frees_its_folder(tmp_path):
+    run = ["run", "dcgan", *FAST, "--set", "checkpoint_every=0", "--set", "log_every=1", "--out", "r", "--steps", "3"]
+    diverged = run_main(*run, "--set", "max_loss=0.001", cwd=tmp_path)
+    assert diverged.returncode == 3, diverged.stderr
+    error = diverged.stderr.strip().splitlines()[-1]
+    assert "no checkpoint to resume from" in error and "--resume" not in error and "--out r" in error, error
+    again = run_main(*run, cwd=tmp_path)  # starting anew on the same --out, as advised
+    assert again.returncode == 0, again.stderr
+    assert [row["step"] for row in _strict_rows(tmp_path / "r" / "metrics.jsonl")] == [1, 2, 3]  # none of the failed run's rows
+
+
+def test_the_run_records_its_thread_count(tmp_path):
+    assert run_main("run", "dcgan", *FAST, "--steps", "1", "--out", "r", cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["torch_threads"] == torch.get_num_threads()
+
+
+def test_signals_during_the_final_export_do_not_lose_it(tmp_path, monkeypatch):
+    import os
+    import signal
+    import threading
+
+    from ganzoo.training import trainer as trainer_module
+
+    assert threading.current_thread() is threading.main_thread()  # the handlers are installed in the main thread only
+    original = trainer_module.write_export
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # a scheduler's SIGTERM, then an impatient second one
+        os.kill(os.getpid(), signal.SIGTERM)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "write_export", signalled)
+    done = run_main("run", "dcgan", *FAST, "--steps", "2", "--out", "r", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "SIGTERM arrived while the final checkpoint and export were written; both are complete" in done.stderr
+    assert (tmp_path / "r" / "export" / "model.safetensors").is_file()
+    assert (tmp_path / "r" / "checkpoints" / "step-00000002.safetensors").is_file()
+
+
+@pytest.mark.parametrize("target", ["metrics.jsonl", "step-00000002"])
+def test_a_full_disk_names_the_file_that_could_not_be_written(failing_fs, tmp_path, target):
+    env = {**failing_fs(target), "FAIL_NOPATH": "1"}
+    done = run_cli("run", "dcgan", *FAST, "--steps", "2", "--set", "checkpoint_every=2", "--out", "r", cwd=tmp_path, env=env)
+    assert done.returncode == 3, done.stderr
+    error = done.stderr.strip().splitlines()[-1]
+    assert "cannot write 'r/" in error and target in error and "No space left on device" in error and ".tmp-" not in error, error
+
+
+def test_quiet_runs_print_only_their_results(tmp_path):
+    done = run_main("-q", "run", "dcgan", *FAST, "--steps", "2", "--out", "r", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.startswith("trained 2 steps")
+
+
+def test_an_out_folder_that_cannot_exist_is_refused_before_the_data_loads(tmp_path, monkeypatch):
+    from ganzoo.training import setup
+
+    monkeypatch.setattr(setup, "load_data", lambda *a, **k: pytest.fail("the data was loaded"))
+    done = run_main("run", "dcgan", "--out", "/proc/ganzoo-run", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[0].startswith("ganzoo: error: --out '/proc/ganzoo-run' cannot be created"), done.stderr
+
+
+def test_translating_a_grey_png_prints_no_warning(tmp_path):
+    from PIL import Image
+
+    Image.new("L", (28, 28), 40).save(tmp_path / "grey.png")
+    done = run_cli("translate", "cyclegan-digits-m", tmp_path / "grey.png", "--direction", "b2a", "-o", tmp_path / "out.png", cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "", done.stderr  # a real process: torch's numpy warning prints once per process
+    wrong = run_main("translate", "dcgan-digits", tmp_path / "grey.png", "-o", tmp_path / "x.png", cwd=tmp_path)
+    assert "holds a dcgan model (unconditional), not an unpaired-translation model" in wrong.stderr

@@ -214,7 +214,7 @@ def test_upscale_cli_tiles_any_size(sr_run, cli):
         diff = (pil_to_tensor(a).int() - pil_to_tensor(b).int()).abs().max().item()
     assert diff <= 1  # tiles overlap by more than the network's receptive field: seams are invisible
     wrong = cli("translate", sr_run / "s", sr_run / "in.png")
-    assert wrong.returncode == 2 and "not a unpaired-translation model" in wrong.stderr
+    assert wrong.returncode == 2 and "not an unpaired-translation model" in wrong.stderr
 
 
 def test_sr_metric_scores_held_out_photos_beside_bicubic(sr_run):

@@ -115,8 +115,8 @@ def read_all(files: Iterable[Path], read: Callable[[Path], torch.Tensor], *, whe
     if bad:
         first = "; ".join(f"{p.name} ({why})" for p, why in bad[:3]) + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
         if strict or not good:
-            what = "no image" if not good else f"{len(bad)} of {len(bad) + len(good)} files"
-            raise DataError(f"'{where}': {what} could be read: {first}" + ("" if not good else "; without --strict they are skipped"))
+            what = "no image could be read" if not good else f"{len(bad)} of {len(bad) + len(good)} files could not be read"
+            raise DataError(f"'{where}': {what}: {first}" + ("" if not good else "; without --strict they are skipped"))
         log.warning("'%s': skipping %d of %d image files that cannot be read: %s", where, len(bad), len(bad) + len(good), first)
     return good
 

@@ -112,7 +112,15 @@ def load_features(spec: str, device: str | torch.device = "cpu"):
     finally:
         if added:
             sys.path.remove(cwd)
-    extractor = factory()
+    if not callable(factory):
+        raise GanzooError(f"--features {spec!r}: {attr} is not callable; it must be a function or class that builds the extractor")
+    try:
+        extractor = factory()
+    except Exception as exc:  # noqa: BLE001 - the user's factory: whatever it raises is theirs to fix, in one line
+        raise GanzooError(f"--features {spec!r}: calling {attr}() failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'}); "
+                          "it must take no arguments and return a module mapping images in [-1, 1] to (N, D) features") from None
+    if not callable(extractor):
+        raise GanzooError(f"--features {spec!r}: {attr}() returned {type(extractor).__name__}, which is not callable on images")
     if isinstance(extractor, torch.nn.Module):
         extractor = extractor.to(device).eval()
     return extractor
@@ -129,10 +137,11 @@ def eval_cache_dir(name: str) -> Path:
 
 
 def score(export: Path, registry: Catalog, metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
-          features: str | None = None, truncation: float = 0.0) -> tuple[dict[str, Any], Model]:
+          features: str | None = None, truncation: float = 0.0, data: str | None = None) -> tuple[dict[str, Any], Model]:
     """The eval.json document of ``metrics`` (default: every default one that applies) on the
     export in ``export``, and the loaded model; nothing is written. ``truncation`` > 0 scores the
-    samples of Jacobian-based truncation, under the metric's name + "+jbtQ" (``ganzoo.truncation``)."""
+    samples of Jacobian-based truncation, under the metric's name + "+jbtQ" (``ganzoo.truncation``).
+    ``data`` is the reference dataset (a name or folder), by default the one the export was trained on."""
     from ..truncation import check_fraction
 
     check_fraction(truncation)
@@ -141,15 +150,20 @@ def score(export: Path, registry: Catalog, metrics: list[str] | None = None, *, 
         model.truncation_threshold(truncation)  # a translator or upscaler has no noise to truncate: refused before any metric runs
     cls = type(model.variant)
     request = dataclasses.replace(cls.data_request(model.variant.config), kind=model.data.kind)
-    data = load_data(model.dataset, request, registry.datasets)
+    dataset = data or model.dataset
+    if not dataset:
+        raise GanzooError(f"'{export}' names no training dataset (its config.json has no training.dataset), so there is nothing "
+                          "to compare its samples with; give the reference with --data NAME|PATH")
+    reference = load_data(dataset, request, registry.datasets)
     extractor = load_features(features, device) if features else None
-    ctx = EvalContext(model, data, seed=seed, device=device, features=extractor, features_spec=features or "", truncation=truncation)
+    ctx = EvalContext(model, reference, seed=seed, device=device, features=extractor, features_spec=features or "", truncation=truncation)
     results = run_metrics(ctx, metrics, registry.metrics)
     for result in results.values():
         result.update(seed=seed, ganzoo_version=__version__)
     doc = {
         "ganzoo_version": __version__,
         "model": {**model_identity(export), "variant": model.name, "dataset": model.dataset},
+        **({"reference": data} if data else {}),
         "seed": seed,
         "metrics": results,
     }
@@ -190,14 +204,14 @@ def record(doc: dict[str, Any], model: Model, folder: Path, *, card: bool = True
 
 
 def evaluate(path: str | Path, registry: Catalog, metrics: list[str] | None = None, *, seed: int = 0, device: str = "cpu",
-             write: bool = True, features: str | None = None, truncation: float = 0.0) -> dict[str, Any]:
+             write: bool = True, features: str | None = None, truncation: float = 0.0, data: str | None = None) -> dict[str, Any]:
     """Score the export (or a run directory's export) at ``path`` with the registry's metrics and,
     with ``write``, add the results to eval.json and the model card beside the weights (a metric
     run again replaces its earlier result; the others stay). ``features`` ("module:callable")
     supplies a feature extractor for the *-userfeatures-* metrics; ``truncation`` scores
     Jacobian-based truncation's samples (see score). Returns this run's document."""
     export = locate(path)
-    doc, model = score(export, registry, metrics, seed=seed, device=device, features=features, truncation=truncation)
+    doc, model = score(export, registry, metrics, seed=seed, device=device, features=features, truncation=truncation, data=data)
     if write:
         record(doc, model, export)
     return doc

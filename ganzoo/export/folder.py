@@ -8,6 +8,7 @@ name, shape and dtype (and for NaN/Inf) before using it. Nothing is unpickled. A
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from .._text import distribution_name, escaped, shown
 from .._version import __version__
 from ..errors import ExportError, GanzooError
 from ..model import Model
-from ..variant import Variant, unwrap
+from ..variant import Task, Variant, unwrap
 from . import legacy
 from .card import write_card
 from .describe import lenient_config
@@ -85,7 +86,9 @@ def load_export(folder: str | Path, variants: Mapping[str, type[Variant]], devic
         raise ExportError(f"'{folder / CONFIG}' names generators {list(info.generator.modules)}, but variant '{name}' has {list(cls.generator_names)}")
     config = lenient_config(cls, info.training.config)
     try:
-        variant = cls(config, info.data, device, training=False, args=info.generator.args)
+        with warnings.catch_warnings():  # degenerate arguments (a zero width) make torch warn before we refuse them
+            warnings.simplefilter("ignore", UserWarning)
+            variant = cls(config, info.data, device, training=False, args=info.generator.args)
     except GanzooError as exc:
         raise ExportError(f"'{folder / CONFIG}': {exc}") from None
     except Exception as exc:  # noqa: BLE001 - arguments from a file: any failure to build is the file's
@@ -120,7 +123,37 @@ def load_export(folder: str | Path, variants: Mapping[str, type[Variant]], devic
         own = module.state_dict()
         module.load_state_dict({k[len(head):]: v.to(own[k[len(head):]].dtype) for k, v in tensors.items() if k.startswith(head)})
         module.eval()
+    _check_output(variant, info, folder / CONFIG)
     return Model(variant, info, folder)
+
+
+PROBE = 64  # side of the test image an image-to-image generator is tried on (CycleGAN needs room for its stages)
+
+
+@torch.no_grad()
+def _check_output(variant: Variant, info: ExportInfo, where: Path) -> None:
+    """Refuse a config.json whose ``data.shape`` is not what the generator makes (one sample, or a
+    tiny image through a translator or upscaler): everything downstream (grids, metrics, tiling)
+    trusts that shape, so a lie must stop here, in one line, not as a traceback later."""
+    shape, task = tuple(info.data.shape), info.task
+    try:
+        if task in (Task.UNCONDITIONAL, Task.CONDITIONAL):
+            made = tuple(variant.generate(**variant.sample_inputs(1, torch.Generator().manual_seed(0))).shape[1:])
+            what = "one sample of shape"
+        else:
+            x = torch.zeros(1, shape[0], PROBE, PROBE, device=variant.device)
+            y = variant.upscale(x) if task == Task.SUPER_RESOLUTION else variant.translate(x, "a2b")
+            made, shape = tuple(y.shape[1:2]), shape[:1]
+            what = "images with channels"
+    except (RuntimeError, ValueError) as exc:
+        raise ExportError(f"'{where}': data.shape {list(info.data.shape)} does not fit the generator, which fails on it "
+                          f"({escaped(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 160)})") from None
+    finally:
+        for g in variant.generators().values():
+            g.eval()
+    if made != shape:
+        raise ExportError(f"'{where}': data.shape says {list(info.data.shape)}, but the generator makes {what} {list(made)}; "
+                          "the config.json does not describe these weights")
 
 
 def _header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:

@@ -396,7 +396,7 @@ class Trainer:
         if good is None:
             return (f"Nothing of it was written and there is no checkpoint to resume from, so '{self.run_dir}' is free again: "
                     f"start anew (a lower lr, --set max_loss=... or another seed), e.g. ganzoo run {self.variant.name} --out {self.run_dir} --set lr=...")
-        changed = ", ".join(f"{k}={v}" for k, v in self.resume_changes.items())
+        changed = ", ".join(f"{k}={v}" for k, v in self.resume_changes.items() if k != "steps")
         undo = f" (without this resume's --set {changed}, which was not kept)" if changed else ""
         return (f"Nothing of it was written: the last good checkpoint ({good.name}) and the export are as they were. Resume from the "
                 f"checkpoint{undo} with: ganzoo run {self.variant.name} --resume {self.run_dir}, or start a new run with a lower lr")
