@@ -60,9 +60,9 @@ class CycleGANConfig(ganzoo.VariantConfig):
     decay_from: ganzoo.UnitFloat = 0.5  # fraction of training after which the lr decays linearly to 0 (paper: half)
     # Not in the paper (0 turns each off). Cycle consistency alone lets G hide the input in
     # invisible detail and draw any plausible image (Chu et al. 2017, "CycleGAN, a Master of
-    # Steganography"); on digits-typeset about a third of the digits become another digit to the
-    # other domain's judge. None of these moved that (benchmarks/results/quality.md): the paper's
-    # losses already score what restyling without moving a stroke scores there.
+    # Steganography"); these two losses make that harder. Kept as opt-in knobs for that failure:
+    # on digits-typeset neither beats the paper's losses (quality.md's digits-typeset rows), since
+    # the domains there differ in shape, which no style-keeping loss can supply.
     shape_weight: ganzoo.NonNegativeFloat = 0.0  # weight of |pool(G(x)) - pool(x)|_1: the translation keeps x's coarse layout
     shape_size: ganzoo.PositiveInt = 8  # side of the average-pooled image that shape_weight compares
     cycle_noise: ganzoo.NonNegativeFloat = 0.0  # std of Gaussian noise added to G(x) before the cycle back: destroys hidden codes
@@ -73,8 +73,8 @@ class CycleGANConfig(ganzoo.VariantConfig):
     # recolouring of them (ganzoo.augment.recolor: channels permuted and inverted at random, random
     # brightness, saturation and contrast), detached, so it trains the return translator alone and
     # G's own losses stay the paper's. "b": G_ab(a) recoloured, for G_ba; "a": G_ba(b), for G_ab.
-    # (Sending the cycle itself through the recolouring, for both translators, turned G_ab's digits-m
-    # grey and cost A->B labels: quality.md, digits-m.)
+    # Detached on purpose: a recoloured cycle that also trains the first translator pushes it to
+    # outputs whose colours survive recolouring (grey), at the cost of its own task.
     cycle_recolor: Literal["", "a", "b", "ab"] = ""
     # CyCADA's semantic consistency (Hoffman et al. 2018, Eq. 4): a classifier f trained on domain
     # A's labels (this run's own, trained alongside, never the harness's judges) must give G(x) the
@@ -96,8 +96,8 @@ class CycleGANConfig(ganzoo.VariantConfig):
 def weighted_cycles(cfg: CycleGANConfig, cycle_a, cycle_b, idt_a, idt_b):
     """The cycle and identity terms of G's loss. Each identity loss is weighted as the cycle of the
     domain its input comes from, as in the official code: G_ab(b) ~ b as B->A->B, G_ba(a) ~ a as
-    A->B->A. With one weight (lambda_cycle_b None) the sums are formed as before the weights were
-    split, so earlier runs reproduce bit for bit."""
+    A->B->A. With one weight (lambda_cycle_b None) the sums keep the paper's form,
+    lambda * (cycle_a + cycle_b), so the paper's configuration computes exactly its arithmetic."""
     if cfg.lambda_cycle_b is None:
         return cfg.lambda_cycle * (cycle_a + cycle_b), cfg.lambda_cycle * cfg.lambda_identity * (idt_b + idt_a)
     lambda_a, lambda_b = cfg.lambda_cycle, cfg.lambda_cycle_b
