@@ -446,3 +446,23 @@ def test_notes_travel_with_the_export_and_stay_on_a_refreshed_card(tmp_path):
     write_export(tmp_path / "plain", variant=model.variant, info=model.info, grid_png=None)
     assert "notes" not in json.loads((tmp_path / "plain" / "config.json").read_text())  # no notes: no entry, no section
     assert "Limitations" not in (tmp_path / "plain" / "README.md").read_text()
+
+
+def test_format_1_lives_in_one_module():
+    """Everything about ganzoo 0.1's files (renaming, its config) is in ganzoo/export/legacy.py: the
+    variant contract only declares the old names, and the loader and checkpoint reader call it."""
+    for path in (ROOT / "ganzoo").rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in ("ganzoo/export/legacy.py", "ganzoo/variant.py"):
+            continue
+        text = path.read_text()
+        assert "format1_" not in text and "rename_by_order" not in text, f"{rel} handles format 1 itself"
+    users = sorted(m for m, deps in _graph().items() if "ganzoo.export.legacy" in deps)
+    assert users == ["ganzoo.export.folder", "ganzoo.training.checkpoint"], users
+
+
+def test_one_rule_says_which_folder_a_path_names():
+    """'A run directory means its export/' is decided by ganzoo.export.format.locate alone."""
+    offenders = [p.relative_to(ROOT).as_posix() for p in (ROOT / "ganzoo").rglob("*.py")
+                 if p.name != "format.py" and ('/ "export" /' in p.read_text() or "/ 'export' /" in p.read_text())]
+    assert not offenders, offenders
