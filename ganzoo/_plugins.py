@@ -22,10 +22,11 @@ import pluggy
 
 from . import _plugin_api, hookspecs
 from ._registry import PluginFailure, RegistrationError, Registry
+from ._version import DISTRIBUTION as _DISTRIBUTION
 from ._version import __version__
 
 GROUP = "ganzoo"
-DISTRIBUTION = "ganzoo"
+DISTRIBUTION = _DISTRIBUTION  # the distribution whose entry points are the built-in variants
 AUTOLOAD_ENV = "GANZOO_DISABLE_PLUGIN_AUTOLOAD"
 # Core modules that are plugins like any other; loaded even with autoload disabled.
 CORE_PLUGINS = ("ganzoo.data.builtin", "ganzoo.eval.builtin")

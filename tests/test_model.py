@@ -123,7 +123,7 @@ def test_format2_config_has_generator_args_io_and_a_separate_training_block(tmp_
     training = doc["training"]
     assert training["config"]["lr"] == 2e-4 and training["train"]["seed"] == 0 and training["steps"] == 1
     assert str(tmp_path) not in training["command"] and "--data imgs" in training["command"], training["command"]
-    assert doc["plugin"]["distribution"] == "ganzoo"
+    assert doc["plugin"]["distribution"] == "torch-ganzoo"
     tensors = load_file(str(run.export_dir / "model.safetensors"))
     assert "G.noise.linear.weight" in tensors and "G.out.weight" in tensors
     model = ganzoo.load(run.export_dir)
@@ -159,7 +159,7 @@ def test_zoo_cards_are_valid_hub_metadata(name):
     metrics = [m for r in meta["model-index"][0]["results"] for m in r["metrics"]]
     assert metrics and not [m for m in metrics if m["type"].startswith("n_")]
     assert all(isinstance(m["value"], (int, float)) for m in metrics)
-    assert cls.paper in card and "pip install ganzoo" in card
+    assert cls.paper in card and "pip install torch-ganzoo\n" in card
     assert f"python benchmarks/pretrained.py --only {name}" in card
 
 
@@ -365,8 +365,8 @@ def test_plots_leave_the_users_matplotlib_backend_alone():
 def test_version_license_and_types_ship_with_the_package():
     from importlib.metadata import metadata, version
 
-    assert version("ganzoo") == ganzoo.__version__
-    assert (ROOT / "LICENSE").read_text().startswith("MIT License") and metadata("ganzoo")["License-Expression"] == "MIT"
+    assert version("torch-ganzoo") == ganzoo.__version__
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License") and metadata("torch-ganzoo")["License-Expression"] == "MIT"
     assert (ROOT / "ganzoo" / "py.typed").is_file()
     import typing
 
@@ -466,3 +466,23 @@ def test_one_rule_says_which_folder_a_path_names():
     offenders = [p.relative_to(ROOT).as_posix() for p in (ROOT / "ganzoo").rglob("*.py")
                  if p.name != "format.py" and ('/ "export" /' in p.read_text() or "/ 'export' /" in p.read_text())]
     assert not offenders, offenders
+
+
+def test_every_install_line_names_our_distribution():
+    """`ganzoo` on the package index is an unrelated project: cards, docs and hints say torch-ganzoo."""
+    import re
+
+    from ganzoo._version import DISTRIBUTION
+
+    declared = re.search(r'^name = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert declared and declared.group(1) == DISTRIBUTION == "torch-ganzoo"
+    cards = sorted((ROOT / "plugins").glob("*/pretrained/*/README.md"))
+    assert len(cards) == len(ganzoo.list_pretrained())
+    texts = {p: p.read_text() for p in [*cards, ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md")), *sorted((ROOT / "docs").rglob("*.toml"))]}
+    texts.update({p: p.read_text() for p in (ROOT / "ganzoo").rglob("*.py")})
+    for path, text in texts.items():
+        wrong = re.findall(r"pip install ganzoo\b(?![-_.\w])", text) + re.findall(r'dependencies = \["ganzoo[^-_\w]', text)
+        assert not wrong, f"{path.relative_to(ROOT)} tells users to install the unrelated 'ganzoo'"
+        assert "pypi.org/project/ganzoo/" not in text, path
+    for card in cards:
+        assert f"pip install {DISTRIBUTION}\n" in texts[card], card

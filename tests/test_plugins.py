@@ -41,7 +41,7 @@ class Registers:
 def test_builtins_come_through_entry_points():
     reg = registry()
     assert "dcgan" in reg.variants
-    assert reg.distribution_of_variant("dcgan")[0] == "ganzoo"
+    assert reg.distribution_of_variant("dcgan")[0] == "torch-ganzoo"
     assert {"digits", "mnist", "fashion-mnist", "cifar10"} <= set(reg.datasets)
 
 

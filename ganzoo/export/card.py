@@ -21,6 +21,7 @@ from torch import nn
 
 from .._io import atomic_write_text
 from .._text import distribution_name, one_line, with_spreads
+from .._version import DISTRIBUTION, FORMER_DISTRIBUTIONS
 from ..model import Model
 from ..variant import Task, Variant
 from .format import CARD, GRID, ExportInfo
@@ -34,6 +35,13 @@ PIPELINE_TAGS = {
     Task.UNPAIRED_TRANSLATION: "image-to-image",
     Task.SUPER_RESOLUTION: "image-to-image",
 }
+
+
+def install_line(dist: str | None) -> str:
+    """The `pip install` line that provides a variant of distribution ``dist`` (None: in-process)."""
+    if dist in (None, DISTRIBUTION, *FORMER_DISTRIBUTIONS):
+        return f"pip install {DISTRIBUTION}"
+    return f"pip install {DISTRIBUTION} {dist}"
 
 
 def write_card(folder: Path, info: ExportInfo, variant_cls: type[Variant] | None, results: dict[str, Any] | None = None) -> None:
@@ -165,7 +173,7 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
         eval_results=evals or None,
     )
     dist = distribution_name(info.plugin.distribution)
-    install = "pip install ganzoo" if dist in (None, "ganzoo") else f"pip install ganzoo {dist}"
+    install = install_line(dist)
     paper = variant_cls.paper if variant_cls is not None else "(see the variant's plugin)"
     shape = "x".join(str(s) for s in info.data.shape)
     lines = [
@@ -176,7 +184,7 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
         "",
         f"# {variant} trained on {dataset}",
         "",
-        f"A **{variant}** generator ({info.task.value}) trained with [ganzoo](https://pypi.org/project/ganzoo/) "
+        f"A **{variant}** generator ({info.task.value}) trained with [ganzoo](https://pypi.org/project/{DISTRIBUTION}/) "
         f"{info.ganzoo_version} for {info.training.steps} steps on `{dataset}` "
         f"(samples of shape {shape}){' with EMA weights' if info.training.ema else ''}.",
         "",

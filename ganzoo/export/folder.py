@@ -19,7 +19,7 @@ from safetensors.torch import load_file, save
 from .._files import Damaged, safetensors_header
 from .._io import atomic_write_bytes, atomic_write_json
 from .._text import distribution_name, escaped, shown
-from .._version import __version__
+from .._version import DISTRIBUTION, FORMER_DISTRIBUTIONS, __version__
 from ..errors import ExportError, GanzooError
 from ..model import Model
 from ..variant import Task, Variant, unwrap
@@ -69,6 +69,7 @@ def load_export(folder: str | Path, variants: Mapping[str, type[Variant]], devic
     if not isinstance(name, str) or name not in variants:
         plugin = doc.get("plugin")
         dist = distribution_name(plugin.get("distribution")) if isinstance(plugin, dict) else None
+        dist = DISTRIBUTION if dist in FORMER_DISTRIBUTIONS else dist
         how = (f"its config.json says the distribution {shown(dist)} provides it" if dist
                else "its config.json names no valid distribution that provides it")
         raise ExportError(
