@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ._plugin_api import PLUGIN_API, GanzooDeprecationWarning
 from ._version import __version__
-from .errors import GanzooError
+from .errors import ExportError, GanzooError
 from .hookspecs import hookimpl
 
 # The contract's names are imported on first use, so `ganzoo --help` does not wait for torch.
@@ -126,7 +126,9 @@ def list_variants(pattern: str | None = None) -> list[str]:
 
 
 def train(variant: str, *, data: str | None = None, out: str | None = None, progress: bool | None = False, **settings) -> "RunResult":
-    """Train ``variant`` as ``ganzoo run`` does; ``settings`` are config keys (steps=..., seed=...)."""
+    """Train ``variant`` as ``ganzoo run`` does; ``settings`` are config keys (steps=..., seed=...).
+    Progress goes to the "ganzoo" logger at INFO (``logging.basicConfig(level=logging.INFO)`` shows
+    it; every ``progress_every`` seconds), or to a progress bar with ``progress=True``."""
     from ._plugins import registry
     from .training import prepare
 
@@ -185,10 +187,30 @@ def resolve(source: "str | os.PathLike[str]", *, token: str | None = None):
     source = os.fspath(source)
     if source.startswith(PREFIX):
         return pull(source, token=token)
-    pretrained = registry().pretrained
-    if source in pretrained and not Path(source).expanduser().exists():
-        return pretrained[source].verified_folder()
+    reg = registry()
+    if source in reg.pretrained and not Path(source).expanduser().exists():
+        return reg.pretrained[source].verified_folder()
+    if not Path(source).expanduser().exists():
+        raise ExportError(_not_found(source, list(reg.pretrained), list(reg.variants)))
     return locate(source)
+
+
+def _not_found(source: str, pretrained: list[str], variants: list[str]) -> str:
+    """Why ``source`` names nothing, with the pretrained models and variants it may have meant."""
+    import difflib
+
+    from ._text import escaped
+
+    msg = f"'{escaped(source, 120)}' is not a folder, a pretrained model or a Hub id (hf-hub:USER/NAME)"
+    close = difflib.get_close_matches(source, pretrained, n=3, cutoff=0.6)
+    if close:
+        return msg + f"; did you mean {' or '.join(repr(c) for c in close)}? (ganzoo list --pretrained)"
+    near = difflib.get_close_matches(source, variants, n=1, cutoff=0.6)
+    if near:
+        trained = [p for p in pretrained if p.startswith(near[0] + "-")]
+        return msg + (f"; '{near[0]}' is a variant: its pretrained models are {', '.join(trained)}" if trained
+                      else f"; '{near[0]}' is a variant: train one with `ganzoo run {near[0]}`")
+    return msg + f"; pretrained models: {', '.join(pretrained) or '(none installed)'}"
 
 
 def pull(repo: str, *, token: str | None = None):

@@ -15,6 +15,8 @@ from pathlib import Path
 from ._version import __version__
 from .errors import GanzooError, describe_os_error
 
+log = logging.getLogger("ganzoo")
+
 EPILOG = """examples:
   ganzoo run dcgan                       train DCGAN on the embedded digits (offline, ~2 min on CPU)
   ganzoo run dcgan --data mnist --steps 5000 --set g_width=128
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("source", metavar="SOURCE", help="a pretrained model's name (ganzoo list --pretrained), an export folder, a run directory, or hf-hub:USER/NAME[@REVISION]")
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    s.add_argument("--scale", type=int, metavar="K", help="enlarge each sample K times, pixels kept square (default: 1, or enough for 24 px: 2 for 16x16 models)")
     s.add_argument("--label", help="class for conditional variants: an index, or a class name the model records (a class folder's name)")
     s.add_argument("--truncation", type=float, default=0.0, metavar="Q", help="fraction of latents to reject, those the generator stretches most (Jacobian-based truncation, Tanielian et al. 2020: trims the samples between modes; default 0: as trained)")
     s.add_argument("--device", default="auto", help="device (default auto)")
@@ -229,11 +232,11 @@ def cmd_list(args) -> int:
     reg = registry()
     if args.pretrained:
         rows = [
-            (p.name, p.variant, p.dataset, "x".join(map(str, p.resolution)), f"{p.file_size / 1e6:.2f} MB", p.summary())
+            (p.name, p.variant, p.dataset, "x".join(map(str, p.resolution)), f"{p.file_size / 1e6:.2f} MB", p.summary(), _use(p, reg))
             for p in (reg.pretrained[n] for n in sorted(reg.pretrained))
         ]
-        print(_table(rows, ("pretrained", "variant", "dataset", "resolution", "weights", "metric")))
-        print("\nuse: ganzoo sample NAME -o grid.png, or ganzoo.load(NAME) in Python")
+        print(_table(rows, ("pretrained", "variant", "dataset", "resolution", "weights", "metric", "use")))
+        print("\nin Python: ganzoo.load(NAME) for any of them (.sample, .translate, .upscale)")
         _warn_failures(reg)
         return 0
     variants = []
@@ -245,6 +248,19 @@ def cmd_list(args) -> int:
     print(_table(variants, ("variant", "plugin", "task", "summary")))
     _warn_failures(reg)
     return 0
+
+
+def _use(entry, reg) -> str:
+    """The command that shows what a pretrained model does, by its kind."""
+    cls = reg.variants.get(entry.variant)
+    task = cls.task.value if cls is not None else ""
+    if task == "unpaired-translation":
+        return f"ganzoo translate {entry.name} IMAGE"
+    if task == "super-resolution":
+        return f"ganzoo upscale {entry.name} IMAGE"
+    if len(entry.resolution) == 1:  # points: no image to draw
+        return f"ganzoo.load('{entry.name}').sample(n)"
+    return f"ganzoo sample {entry.name}" + (" --label L" if task == "conditional" else "")
 
 
 def cmd_plugins(args) -> int:
@@ -353,13 +369,44 @@ def _run(args) -> int:
     print(f"samples: {result.grid}")
     print(f"weights: {result.export_dir / 'model.safetensors'}")
     print(f"metrics: {result.metrics}")
+    if not args.quiet:
+        tip = _zoo_tip(trainer, registry())
+        if tip:
+            print(tip)
     return 0
+
+
+def _zoo_tip(trainer, reg) -> str | None:
+    """For a run whose variant and data have a zoo model trained with another recipe, that model's
+    score and the line that trains it: the demo's defaults are the paper's, the zoo's are tuned."""
+    from .config import to_dict
+
+    ran = {**to_dict(trainer.config), **to_dict(trainer.train)}
+    for entry in (reg.pretrained[n] for n in sorted(reg.pretrained)):
+        if entry.variant != trainer.variant.name or entry.dataset != trainer.dataset:
+            continue
+        recipe = {k: v for k, v in dict(entry.recipe.get("settings") or {}).items() if k in ran}
+        if all(ran[k] == v for k, v in recipe.items()):
+            continue
+        keys = [k for k in recipe if k not in ("sample_every", "checkpoint_every", "eval_every", "eval_metrics", "log_every")]
+        line = " ".join(["ganzoo", "run", entry.variant, *(["--data", entry.dataset] if entry.dataset != type(trainer.variant).default_dataset else []),
+                         *[f"--set {k}={_set_text(recipe[k])}" for k in keys]])
+        return f"better: the zoo's {entry.name} ({entry.summary()}) was trained with: {line} (or use it: ganzoo sample {entry.name})"
+    return None
+
+
+def _set_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return "none" if value is None else str(value)
 
 
 def cmd_sample(args) -> int:
     from . import load
     from ._io import atomic_write
-    from .plots import MAX_GRID_PIXELS, grid_geometry, streamed_grid
+    from .plots import MAX_GRID_PIXELS, auto_scale, grid_geometry, streamed_grid
     from .training import resolve_device
     from .truncation import check_fraction
 
@@ -370,20 +417,27 @@ def cmd_sample(args) -> int:
     model = load(args.source, device=str(resolve_device(args.device)), token=args.token)
     if model.data.kind != "image":
         raise GanzooError(f"'{args.source}' generates {model.data.kind}, not images; sample it with ganzoo.load(...).sample(n) in Python")
+    if args.scale is not None and not 1 <= args.scale <= 64:
+        raise GanzooError(f"--scale must be between 1 and 64, got {args.scale}")
     shape = tuple(model.data.shape)
+    scale = args.scale or auto_scale(shape)
     n, nrow, rows = args.n, None, None
     if model.task.value == "conditional" and args.label is None:  # one labelled row per class
         n, nrow = model.variant.grid(args.n)
         classes = model.data.num_classes or 0
         if nrow and -(-n // nrow) == classes:
             rows = list(model.class_names or (str(i) for i in range(classes)))
-    _, _, height, width = grid_geometry(n, shape, nrow)
+        if n != args.n:
+            log.warning("drew %d samples, not %d: the grid has one row per class (%d classes x %d); "
+                        "give -n as a multiple of %d, or --label for one class", n, args.n, classes, nrow or 0, classes)
+    shown_shape = (shape[0], shape[1] * scale, shape[2] * scale)
+    _, _, height, width = grid_geometry(n, shown_shape, nrow)
     if height * width > MAX_GRID_PIXELS:
-        most = max(n for n in (2**k for k in range(24)) if (lambda g: g[2] * g[3] <= MAX_GRID_PIXELS)(grid_geometry(n, shape)))
+        most = max(n for n in (2**k for k in range(24)) if (lambda g: g[2] * g[3] <= MAX_GRID_PIXELS)(grid_geometry(n, shown_shape)))
         raise GanzooError(f"-n {args.n} would make a {width:,}x{height:,} grid, more pixels than image viewers open "
                           f"({MAX_GRID_PIXELS:,}); draw at most about {most:,} per grid (several seeds for more)")
     batches = model.generate_batches(n, seed=args.seed, labels=args.label, truncation=args.truncation)  # one batch in memory at a time
-    grid = streamed_grid(batches, n, shape, nrow, row_labels=rows)
+    grid = streamed_grid(batches, n, shape, nrow, row_labels=rows, scale=scale)
     atomic_write(out, lambda f: grid.save(f, format="PNG"))  # encoded straight into the file
     print(out)
     return 0
@@ -423,10 +477,11 @@ def cmd_eval(args) -> int:
     if args.json:
         print(json.dumps(doc, indent=2, sort_keys=True))
     else:
-        from ._text import with_spreads
+        from ._text import unit_of, with_spreads
 
-        rows = [(name, key, text) for name, result in doc["metrics"].items() for key, text in with_spreads(result["values"])]
-        print(_table(rows, ("metric", "value", "")))
+        rows = [(name, key, text, unit_of(key)) for name, result in doc["metrics"].items() for key, text in with_spreads(result["values"])]
+        print(_table(rows, ("metric", "key", "value ± spread", "unit")))
+        print("\n± is each metric's own spread (over evaluation draws, or a bootstrap standard error); its protocol in eval.json says which")
     sys.stdout.flush()  # the results are out before anything is written
     dest = Path(args.out) if args.out else folder if own else eval_cache_dir(path)
     if dest.exists() and not dest.is_dir():

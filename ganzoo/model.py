@@ -54,7 +54,9 @@ class Model:
 
     @property
     def class_names(self) -> tuple[str, ...] | None:
-        return self.info.data.class_names
+        """The label of each class index: recorded names, else the indices themselves ("0".."9")."""
+        data = self.info.data
+        return data.class_names or (tuple(str(i) for i in range(data.num_classes)) if data.num_classes else None)
 
     def generators(self) -> dict[str, nn.Module]:
         return {name: unwrap(m) for name, m in self.variant.generators().items()}

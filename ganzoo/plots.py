@@ -66,10 +66,17 @@ def grid_geometry(n: int, shape: tuple[int, ...], nrow: int | None = None, paddi
     return cols, rows, rows * (shape[1] + padding) + padding, cols * (shape[2] + padding) + padding
 
 
+def auto_scale(shape: tuple[int, ...], least: int = 24) -> int:
+    """The whole-number enlargement that shows images of ``shape`` at least ``least`` pixels tall."""
+    return max(1, math.ceil(least / max(1, min(shape[1], shape[2]))))
+
+
 def streamed_grid(batches, n: int, shape: tuple[int, ...], nrow: int | None = None, padding: int = 2,
-                  row_labels: Sequence[str] | None = None) -> Image.Image:
+                  row_labels: Sequence[str] | None = None, scale: int = 1) -> Image.Image:
     """The grid ``image_grid_png`` draws of ``n`` images, built from ``batches`` (an iterable of
-    [-1, 1] tensors) one at a time into a uint8 canvas: memory is the grid's, not the samples'."""
+    [-1, 1] tensors) one at a time into a uint8 canvas: memory is the grid's, not the samples'.
+    ``scale`` enlarges each image that many times, pixels kept square (nearest neighbour)."""
+    shape = (shape[0], shape[1] * scale, shape[2] * scale)
     cols, _, height, width = grid_geometry(n, shape, nrow, padding)
     if height * width > MAX_GRID_PIXELS:
         raise ValueError(f"a grid of {n:,} images of {shape[2]}x{shape[1]} would be {width:,}x{height:,} pixels, more than the "
@@ -80,6 +87,8 @@ def streamed_grid(batches, n: int, shape: tuple[int, ...], nrow: int | None = No
         unit = to_unit(batch).cpu().mul_(255).round_().to(torch.uint8)
         if unit.shape[1] == 1:
             unit = unit.expand(-1, 3, -1, -1)  # as make_grid: greyscale grids are saved as RGB
+        if scale > 1:
+            unit = unit.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
         for image in unit:
             r, c = divmod(i, cols)
             top, left = r * (shape[1] + padding) + padding, c * (shape[2] + padding) + padding

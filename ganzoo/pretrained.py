@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ._text import number
 from .errors import ExportError
 
 METADATA = "pretrained.json"
@@ -75,7 +76,7 @@ class Pretrained:
             if not isinstance(v, (int, float)):
                 return f"{v}"
             spread = values.get(f"{k}_std")
-            return f"{v:.4g}" + (f" ± {spread:.2g}" if isinstance(spread, (int, float)) else "")
+            return number(v, 4) + (f" ± {number(spread, 2)}" if isinstance(spread, (int, float)) else "")
 
         def shown(key):
             floor = f"{key}_real_floor"

@@ -67,7 +67,7 @@ def test_cli_resume_is_bit_identical(cli, tmp_path):
         (["run", "dcgan", "--device", "cuda"], "no CUDA GPU"),
         (["run", "dcgan", "--resume", "empty", "--data", "digits"], "cannot be combined with --data"),
         (["run", "dcgan", "--resume", "empty"], "'empty' is not a run directory"),
-        (["sample", "no-such-export"], "export folder 'no-such-export' does not exist"),
+        (["sample", "no-such-export"], "'no-such-export' is not a folder, a pretrained model or a Hub id"),
         (["sample", "empty"], "'empty' is not a ganzoo export: it has no config.json"),
         (["sample", "pickles"], "pickle-format files (model.bin) are never loaded"),
         (["sample", "empty", "-o", "grid.jpg"], "must end in .png"),
@@ -205,3 +205,64 @@ def test_under_scripts_and_batch_jobs(cli, tmp_path):
     reader.stdout.close()  # like `ganzoo metrics | head -0`: the reader is gone before ganzoo writes
     err = reader.stderr.read().decode()
     assert reader.wait() == 141 and err == "", err
+
+
+# -- a new user's first half hour (#31), replayed -----------------------------------------------------
+
+
+def test_the_pretrained_listing_says_how_to_use_each_kind(cli):
+    listed = cli("list", "--pretrained")
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[2:] if line.strip() and not line.startswith("in Python")}
+    assert rows["dcgan-digits"].rstrip().endswith("ganzoo sample dcgan-digits")
+    assert rows["cgan-digits"].rstrip().endswith("ganzoo sample cgan-digits --label L")
+    assert rows["cyclegan-digits-m"].rstrip().endswith("ganzoo translate cyclegan-digits-m IMAGE")
+    assert rows["srgan-photos"].rstrip().endswith("ganzoo upscale srgan-photos IMAGE")
+    assert rows["gan-ring8"].rstrip().endswith("ganzoo.load('gan-ring8').sample(n)")
+
+
+def test_labels_by_index_or_name_and_a_grid_that_cannot_hold_n_says_so(cli, tmp_path):
+    seven = cli("sample", "cgan-digits", "--label", "7", "-n", "4", "-o", "7.png")
+    assert seven.returncode == 0 and seven.stderr == "", seven.stderr
+    word = cli("sample", "cgan-digits", "--label", "seven", "-o", "w.png")
+    assert word.returncode == 2 and word.stderr.strip() == "ganzoo: error: no class named 'seven'; classes: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"
+    rows = cli("sample", "cgan-digits", "-n", "64", "-o", "g.png")
+    assert rows.returncode == 0 and ("drew 60 samples, not 64: the grid has one row per class (10 classes x 6); "
+                                     "give -n as a multiple of 10") in rows.stderr
+
+
+def test_small_models_are_drawn_larger_and_scale_is_a_choice(cli, tmp_path):
+    from PIL import Image
+
+    assert cli("sample", "r3gan-digits", "-n", "4", "-o", "auto.png").returncode == 0  # 16x16: enlarged twice by default
+    assert Image.open(tmp_path / "auto.png").size == (2 * (32 + 2) + 2,) * 2
+    assert cli("sample", "r3gan-digits", "-n", "4", "--scale", "1", "-o", "one.png").returncode == 0
+    assert Image.open(tmp_path / "one.png").size == (2 * (16 + 2) + 2,) * 2
+    assert cli("sample", "r3gan-digits", "--scale", "0", "-o", "x.png").returncode == 2
+
+
+def test_the_eval_table_has_a_heading_per_column_spreads_beside_values_and_units(cli, tmp_path):
+    done = cli("eval", "dcgan-digits", "--metrics", "kid-digitscnn-x5", "--out", tmp_path / "e")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["metric", "key", "value", "±", "spread", "unit"]
+    keys = [line.split()[1] for line in lines[2:] if line.startswith("kid-")]
+    assert "kid_mean" in keys and "kid_std" not in keys and "kid_real_floor_std" not in keys  # folded into their values
+    kid = next(line for line in lines if " kid_mean " in line)
+    assert " ± " in kid and "e+" not in kid and "MMD^2" in kid
+
+
+def test_the_demo_names_the_zoo_recipe_that_does_better(cli):
+    done = cli("run", "dcgan", "--steps", "2", "--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8", "--out", "r")
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("better: the zoo's dcgan-digits (fid-digitscnn-x5 fid ") and "ganzoo run dcgan --set ema=true --set r1=1.0 --set steps=4000" in last
+
+
+def test_the_python_api_reports_progress_through_logging(tmp_path, caplog):
+    import logging
+
+    import ganzoo
+
+    with caplog.at_level(logging.INFO, logger="ganzoo"):
+        ganzoo.train("dcgan", steps=2, batch_size=16, g_width=8, d_width=8, out=str(tmp_path / "r"))
+    assert any(r.name.startswith("ganzoo") and r.getMessage().startswith("step 2/2 (100%)") for r in caplog.records)

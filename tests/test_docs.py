@@ -42,3 +42,13 @@ def test_guide_metric_example_registers_and_runs(register_plugin, tmp_path):
     doc = evaluate(result.run_dir, registry(), ["mean-brightness-n1000"])
     value = doc["metrics"]["mean-brightness-n1000"]["values"]["brightness"]
     assert -1.0 <= value <= 1.0 and doc["metrics"]["mean-brightness-n1000"]["protocol"] == {"n": 1000}
+
+
+def test_readme_list_variants_example_is_true():
+    import re
+
+    import ganzoo
+
+    readme = (ROOT / "README.md").read_text()
+    shown = re.search(r'ganzoo\.list_variants\("\*gan"\)\s+# (\[.*?\])', readme)
+    assert shown and eval(shown.group(1)) == ganzoo.list_variants("*gan")  # noqa: S307 - a list literal from our README

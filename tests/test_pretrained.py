@@ -113,8 +113,11 @@ def test_duplicate_pretrained_names_are_refused(register_plugin):
 
 
 def test_unknown_source_is_one_clear_error():
-    with pytest.raises((ExportError, PluginError, ganzoo.GanzooError), match="does not exist"):
+    with pytest.raises(ExportError, match=r"'dcgan-nope' is not a folder, a pretrained model or a Hub id \(hf-hub:USER/NAME\); "
+                       r"'dcgan' is a variant: its pretrained models are dcgan-digits, dcgan-stacked-digits"):
         ganzoo.load("dcgan-nope")
+    with pytest.raises(ExportError, match=r"did you mean 'dcgan-digits'"):
+        ganzoo.load("dcgan-digit")
 
 
 MIXTURE_ENTRIES = sorted(n for n in EXPECTED if n.endswith(("-ring8", "-grid25")))

@@ -20,10 +20,12 @@ log = logging.getLogger(__name__)
 
 class PlainProgress:
     """Progress for logs rather than terminals: one self-contained line every ``every`` seconds,
-    "ganzoo: step 250/1500 (17%) loss_d 0.631 loss_g 1.2 | 410 images/s | ETA 2m10s"."""
+    "step 250/1500 (17%) loss_d 0.631 loss_g 1.2 | 410 images/s | ETA 2m10s". ``to_log``: through
+    logging at INFO (the Python API, where the caller's logging config decides), else to stderr
+    (the CLI under a scheduler or a pipe, where tqdm would have drawn its bar)."""
 
-    def __init__(self, total: int, start: int, every: float):
-        self.total, self.start, self.every = total, start, every
+    def __init__(self, total: int, start: int, every: float, *, to_log: bool = False):
+        self.total, self.start, self.every, self.to_log = total, start, every, to_log
         self.t0 = self.last = time.perf_counter()
 
     def update(self, step: int, losses: dict[str, torch.Tensor], batch: int) -> None:
@@ -35,9 +37,11 @@ class PlainProgress:
         rate = done / max(now - self.t0, 1e-9)
         eta = (self.total - step) / rate if rate > 0 else float("inf")
         values = " ".join(f"{k} {float(v):.3g}" for k, v in losses.items())
-        # The progress bar's stand-in, written where tqdm writes it and switched by the same `progress`.
-        sys.stderr.write(f"ganzoo: step {step}/{self.total} ({100 * step // max(self.total, 1)}%) {values} | "
-                         f"{rate * batch:.0f} images/s | ETA {_duration(eta)}\n")
+        line = f"step {step}/{self.total} ({100 * step // max(self.total, 1)}%) {values} | {rate * batch:.0f} images/s | ETA {_duration(eta)}"
+        if self.to_log:
+            log.info("%s", line)
+            return
+        sys.stderr.write(f"ganzoo: {line}\n")  # the progress bar's stand-in, written where tqdm writes it
         sys.stderr.flush()
 
 

@@ -274,9 +274,10 @@ class Trainer:
             net.train()
         disable = (not self.is_main) or (None if self.progress is None else not self.progress)
         bar = tqdm(total=total, initial=self.step, unit="step", disable=disable, dynamic_ncols=True, file=sys.stderr)
-        # No bar (stderr is not a terminal) but progress wanted: plain lines instead, every progress_every seconds.
-        plain = PlainProgress(total, self.step, self.train.progress_every) if (
-            self.is_main and self.progress is not False and bar.disable and self.train.progress_every > 0) else None
+        # No bar (stderr is not a terminal): plain lines instead, every progress_every seconds; with
+        # progress=False (the Python API, `-q`) they go to logging at INFO, for the caller to show or not.
+        plain = PlainProgress(total, self.step, self.train.progress_every, to_log=self.progress is False) if (
+            self.is_main and bar.disable and self.train.progress_every > 0) else None
         start_batches, t0 = self.stream.position, time.perf_counter()
         with StopOnSignal() as stop:
             try:
