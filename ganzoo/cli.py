@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", metavar="DIR", help="run directory (default: runs/VARIANT-DATASET-TIMESTAMP)")
     r.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE", help="set any config key, e.g. --set lr=1e-4 --set ema=true (repeatable)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest checkpoint, with its own config; --steps, --device, --amp, --compile and --set of how-it-runs trainer keys (logging, checkpoints, evaluation) may change, anything else is refused")
-    r.add_argument("--show-config", action="store_true", help="print the resolved config as JSON and exit without training")
+    r.add_argument("--config", metavar="FILE", help="read config keys from a YAML or JSON file (what --show-config writes, or a run's config.json); --set and flags override it")
+    r.add_argument("--show-config", action="store_true", help="print the resolved config as YAML, each key with its comment and type, and exit without training; --config reads it back")
     r.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], help="mixed precision (default auto: bf16, or fp16 with loss scaling, on CUDA; off elsewhere)")
     r.add_argument("--compile", action="store_true", help="torch.compile every network (the first steps wait for compilation)")
     r.add_argument("--strict", action="store_true", help="refuse an image folder with unreadable files (default: skip them with a warning)")
@@ -330,17 +331,23 @@ def _launch(nproc: int) -> int:
 
 
 def _run(args) -> int:
-    import json
 
     from ._plugins import registry
-    from .config import parse_assignments, to_dict
+    from .config import parse_assignments
     from .training import prepare, prepare_resume
     from .training.setup import command_line
 
     settings = parse_assignments(args.settings)  # --set text, parsed by each key's type; the flags below are typed already
     flags = {"device": args.device, "amp": args.amp, "compile": True if args.compile else None}
+    data = args.data
+    if args.config and not args.resume:
+        from . import config_file
+
+        file_settings, file_data = config_file.settings(config_file.read(args.config), args.config, args.variant, registry().variant(args.variant))
+        settings = {**file_settings, **settings}  # --set over the file
+        data = data or file_data
     if args.resume:
-        extra = [f for f in ("data", "batch_size", "seed", "out") if getattr(args, f) is not None]
+        extra = [f for f in ("data", "batch_size", "seed", "out", "config") if getattr(args, f) is not None]
         if extra:
             raise GanzooError(f"--resume continues a run with its own config; it cannot be combined with --{extra[0].replace('_', '-')}")
         settings.update({k: v for k, v in flags.items() if v is not None})
@@ -349,10 +356,20 @@ def _run(args) -> int:
     else:
         flags.update(steps=args.steps, batch_size=args.batch_size, seed=args.seed)
         settings.update({k: v for k, v in flags.items() if v is not None})
-        trainer = prepare(registry(), args.variant, data=args.data, settings=settings, out=args.out,
+        if args.show_config:
+            from . import config_file
+            from .training.setup import resolve_configs
+
+            cls = registry().variant(args.variant)
+            config, train = resolve_configs(cls, settings)
+            print(config_file.to_yaml(cls.name, data or cls.default_dataset, config, train), end="")
+            return 0
+        trainer = prepare(registry(), args.variant, data=data, settings=settings, out=args.out,
                           command=command_line([sys.argv[0], *sys.argv[1:]]), strict_data=args.strict, progress=False if args.quiet else None)
-    if args.show_config:
-        print(json.dumps({"config": to_dict(trainer.config), "train": to_dict(trainer.train)}, indent=2))
+    if args.show_config:  # of a resumed run: its own config, as it continues
+        from . import config_file
+
+        print(config_file.to_yaml(trainer.variant.name, trainer.dataset, trainer.config, trainer.train), end="")
         return 0
     info = trainer.data.info
     world = f" x {trainer.world} processes" if trainer.world > 1 else ""

@@ -15,6 +15,7 @@ from ..config import TrainConfig, VariantConfig, field_types, replace, resolve_v
 from ..data import load_data
 from ..errors import ConfigError, GanzooError
 from ..export.format import PluginRef
+from ..variant import Variant
 from .run_dir import RunDir, default_run_dir, read_run_doc
 from .trainer import RunSpec, Trainer, resolve_device
 
@@ -40,10 +41,7 @@ def prepare(registry: Registry, variant: str, *, data: str | None = None, settin
     and trainer keys alike (``--set``; :class:`ganzoo.config.Text` values are parsed by the key's
     type); ``strict_data`` refuses an image folder with unreadable files instead of skipping them."""
     cls = registry.variant(variant)
-    vset, tset = split_overrides(settings or {}, cls.Config(), TrainConfig())
-    config = replace(cls.Config(), vset)
-    train = replace(replace(TrainConfig(), dict(cls.train_defaults)), tset)
-    _check_positive(config, train)
+    config, train = resolve_configs(cls, settings)
     dataset = data or cls.default_dataset
     run_dir = RunDir(Path(out) if out is not None else default_run_dir(cls.name, dataset), writer=_rank() == 0)
     if run_dir.config.exists() and run_dir.writer:  # other ranks may start after rank 0 wrote it
@@ -57,6 +55,16 @@ def prepare(registry: Registry, variant: str, *, data: str | None = None, settin
     except BaseException:
         run_dir.abandon()
         raise
+
+
+def resolve_configs(cls: type[Variant], settings: dict[str, Any] | None) -> tuple[VariantConfig, TrainConfig]:
+    """The variant's and the trainer's config with ``settings`` applied over the defaults (the
+    variant's own trainer defaults included), every value checked; nothing is loaded or written."""
+    vset, tset = split_overrides(settings or {}, cls.Config(), TrainConfig())
+    config = replace(cls.Config(), vset)
+    train = replace(replace(TrainConfig(), dict(cls.train_defaults)), tset)
+    _check_positive(config, train)
+    return config, train
 
 
 def prepare_resume(registry: Registry, run_dir: str | Path, *, variant: str | None = None, steps: int | None = None,
