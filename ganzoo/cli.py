@@ -133,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pl2.add_argument("repo", metavar="USER/NAME[@REVISION]", help="Hub repo, optionally pinned to a branch, tag or commit")
     pl2.add_argument("--token", help="Hugging Face token for private repos (default: HF_TOKEN or `hf auth login`)")
+
+    c = sub.add_parser("completion", help="print a shell completion script (bash, zsh or fish)",
+        description="Print a script that completes sub-commands, flags, variants, datasets, metrics, pretrained names and --set keys. "
+        "bash: eval \"$(ganzoo completion bash)\" in ~/.bashrc; zsh: the same with zsh; fish: ganzoo completion fish > "
+        "~/.config/fish/completions/ganzoo.fish. The names are those installed now: generate it again after installing a plugin.",
+    )
+    c.add_argument("shell", choices=["bash", "zsh", "fish"], help="the shell")
     return p
 
 
@@ -598,7 +605,16 @@ def cmd_pull(args) -> int:
     return 0
 
 
+def cmd_completion(args) -> int:
+    from ._plugins import registry
+    from .completion import script
+
+    print(script(args.shell, build_parser(), registry()), end="")
+    return 0
+
+
 COMMANDS = {
+    "completion": cmd_completion,
     "translate": cmd_translate,
     "upscale": cmd_upscale,
     "push": cmd_push,

@@ -1,5 +1,6 @@
 """The command line through a real subprocess: the happy path and every user error."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -266,3 +267,35 @@ def test_the_python_api_reports_progress_through_logging(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="ganzoo"):
         ganzoo.train("dcgan", steps=2, batch_size=16, g_width=8, d_width=8, out=str(tmp_path / "r"))
     assert any(r.name.startswith("ganzoo") and r.getMessage().startswith("step 2/2 (100%)") for r in caplog.records)
+
+
+def test_bash_completion_completes_commands_variants_names_and_set_keys(cli, tmp_path):
+    import shutil
+
+    script = cli("completion", "bash")
+    assert script.returncode == 0, script.stderr
+    (tmp_path / "ganzoo.bash").write_text(script.stdout)
+    probe = """
+source ./ganzoo.bash
+t() { COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); COMPREPLY=(); _ganzoo; echo "${COMPREPLY[*]}"; }
+t ganzoo ru
+t ganzoo run dc
+t ganzoo run dcgan --set g_w
+t ganzoo run dcgan --set ema_d
+t ganzoo sample dcgan-di
+t ganzoo run dcgan --data ring
+t ganzoo eval x --metrics label-acc
+t ganzoo run dcgan --show-c
+complete -p ganzoo
+"""
+    done = subprocess.run([shutil.which("bash"), "--norc", "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["run", "dcgan", "g_width=", "ema_decay=", "dcgan-digits", "ring8",
+                                        "label-accuracy-digitscnn-n10000", "--show-config", "complete -F _ganzoo ganzoo"]
+
+
+def test_zsh_and_fish_completion_scripts_hold_the_same_names(cli):
+    zsh, fish = cli("completion", "zsh").stdout, cli("completion", "fish").stdout
+    assert "bashcompinit" in zsh and "complete -F _ganzoo ganzoo" in zsh
+    assert "-a 'list plugins datasets run" in fish and "g_width=" in fish and "dcgan-digits" in fish and "-l show-config" in fish
+    assert cli("completion", "tcsh").returncode == 2
