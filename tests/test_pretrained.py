@@ -202,3 +202,40 @@ def test_shipped_stacked_digits_model_rescores_to_its_recorded_numbers():
     floor = modes_kl(real_digits @ np.array([100, 10, 1]))[1]
     assert recorded["kl_real_floor"] == pytest.approx(floor, rel=1e-6)
     assert 0 < recorded["kl_real_floor"] < recorded["kl"]  # the judge's own errors cost less than the model's
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_the_zoo_cards_are_hub_native(name):
+    """model-index holds only the model's own measurements, each with its protocol id; tags and a
+    datasets key only for Hub datasets; no image pipeline for points. huggingface_hub parses it."""
+    from huggingface_hub import ModelCard
+    from huggingface_hub.repocard_data import model_index_to_eval_results
+
+    from ganzoo.export.card import HUB_DATASETS, _measured
+
+    entry = ganzoo.load(name)
+    card = ModelCard((entry.path / "README.md").read_text())
+    data = card.data.to_dict()
+    _, results = model_index_to_eval_results(data["model-index"])
+    assert results and all(_measured(r.metric_type, r.metric_value) and r.metric_config for r in results)
+    keys = {r.metric_type for r in results}
+    assert not any(k.endswith(("_most_often", "_real_floor", "_std")) or k in ("images", "draws") for k in keys), keys
+    assert all(not t.startswith("dataset:") for t in data["tags"]) and "datasets" not in data  # none of the zoo's data is on the Hub
+    assert entry.dataset not in HUB_DATASETS
+    if entry.data.kind == "points":
+        assert "pipeline_tag" not in data and "2d-points" in data["tags"]
+    else:
+        assert data["pipeline_tag"] in ("unconditional-image-generation", "image-to-image")
+
+
+def test_a_card_links_a_dataset_only_when_it_is_on_the_hub():
+    import dataclasses
+
+    from huggingface_hub import ModelCard
+
+    from ganzoo.export.card import model_card
+
+    info = ganzoo.load("dcgan-digits").info
+    on_hub = dataclasses.replace(info, training=dataclasses.replace(info.training, dataset="mnist"))
+    data = ModelCard(model_card(on_hub, None, has_grid=False)).data.to_dict()
+    assert data["datasets"] == ["ylecun/mnist"] and "dataset:ylecun/mnist" in data["tags"]

@@ -27,6 +27,9 @@ from ..variant import Task, Variant
 from .format import CARD, GRID, ExportInfo
 
 CARD_MARK = "<!-- written by ganzoo: rewritten when the model is evaluated -->"
+# Registered datasets that are also Hugging Face datasets, by their Hub ids: the card's datasets key
+# and "dataset:" tag link there. A dataset not listed (the embedded digits, a folder) gets neither.
+HUB_DATASETS = {"mnist": "ylecun/mnist", "fashion-mnist": "zalando-datasets/fashion_mnist", "cifar10": "uoft-cs/cifar10"}
 # The Hub's task list has no class-conditional generation; its class-conditional GANs are listed
 # under unconditional-image-generation, so ours are too.
 PIPELINE_TAGS = {
@@ -154,11 +157,13 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
     # What config.json says is shown as text: a downloaded export cannot add lines of markdown.
     variant, dataset = (one_line(t, 200).replace("`", "'") for t in (info.variant, info.training.dataset))
     dname = Path(dataset).name
-    pipeline = PIPELINE_TAGS[info.task]
+    points = info.data.kind == "points"
+    pipeline = None if points else PIPELINE_TAGS[info.task]  # the Hub has no task for 2-D point clouds
+    hub_dataset = HUB_DATASETS.get(dataset)
     evals = [
         EvalResult(
-            task_type=pipeline, dataset_type=dname, dataset_name=dname,
-            metric_type=key, metric_name=f"{metric} {key}", metric_value=value,
+            task_type=pipeline or "other", dataset_type=hub_dataset or dname, dataset_name=dname,
+            metric_type=key, metric_name=f"{metric} {key}", metric_value=value, metric_config=metric,  # the protocol's id
         )
         for metric, result in (results or {}).get("metrics", {}).items()
         for key, value in result["values"].items()
@@ -167,7 +172,9 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
     card = ModelCardData(
         library_name="ganzoo",
         license="mit",  # ganzoo's own; the card says so and that the training data's terms apply too
-        tags=["ganzoo", "gan", variant, f"dataset:{dname}", info.task.value],
+        # A "dataset:" tag and the datasets key link to a Hub dataset, so only a dataset that is one gets them.
+        tags=["ganzoo", "gan", variant, info.task.value, *(["2d-points"] if points else []), *([f"dataset:{hub_dataset}"] if hub_dataset else [])],
+        datasets=[hub_dataset] if hub_dataset else None,
         pipeline_tag=pipeline,
         model_name=f"{variant}-{dname}" if evals else None,
         eval_results=evals or None,
@@ -248,10 +255,18 @@ def _limitations_section(notes: str) -> list[str]:
     return ["## Limitations", "", "> " + one_line(notes, 2000).replace("`", "'"), ""]
 
 
+NOT_METRICS = ("_most_often",  # a class index: which class a translation most often gives
+               "_real_floor", "_bicubic", "_identity",  # floors and baselines: the card's body reads the metric against them
+               )
+NOT_METRIC_PREFIXES = ("n_", "judge_", "untranslated_", "restyled_")  # counts; the judges' own accuracy; baselines
+
+
 def _measured(key: str, value: Any) -> bool:
-    """A value model-index may hold: a finite number that was measured, not a sample count, a
-    draw count or a spread (spreads are in the card's table, beside their means)."""
-    bookkeeping = key.startswith("n_") or key.endswith(("_std", "_size")) or key == "draws"
+    """A value model-index may hold: a finite number measured on the model. Not a sample, image or
+    draw count, a spread (beside its mean in the card's table), a class index, or a floor or
+    baseline (in the card's table, for the metric to be read against)."""
+    bookkeeping = (key.startswith(NOT_METRIC_PREFIXES) or key.endswith(("_std", "_size", *NOT_METRICS))
+                   or key in ("draws", "images"))
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and not bookkeeping
 
 
@@ -270,7 +285,10 @@ def _results_section(results: dict[str, Any] | None) -> list[str]:
         return []
     lines = ["## Evaluation", "", "Measured with `ganzoo eval` (each metric's sampling seed and ganzoo version beside it; "
              "± is the spread its protocol in eval.json defines: over evaluation draws, a bootstrap standard error, or over "
-             "held-out images):", "",
+             "held-out images). Floors (`*_real_floor`: real data against itself) and baselines (`*_bicubic`, `untranslated_*`, "
+             "`restyled_*`, `fid_b_identity`, the judges' own `judge_accuracy_*`) are what each number is read against; they, "
+             "counts and class indices (`*_most_often`) are in this table only, and the card's model-index holds the model's own "
+             "measurements, each with its protocol's id as `config`:", "",
              "| metric | value | seed | ganzoo |", "|---|---|---|---|"]
     for metric, result in sorted(results["metrics"].items()):
         seed, version = result.get("seed", results.get("seed")), result.get("ganzoo_version", results.get("ganzoo_version"))
