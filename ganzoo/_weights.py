@@ -87,6 +87,13 @@ class RemoteWeights:
 
         path = self.path(download)
         try:
-            return load_file(str(path))
+            state = load_file(str(path))
         except (OSError, SafetensorError) as exc:
             raise GanzooError(f"{path} cannot be read as {self.what}: {str(exc).splitlines()[0]}") from None
+        # A user's file may hold the whole network (torchvision's vgg19().state_dict(), classifier
+        # included): what is used is the part this copy keeps, and a file without it is refused.
+        kept = {k: v for k, v in state.items() if k.startswith(self.keep)}
+        if not kept:
+            sample = ", ".join(sorted(state)[:3]) or "no tensors"
+            raise GanzooError(f"{path} holds no '{self.keep}*' tensors ({sample}...), so it is not {self.what} in torchvision's layout")
+        return kept

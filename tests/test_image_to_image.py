@@ -488,3 +488,28 @@ def test_cycle_recolor_adds_a_recoloured_cycle_that_trains_the_return_translator
     off = SimpleNamespace(config=CycleGANConfig(), _noisy=lambda x: x)
     assert CycleGAN._cycle(off, real, translated, back, "b").item() == pytest.approx(plain.item())
     assert CycleGAN._cycle(owner, real, translated, back, "a").item() == pytest.approx(plain.item())  # only "b" named
+
+
+def test_vgg19_weights_in_either_layout_and_a_wrong_file_is_one_line(tmp_path, monkeypatch):
+    """torchvision's whole vgg19().state_dict() (classifier included) works as well as the features
+    alone; a file of another network is refused in one line, through the CLI."""
+    from safetensors.torch import load_file, save_file
+    from torchvision.models.vgg import cfgs, make_layers
+
+    from conftest import run_main
+    from ganzoo_srgan import VGG19, VGG54
+
+    torch.manual_seed(0)
+    features = {f"features.{k}": v for k, v in make_layers(cfgs["E"]).state_dict().items()}
+    whole = {**features, "classifier.0.weight": torch.zeros(4, 3), "classifier.0.bias": torch.zeros(4)}  # stand-ins for 120 M
+    save_file(whole, str(tmp_path / "whole.safetensors"))
+    monkeypatch.setenv("GANZOO_VGG19_WEIGHTS", str(tmp_path / "whole.safetensors"))
+    net = VGG54(VGG19.load(download=False))
+    assert torch.equal(net.net[0].weight, features["features.0.weight"])
+    assert set(VGG19.load(download=False)) == set(features)
+    save_file({"conv1.weight": torch.zeros(2, 3, 3, 3)}, str(tmp_path / "resnet.safetensors"))
+    done = run_main("run", "srgan", "--set", "content=vgg54", "--steps", "1", "--out", "r", cwd=tmp_path,
+                    env={"GANZOO_VGG19_WEIGHTS": str(tmp_path / "resnet.safetensors")})
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "holds no 'features.*' tensors (conv1.weight...)" in done.stderr
+    assert load_file(str(tmp_path / "whole.safetensors")).keys() == whole.keys()  # the user's file is left as it was

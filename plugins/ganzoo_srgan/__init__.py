@@ -166,7 +166,13 @@ class VGG54(nn.Module):
         # (2 s of random init and 480 MB) would be thrown away.
         self.net = make_layers(cfgs["E"])[:36]
         if state is not None:
-            self.net.load_state_dict({k.removeprefix("features."): v for k, v in state.items() if int(k.split(".")[1]) < 36})
+            own = {k.removeprefix("features."): v for k, v in state.items()
+                   if k.count(".") == 2 and k.split(".")[1].isdigit() and int(k.split(".")[1]) < 36}
+            try:
+                self.net.load_state_dict(own)
+            except RuntimeError as exc:  # a file of another network, or of another VGG
+                raise ganzoo.GanzooError(f"the VGG19 weights do not fit VGG19's features ({str(exc).splitlines()[0][:160]}); "
+                                         f"give ${VGG19.env} torchvision's vgg19() weights as safetensors") from None
         self.net.requires_grad_(False).eval()
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
