@@ -29,7 +29,7 @@ GROUP = "ganzoo"
 DISTRIBUTION = _DISTRIBUTION  # the distribution whose entry points are the built-in variants
 AUTOLOAD_ENV = "GANZOO_DISABLE_PLUGIN_AUTOLOAD"
 # Core modules that are plugins like any other; loaded even with autoload disabled.
-CORE_PLUGINS = ("ganzoo.data.builtin", "ganzoo.eval.builtin")
+CORE_PLUGINS = ("ganzoo.data.builtin", "ganzoo.eval.builtin", "ganzoo.trackers.builtin")
 
 pm = pluggy.PluginManager(GROUP)
 pm.add_hookspecs(hookspecs)
@@ -177,6 +177,7 @@ def registry() -> Registry:
     _collect(pm.hook.register_variants, reg.add_variant, failures)
     _collect(pm.hook.register_metrics, reg.add_metric, failures)
     _collect(pm.hook.register_pretrained, reg.add_pretrained, failures)
+    _collect(pm.hook.register_trackers, reg.add_tracker, failures)
     reg.failures = failures
     reg.distributions = dict(_dist_of)
     _cache = (key, reg)

@@ -18,6 +18,7 @@ from .data.spec import Dataset
 from .errors import PluginError
 from .eval.metric import Metric
 from .pretrained import Pretrained
+from .trackers import Tracker
 from .variant import Task, Variant
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -49,6 +50,8 @@ class Registry:
     metric_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # metric name -> plugin name
     pretrained: dict[str, Pretrained] = dataclasses.field(default_factory=dict)  # name -> Pretrained
     pretrained_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # pretrained name -> plugin name
+    trackers: dict[str, type[Tracker]] = dataclasses.field(default_factory=dict)  # name -> Tracker subclass
+    tracker_plugin: dict[str, str] = dataclasses.field(default_factory=dict)  # tracker name -> plugin name
     failures: list[PluginFailure] = dataclasses.field(default_factory=list)  # what could not be loaded or registered
     distributions: dict[str, tuple[str | None, str | None]] = dataclasses.field(default_factory=dict)  # plugin -> (dist, version)
 
@@ -98,6 +101,17 @@ class Registry:
             raise RegistrationError(f"pretrained '{entry.name}' is already registered by plugin '{self.pretrained_plugin[entry.name]}'")
         self.pretrained[entry.name] = entry
         self.pretrained_plugin[entry.name] = plugin
+
+    def add_tracker(self, plugin: str, cls: Any) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, Tracker)):
+            raise RegistrationError(f"register_trackers expects a ganzoo.trackers.Tracker subclass, got {cls!r}")
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise RegistrationError(f"tracker name {name!r} must be lowercase letters, digits, '-' or '_'")
+        if name in self.trackers:
+            raise RegistrationError(f"tracker '{name}' is already registered by plugin '{self.tracker_plugin[name]}'")
+        self.trackers[name] = cls
+        self.tracker_plugin[name] = plugin
 
     # -- look-up -----------------------------------------------------------------------------------
 

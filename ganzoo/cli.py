@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", metavar="FILE", help="read config keys from a YAML or JSON file (what --show-config writes, or a run's config.json); --set and flags override it")
     r.add_argument("--show-config", action="store_true", help="print the resolved config as YAML, each key with its comment and type, and exit without training; --config reads it back")
     r.add_argument("--amp", choices=["auto", "off", "bf16", "fp16"], help="mixed precision (default auto: bf16, or fp16 with loss scaling, on CUDA; off elsewhere)")
+    r.add_argument("--tracker", action="append", dest="trackers", metavar="NAME", help="also report to this experiment tracker (repeatable): tensorboard (built in), wandb, mlflow, or a plugin's; `ganzoo plugins` lists them")
     r.add_argument("--compile", action="store_true", help="torch.compile every network (the first steps wait for compilation)")
     r.add_argument("--strict", action="store_true", help="refuse an image folder with unreadable files (default: skip them with a warning)")
     r.add_argument("--nproc", type=int, metavar="N", help="train with N processes (DistributedDataParallel; one GPU each, or gloo on CPU): runs torchrun for you")
@@ -280,7 +281,7 @@ def cmd_plugins(args) -> int:
     rows, old = [], []
     for info in plugin_infos():
         dist = f"{info.distribution} {info.version}" if info.distribution else "(in-process)"
-        provides = [n for n, p in reg.variant_plugin.items() if p == info.name] + [n for n, p in reg.dataset_plugin.items() if p == info.name]
+        provides = [n for owners in (reg.variant_plugin, reg.dataset_plugin, reg.tracker_plugin) for n, p in owners.items() if p == info.name]
         rows.append((info.name, dist, str(info.api) if info.api is not None else "-", ", ".join(info.hooks), ", ".join(sorted(provides))))
         old += [(info.name, REMOVED[n]) for n in info.deprecated]
     print(_table(rows, ("plugin", "distribution", "api", "hooks", "provides")))
@@ -345,7 +346,8 @@ def _run(args) -> int:
     from .training.setup import command_line
 
     settings = parse_assignments(args.settings)  # --set text, parsed by each key's type; the flags below are typed already
-    flags = {"device": args.device, "amp": args.amp, "compile": True if args.compile else None}
+    flags = {"device": args.device, "amp": args.amp, "compile": True if args.compile else None,
+             "trackers": tuple(args.trackers) if args.trackers else None}
     data = args.data
     if args.config and not args.resume:
         from . import config_file

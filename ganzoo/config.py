@@ -82,6 +82,9 @@ class TrainConfig:
     eval_metrics: tuple[str, ...] = ()  # metrics to run then; empty: every metric that applies
     best_metric: str = ""  # "metric:key" whose best value keeps checkpoints/best.safetensors, e.g. "fid-digitscnn-x5:fid"
     best_mode: Literal["min", "max"] = "min"  # whether lower (FID) or higher (accuracy) values of best_metric are better
+    # experiment trackers the run also reports to (`--tracker NAME`, repeatable; `ganzoo plugins`
+    # lists them): "tensorboard" is built in, "wandb" and "mlflow" come as plugins
+    trackers: tuple[str, ...] = ()
     pack: Annotated[int, Range(ge=1, le=64)] = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
     # DiffAugment (Zhao et al. 2020): the same kinds of random, differentiable transforms on every
     # image D sees, real and fake, so D cannot memorise a small dataset; any of color, translation,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .data.spec import Dataset
     from .eval.metric import Metric
     from .pretrained import Pretrained
+    from .trackers import Tracker
     from .variant import Variant
 
 hookspec = pluggy.HookspecMarker("ganzoo")
@@ -63,4 +64,14 @@ def register_pretrained(register: Callable[["Pretrained"], None]) -> None:
 
     Names are global and refused when taken; ``ganzoo list --pretrained`` shows them and
     ``ganzoo.load(name)`` loads one after checking its sha256.
+    """
+
+
+@hookspec
+def register_trackers(register: Callable[["type[Tracker]"], None]) -> None:
+    """Register experiment trackers: call ``register(TrackerSubclass)`` for each one.
+
+    The class subclasses :class:`ganzoo.trackers.Tracker` and sets ``name`` (what ``--tracker``
+    takes) and ``requires`` (the modules it imports, checked before training, so a missing package
+    is one line naming what to install). ``ganzoo run --tracker NAME`` then calls it on rank 0.
     """

@@ -15,6 +15,7 @@ from ..config import TrainConfig, VariantConfig, field_types, replace, resolve_v
 from ..data import load_data
 from ..errors import ConfigError, GanzooError
 from ..export.format import PluginRef
+from ..trackers import validate as validate_trackers
 from ..variant import Variant
 from .run_dir import RunDir, default_run_dir, read_run_doc
 from .trainer import RunSpec, Trainer, resolve_device
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 # Trainer keys a resumed run may change: how it runs and what it writes, not what it computes.
 RESUMABLE = ("device", "amp", "compile", "channels_last", "sync_batchnorm", "log_every", "sample_every",
              "checkpoint_every", "keep_checkpoints", "num_samples", "eval_every", "eval_metrics", "best_metric",
-             "on_nonfinite", "max_loss", "progress_every")
+             "on_nonfinite", "max_loss", "progress_every", "trackers")
 
 
 def command_line(argv: list[str] | None = None) -> str:
@@ -47,11 +48,12 @@ def prepare(registry: Registry, variant: str, *, data: str | None = None, settin
     if run_dir.config.exists() and run_dir.writer:  # other ranks may start after rank 0 wrote it
         raise GanzooError(f"'{run_dir.path}' already holds a run; continue it with --resume {run_dir.path} or choose another --out")
     resolve_device(train.device)  # fail on a bad device before loading data
+    validate_trackers(train.trackers, registry.trackers)  # and on a tracker that is missing or not installed
     run_dir.create()  # and on a folder that cannot be one
     spec = RunSpec(cls, config, train, dataset, command=command, plugin=PluginRef(*registry.distribution_of_variant(cls.name)))
     try:
         loaded = load_data(dataset, cls.data_request(config), registry.datasets, strict=strict_data)
-        return Trainer(spec, loaded, run_dir, metrics=registry.metrics, progress=progress)
+        return Trainer(spec, loaded, run_dir, metrics=registry.metrics, progress=progress, trackers=registry.trackers)
     except BaseException:
         run_dir.abandon()
         raise
@@ -99,10 +101,11 @@ def prepare_resume(registry: Registry, run_dir: str | Path, *, variant: str | No
     train = dataclasses.replace(train, **{k: v for k, v in changes.items() if k != "steps"})
     _check_positive(config, train)
     folder.check_checkpoint_names()
+    validate_trackers(train.trackers, registry.trackers)
     loaded = load_data(doc["dataset"], cls.data_request(config), registry.datasets, strict=strict_data)
     spec = RunSpec(cls, config, train, doc["dataset"], command=doc.get("command", ""),
                    plugin=PluginRef(*registry.distribution_of_variant(cls.name)))
-    trainer = Trainer(spec, loaded, folder, metrics=registry.metrics, progress=progress)
+    trainer = Trainer(spec, loaded, folder, metrics=registry.metrics, progress=progress, trackers=registry.trackers)
     trainer.resume_changes = changes
     try:
         done = trainer.resume()

@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -41,6 +41,9 @@ from .ema import EMA
 from .progress import PlainProgress, StopOnSignal
 from .run_dir import RunDir
 from .state import TrainingState
+
+if TYPE_CHECKING:
+    from ..trackers import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +106,17 @@ class RunResult:
 class Trainer:
     """Trains ``spec`` on ``data`` into ``run_dir``. ``metrics`` (the registry's) serve evaluation
     during training (``eval_every``); ``progress`` forces the progress bar on or off (None: when
-    stderr is a terminal)."""
+    stderr is a terminal); ``trackers`` (the registry's) are those ``train.trackers`` may name."""
 
     def __init__(self, spec: RunSpec, data: InMemoryData, run_dir: str | Path | RunDir, *,
-                 metrics: Mapping[str, Metric] | None = None, progress: bool | None = None):
+                 metrics: Mapping[str, Metric] | None = None, progress: bool | None = None,
+                 trackers: Mapping[str, type[Tracker]] | None = None):
         cls, train = spec.variant_cls, spec.train
         cls.check_data(spec.config, data.info)
         self.spec = spec
         self.metrics = dict(metrics or {})
+        self.tracker_classes = dict(trackers or {})
+        self.trackers: list[Tracker] = []  # open while fit() runs, on rank 0
         self.progress = progress
         self.rank, self.world = distributed.rank_and_world()
         self.is_main = self.rank == 0
@@ -250,6 +256,7 @@ class Trainer:
         The run directory is locked meanwhile: a second writer is refused, naming this process."""
         self.dir.claim(resumed=self.resumed)
         try:
+            self._open_trackers()
             return self._fit(stop_at)
         except Diverged:
             self._release_unstarted_run()
@@ -261,6 +268,7 @@ class Trainer:
                 f"(the last good checkpoint: {good.name if good else 'none yet'}); free space or fix the folder, then continue with: "
                 f"ganzoo run {self.variant.name} --resume {self.run_dir}", exit_code=3) from None
         finally:
+            self._close_trackers()
             self.dir.release()
 
     def _fit(self, stop_at: int | None) -> RunResult:
@@ -419,6 +427,41 @@ class Trainer:
     def _log(self, row: dict[str, Any]) -> None:
         self.history.append(row)
         self.dir.append_metrics(row)
+        if self.trackers:
+            values = {k: float(v) for k, v in row.items() if k != "step" and isinstance(v, (int, float)) and math.isfinite(v)}
+            if "images_per_s" in row:  # a training row: the learning rates it ran at, too
+                values.update({f"lr/{name}": float(opt.param_groups[0]["lr"]) for name, opt in self.variant.optimizers().items()})
+            self._track("log_metrics", row["step"], values)
+
+    # -- trackers (rank 0): metrics.jsonl stays the record; a tracker that fails is dropped ------------
+
+    def _open_trackers(self) -> None:
+        if not self.is_main or not self.train.trackers:
+            return
+        from ..trackers import validate
+
+        doc = self.run_doc()
+        for cls in validate(self.train.trackers, self.tracker_classes):
+            try:
+                tracker = cls(self.run_dir, doc)
+                tracker.log_config(doc)
+            except Exception as exc:  # noqa: BLE001 - a tool's failure must not stop the run
+                log.warning("tracker '%s' could not start (%s: %s); training goes on without it", cls.name, type(exc).__name__, exc)
+                continue
+            self.trackers.append(tracker)
+
+    def _track(self, method: str, *args: Any) -> None:
+        for tracker in list(self.trackers):
+            try:
+                getattr(tracker, method)(*args)
+            except Exception as exc:  # noqa: BLE001 - a tool's failure must not stop the run
+                log.warning("tracker '%s' failed (%s: %s); training goes on without it (metrics.jsonl has everything)",
+                            tracker.name, type(exc).__name__, exc)
+                self.trackers.remove(tracker)
+
+    def _close_trackers(self) -> None:
+        self._track("close")
+        self.trackers = []
 
     @contextlib.contextmanager
     def _ema_weights(self):
@@ -449,6 +492,7 @@ class Trainer:
         else:
             png = image_grid_png(samples, nrow=self.grid_nrow, row_labels=self.row_labels(len(samples)))
         self.dir.write_file(path, png)
+        self._track("log_image", self.step, "samples", png)
         if self.history:
             self.dir.write_file(self.dir.loss_plot, loss_curve_png(self.history, f"{self.variant.name} on {self.dataset}"))
         return path
