@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--verbose", "-v", action="count", default=argparse.SUPPRESS, help="show the full traceback of each failure (and notes)")
     pl.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="print errors only")
 
+    pr = sub.add_parser("prepare", parents=[common], help="decode a folder of images once into a prepared dataset",
+        description="Decode every image below SOURCE (class sub-folders become labels, their names kept) once, on every core, "
+        "into DIR: one memory-mappable uint8 array, the labels and a manifest (source, shape, the file list's fingerprint, "
+        "a sha256, the files left out). `ganzoo run --data DIR` then trains from it without decoding; `--data FOLDER` does "
+        "the same through a cache under the data root.")
+    pr.add_argument("source", metavar="SOURCE", help="a folder of images (ImageFolder layout for labels)")
+    pr.add_argument("-o", "--out", required=True, metavar="DIR", help="the prepared dataset's folder (new, or a prepared dataset to replace)")
+    pr.add_argument("--size", type=int, metavar="N", help="centre-crop to a square and resize to N x N (default: the images' own size, if square)")
+    pr.add_argument("--channels", type=int, choices=[1, 3], help="1 (grey) or 3 (RGB); default: 1 if every image is grey, else 3")
+    pr.add_argument("--strict", action="store_true", help="refuse a folder with unreadable files (default: skip them, listed in the manifest)")
+    pr.add_argument("--workers", type=int, metavar="N", help="decoding processes (default: one per core)")
+
     sub.add_parser("datasets", parents=[common], help="list the registered datasets", description="Datasets usable with `ganzoo run --data NAME`; any folder of images works as --data PATH too.")
 
     r = sub.add_parser("run", parents=[common],
@@ -607,6 +619,21 @@ def cmd_pull(args) -> int:
     return 0
 
 
+def cmd_prepare(args) -> int:
+    from .data.prepared import prepare_folder
+
+    if args.size is not None and not 4 <= args.size <= 8192:
+        raise GanzooError(f"--size must be between 4 and 8192, got {args.size}")
+    if args.workers is not None and args.workers < 1:
+        raise GanzooError(f"--workers must be at least 1, got {args.workers}")
+    m = prepare_folder(args.source, args.out, size=args.size, channels=args.channels, strict=args.strict, workers=args.workers,
+                       progress=False if args.quiet else None)
+    classes = f", {len(m.class_names)} classes ({', '.join(m.class_names[:5])}{'...' if len(m.class_names) > 5 else ''})" if m.class_names else ""
+    print(f"prepared {m.shape[0]:,} images of {m.shape[1]}x{m.shape[2]}x{m.shape[3]}{classes} into {args.out}"
+          + (f"; {len(m.skipped)} left out (manifest.json lists them)" if m.skipped else ""))
+    return 0
+
+
 def cmd_completion(args) -> int:
     from ._plugins import registry
     from .completion import script
@@ -617,6 +644,7 @@ def cmd_completion(args) -> int:
 
 COMMANDS = {
     "completion": cmd_completion,
+    "prepare": cmd_prepare,
     "translate": cmd_translate,
     "upscale": cmd_upscale,
     "push": cmd_push,

@@ -3,11 +3,16 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 import torch
 
 from ganzoo import _plugins
+
+# Prepared copies of test folders (ganzoo.data.prepared) go to a scratch data root, not the user's
+# ~/.cache; tests that need their own root set GANZOO_DATA_DIR themselves.
+os.environ.setdefault("GANZOO_DATA_DIR", tempfile.mkdtemp(prefix="ganzoo-test-data-"))
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # One torch thread per xdist worker (and per `ganzoo` subprocess a test starts): two workers on

@@ -243,3 +243,88 @@ def test_a_users_folder_trains_and_its_class_names_come_back(cli, tmp_path):
     assert margin.shape[1] > 8 and (margin < 128).any()  # dark text on the white margin: the row labels
     strict = cli("run", "cgan", "--data", "pets", "--steps", "2", "--strict", "--out", "s")
     assert strict.returncode == 2 and "2 of 7 files could not be read" in strict.stderr and not (tmp_path / "s" / "config.json").exists()
+
+
+# -- prepared datasets (#29 item 1) ------------------------------------------------------------------
+
+
+def _shapes_folder(root, n_per_class=3, size=20):
+    from PIL import Image
+
+    for k, cls in enumerate(("circle", "square")):
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(n_per_class):
+            Image.new("RGB", (size + i, size), (40 * i, 100 * k, 200)).save(root / cls / f"{i}.png")
+    (root / "square" / "broken.png").write_bytes(b"not a png")
+
+
+def test_prepare_decodes_once_into_an_array_labels_and_a_manifest(cli, tmp_path):
+    import numpy as np
+
+    from ganzoo.data.prepared import IMAGES, LABELS, Manifest
+
+    _shapes_folder(tmp_path / "shapes")
+    done = cli("prepare", "shapes", "-o", "prep", "--size", "16")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "prepared 6 images of 3x16x16, 2 classes (circle, square) into prep; 1 left out (manifest.json lists them)"
+    manifest = Manifest.read(tmp_path / "prep")
+    assert manifest.shape == (6, 3, 16, 16) and manifest.class_names == ("circle", "square")
+    assert manifest.skipped[0].startswith("square/broken.png (UnidentifiedImageError")
+    array = np.fromfile(tmp_path / "prep" / IMAGES, dtype=np.uint8).reshape(manifest.shape)
+    assert array[3:, 1].mean() > 90 > array[:3, 1].mean()  # the squares' green channel: the labels follow the images
+    assert np.load(tmp_path / "prep" / LABELS, allow_pickle=False).tolist() == [0, 0, 0, 1, 1, 1]
+    strict = cli("prepare", "shapes", "-o", "prep2", "--size", "16", "--strict")
+    assert strict.returncode == 2 and "1 of 7 files could not be read: broken.png" not in strict.stderr
+    assert "1 of 7 files could not be read: square/broken.png" in strict.stderr and not (tmp_path / "prep2").exists()
+
+
+def test_a_prepared_dataset_trains_and_its_class_names_come_back(cli, tmp_path):
+    import json
+
+    _shapes_folder(tmp_path / "shapes")
+    assert cli("prepare", "shapes", "-o", "prep", "--size", "32").returncode == 0
+    ran = cli("run", "cgan", "--data", "prep", "--steps", "2", "--batch-size", "4", "--set", "channels=3", "--set", "num_samples=4", "--out", "r")
+    assert ran.returncode == 0, ran.stderr
+    io = json.loads((tmp_path / "r" / "export" / "config.json").read_text())["io"]
+    assert io["id2label"] == {"0": "circle", "1": "square"}
+
+
+def test_a_folder_is_decoded_once_and_again_only_when_it_changes(tmp_path, monkeypatch, caplog):
+    from PIL import Image
+
+    from ganzoo.data import load_data, prepared
+    from ganzoo.data.types import DataRequest
+
+    monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path / "cache"))
+    _shapes_folder(tmp_path / "shapes")
+    request = DataRequest(size=16, channels=3, labels=True)
+    first = load_data(str(tmp_path / "shapes"), request, {})
+    assert len(list((tmp_path / "cache" / "prepared").iterdir())) == 1
+
+    def no_decoding(job):
+        raise AssertionError(f"decoded {job[0]} again")
+
+    monkeypatch.setattr(prepared, "_decode", no_decoding)
+    second = load_data(str(tmp_path / "shapes"), request, {})  # a cache hit: nothing decoded
+    assert torch.equal(first.x, second.x) and torch.equal(first.y, second.y) and second.name == str(tmp_path / "shapes")
+    monkeypatch.undo()
+    monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path / "cache"))
+    Image.new("RGB", (20, 20), (0, 0, 0)).save(tmp_path / "shapes" / "circle" / "new.png")
+    with caplog.at_level("WARNING"):
+        third = load_data(str(tmp_path / "shapes"), request, {})
+    assert len(third) == 7 and "changed since it was prepared" in caplog.text
+
+
+def test_parallel_decoding_gives_the_same_array_as_one_process(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ganzoo.data.prepared import IMAGES, SERIAL_BELOW, prepare_folder
+
+    (tmp_path / "many").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(SERIAL_BELOW + 20):
+        Image.fromarray(rng.integers(0, 255, (12, 12), dtype=np.uint8)).save(tmp_path / "many" / f"{i:04d}.png")
+    prepare_folder(tmp_path / "many", tmp_path / "one", size=8, workers=1, progress=False)
+    prepare_folder(tmp_path / "many", tmp_path / "two", size=8, workers=2, progress=False)
+    assert (tmp_path / "one" / IMAGES).read_bytes() == (tmp_path / "two" / IMAGES).read_bytes()

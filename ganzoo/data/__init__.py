@@ -35,7 +35,13 @@ def load_data(name_or_path: str, request: DataRequest, datasets: Mapping[str, Da
             return load_unpaired_folder(name_or_path, request, strict=strict)
         if request.crop:
             return load_photo_folder(name_or_path, request, strict=strict)
-        return load_folder(name_or_path, request, strict=strict)
+        from .prepared import cached_folder, is_prepared, load_prepared
+
+        if is_prepared(Path(name_or_path).expanduser()):
+            return _served_as_asked(load_prepared(name_or_path, request), request, f"prepared dataset '{name_or_path}'")
+        if not Path(name_or_path).expanduser().is_dir():
+            return load_folder(name_or_path, request, strict=strict)  # says what is wrong with the path
+        return cached_folder(name_or_path, request, strict=strict)
     hint = difflib.get_close_matches(name_or_path, list(datasets), n=1)
     raise DataError(f"unknown dataset '{name_or_path}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
                     + f" Known datasets: {', '.join(sorted(datasets)) or '(none)'}. Or give a path to a folder of images.")

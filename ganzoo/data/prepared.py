@@ -1,0 +1,271 @@
+"""Prepared datasets: a folder of images decoded once, in parallel, into one memory-mappable array.
+
+    DIR/
+      images.u8       uint8 (N, C, H, W), C-order, nothing else: np.memmap / torch.from_file read it in place
+      labels.npy      int64 (N,) class indices (np.save; read with allow_pickle=False), when the folder has classes
+      manifest.json   the source, the shape, the class names, the file list's fingerprint, the array's sha256,
+                      the files left out and why
+
+`ganzoo prepare FOLDER -o DIR` writes one; `--data DIR` trains from it. `--data FOLDER` prepares
+the folder into a cache under the data root on first use (keyed on the folder and the size asked
+for), and reuses it while the folder's file list, sizes and modification times are unchanged, so a
+second run decodes nothing; a changed folder is prepared again, with a line saying so. Nothing is
+unpickled: the array is raw bytes, the labels an .npy of int64, the rest JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._io import atomic_write_json
+from .._version import __version__
+from ..errors import DataError
+
+log = logging.getLogger(__name__)
+
+FORMAT = "ganzoo-prepared"
+VERSION = 1
+IMAGES, LABELS, MANIFEST = "images.u8", "labels.npy", "manifest.json"
+SERIAL_BELOW = 256  # files decoded in this process below this many: a pool's start-up costs more
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """What a prepared dataset holds and where it came from."""
+
+    source: str  # the folder it was decoded from, as given
+    shape: tuple[int, ...]  # (N, C, H, W) of images.u8
+    class_names: tuple[str, ...] | None  # the class folders' names, index order; None: no labels
+    fingerprint: str  # sha256 over the source's file list (relative path, size, mtime) when it was read
+    sha256: str  # of images.u8
+    skipped: tuple[str, ...] = ()  # files left out: "relative/path (why)"
+    ganzoo_version: str = __version__
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "version": VERSION, **dataclasses.asdict(self),
+                "shape": list(self.shape), "class_names": list(self.class_names) if self.class_names else None, "skipped": list(self.skipped)}
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        from .._files import Damaged, read_json_object
+
+        try:
+            doc = read_json_object(folder / MANIFEST)
+        except Damaged as exc:
+            raise DataError(f"'{folder / MANIFEST}' {exc}") from None
+        if doc.get("format") != FORMAT or doc.get("version") != VERSION:
+            raise DataError(f"'{folder}' is not a prepared dataset of this ganzoo (format {doc.get('format')!r} version {doc.get('version')!r}); "
+                            "prepare it again with `ganzoo prepare`")
+        try:
+            shape = tuple(int(s) for s in doc["shape"])
+            if len(shape) != 4 or min(shape) < 1:
+                raise ValueError("shape")
+            names = tuple(str(n) for n in doc["class_names"]) if doc.get("class_names") else None
+            return cls(str(doc["source"]), shape, names, str(doc["fingerprint"]), str(doc["sha256"]), tuple(doc.get("skipped") or ()),
+                       str(doc.get("ganzoo_version", "")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"'{folder / MANIFEST}' is not a valid manifest ({exc})") from None
+
+
+def is_prepared(path: Path) -> bool:
+    return (path / MANIFEST).is_file() and (path / IMAGES).is_file()
+
+
+def folder_files(root: Path) -> tuple[list[Path], list[str] | None]:
+    """The image files of a folder and its classes (sub-folder names), as ``load_folder`` reads them."""
+    from .images import IMAGE_SUFFIXES, hidden, list_images
+
+    files = list_images(root)
+    if not files:
+        skipped = sum(1 for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and hidden(p, root))
+        raise DataError(f"dataset folder '{root}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
+                        + (f"; {skipped} in hidden folders (.*, __*) are ignored" if skipped else ""))
+    top = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
+    loose = [p for p in files if len(p.relative_to(root).parts) == 1]
+    if top and loose:
+        names = ", ".join(p.name for p in loose[:3]) + (f" and {len(loose) - 3} more" if len(loose) > 3 else "")
+        log.warning("'%s': %d image file(s) lie beside the class folders (%s) and are left out; move them into a class "
+                    "folder, or give a folder without class folders for unlabelled training", root, len(loose), names)
+        files = [p for p in files if p not in set(loose)]
+    return files, top or None
+
+
+def fingerprint(root: Path, files: list[Path]) -> str:
+    """sha256 over each file's path below ``root``, size and modification time: what says the folder is unchanged."""
+    h = hashlib.sha256()
+    for p in files:
+        st = p.stat()
+        h.update(f"{p.relative_to(root).as_posix()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _decode(job: tuple[str, int | None, int]) -> tuple[np.ndarray | None, str, tuple[int, int]]:
+    """One file -> uint8 (C, H, W) centre-cropped to a square and resized to ``size`` (None: as it
+    is), or None and why not. Runs in worker processes: Pillow and numpy only."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .images import load_image
+
+    path, size, channels = job
+    try:
+        im = load_image(Path(path), channels)
+        original = im.size
+        if size is not None:
+            w, h = im.size
+            side = min(w, h)
+            left, top = (w - side) // 2, (h - side) // 2
+            im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BICUBIC)
+        array = np.array(im, dtype=np.uint8)
+        return (array[None] if array.ndim == 2 else array.transpose(2, 0, 1)), "", original
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:  # Pillow raises all of these for damaged files
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}", (0, 0)
+
+
+def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = None, channels: int | None = None,
+                   strict: bool = False, workers: int | None = None, progress: bool | None = None) -> Manifest:
+    """Decode every image of ``source`` once, on ``workers`` processes (default: every core), into
+    the prepared dataset ``out`` (written to a temporary folder and renamed: a kill leaves no half
+    dataset). Damaged files are skipped and listed in the manifest (``strict``: refused)."""
+    from tqdm.auto import tqdm
+
+    from .images import is_grey, warn_if_small
+    from .sources import _grey_or_unreadable
+
+    root, out = Path(source).expanduser(), Path(out).expanduser()
+    if not root.is_dir():
+        raise DataError(f"dataset path '{source}' does not exist" if not root.exists() else f"dataset path '{source}' is not a folder of images")
+    files, classes = folder_files(root)
+    print_ = fingerprint(root, files)
+    channels = channels or (1 if all(_grey_or_unreadable(p, is_grey) for p in files) else 3)
+    if size is None:
+        first = _decode((str(files[0]), None, channels))[0]
+        if first is None or first.shape[1] != first.shape[2]:
+            raise DataError(f"'{source}': give --size N (images are centre-cropped to a square of N pixels); its images are not all square")
+        size = first.shape[1]
+    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        array = np.memmap(tmp / IMAGES, dtype=np.uint8, mode="w+", shape=(len(files), channels, size, size))
+        jobs = [(str(p), size, channels) for p in files]
+        kept: list[int] = []
+        bad: list[str] = []
+        sizes: list[tuple[int, int]] = []
+        for i, (image, why, original) in enumerate(tqdm(_decoded(jobs, workers), total=len(jobs), unit="image", desc="prepare",
+                                                        disable=None if progress is None else not progress, file=sys.stderr)):
+            if image is None:
+                bad.append(f"{files[i].relative_to(root).as_posix()} ({why})")
+                continue
+            array[len(kept)] = image
+            kept.append(i)
+            sizes.append(original)
+        array.flush()
+        del array
+        if bad and (strict or not kept):
+            what = "no image could be read" if not kept else f"{len(bad)} of {len(files)} files could not be read"
+            raise DataError(f"'{source}': {what}: {'; '.join(bad[:3])}" + ("" if not kept else "; without --strict they are skipped"))
+        if bad:
+            log.warning("'%s': skipping %d of %d image files that cannot be read: %s", source, len(bad), len(files), "; ".join(bad[:3]))
+        warn_if_small(sizes, size, str(source))
+        os.truncate(tmp / IMAGES, len(kept) * channels * size * size)  # C-order: the kept images are the file's first bytes
+        if classes:
+            labels = np.array([classes.index(files[i].relative_to(root).parts[0]) for i in kept], dtype=np.int64)
+            np.save(tmp / LABELS, labels, allow_pickle=False)
+        manifest = Manifest(str(source), (len(kept), channels, size, size), tuple(classes) if classes else None, print_,
+                            _sha256(tmp / IMAGES), tuple(bad))
+        atomic_write_json(tmp / MANIFEST, manifest.to_json())
+        if out.exists():
+            if not is_prepared(out) and any(out.iterdir()):
+                raise DataError(f"'{out}' exists and is not a prepared dataset; give an empty or new folder")
+            shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, out)
+        return manifest
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _decoded(jobs: list[tuple[str, int | None, int]], workers: int | None):
+    """``_decode`` over ``jobs`` in order, on a pool of processes when there are enough of them."""
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(jobs) < SERIAL_BELOW:
+        yield from map(_decode, jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork on Linux: the workers run Pillow and numpy only, never torch, and start at once.
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(_decode, jobs, chunksize=32)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_prepared(folder: str | Path, request, *, verify: bool = False):
+    """A prepared dataset as ``InMemoryData``, served at the request's size and channels. The array
+    is memory-mapped and copied once into a tensor (streaming it batch by batch from the map is the
+    next step for datasets larger than memory). ``verify`` checks the array's sha256 first."""
+    import torch
+
+    from .memory import InMemoryData
+    from .sources import fit_images
+
+    folder = Path(folder).expanduser()
+    manifest = Manifest.read(folder)
+    n, c, h, w = manifest.shape
+    expected = n * c * h * w
+    actual = (folder / IMAGES).stat().st_size
+    if actual != expected:
+        raise DataError(f"'{folder / IMAGES}' holds {actual:,} bytes, the manifest's shape {list(manifest.shape)} needs {expected:,}; prepare it again")
+    if verify and _sha256(folder / IMAGES) != manifest.sha256:
+        raise DataError(f"'{folder / IMAGES}' does not match the sha256 in its manifest (the file changed); prepare it again")
+    mapped = np.memmap(folder / IMAGES, dtype=np.uint8, mode="r", shape=manifest.shape)
+    x = torch.from_numpy(np.array(mapped))
+    y = None
+    if manifest.class_names:
+        labels = np.load(folder / LABELS, allow_pickle=False)
+        if labels.shape != (n,) or labels.dtype != np.int64:
+            raise DataError(f"'{folder / LABELS}' must hold {n} int64 labels; prepare it again")
+        y = torch.from_numpy(labels.copy())
+    if (request.size is not None and (h, w) != (request.size, request.size)) or (request.channels is not None and c != request.channels):
+        x = fit_images(x, request)
+    names = manifest.class_names
+    return InMemoryData(manifest.source, x, y, len(names) if names else None, class_names=names)
+
+
+def cached_folder(source: str | Path, request, *, strict: bool = False):
+    """``source`` through its prepared copy in the cache: decoded on first use, reused while its
+    file list, sizes and modification times are unchanged, prepared again (saying so) when not."""
+    from .sources import data_root
+
+    root = Path(source).expanduser().resolve()
+    key = hashlib.sha256(f"{root}|{request.size}|{request.channels}".encode()).hexdigest()[:20]
+    cache = data_root() / "prepared" / key
+    if is_prepared(cache):
+        try:
+            manifest = Manifest.read(cache)
+            files, _ = folder_files(root)
+            if manifest.fingerprint == fingerprint(root, files) and not (strict and manifest.skipped):
+                log.debug("'%s': using its prepared copy %s", source, cache)
+                return dataclasses.replace(load_prepared(cache, request), name=str(source))
+            log.warning("'%s' changed since it was prepared (files added, removed or modified); preparing it again", source)
+        except DataError as exc:
+            log.warning("the prepared copy of '%s' cannot be used (%s); preparing it again", source, exc)
+    prepare_folder(root, cache, size=request.size, channels=request.channels, strict=strict)
+    return dataclasses.replace(load_prepared(cache, request), name=str(source))
