@@ -85,6 +85,10 @@ class TrainConfig:
     # experiment trackers the run also reports to (`--tracker NAME`, repeatable; `ganzoo plugins`
     # lists them): "tensorboard" is built in, "wandb" and "mlflow" come as plugins
     trackers: tuple[str, ...] = ()
+    # a prepared dataset (`ganzoo prepare`, or a folder's cached copy) is read batch by batch from its
+    # file ("on"), or whole into the device's memory ("off"); "auto" streams it above 1 GiB. The same
+    # batches either way.
+    stream: Literal["auto", "on", "off"] = "auto"
     pack: Annotated[int, Range(ge=1, le=64)] = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
     # DiffAugment (Zhao et al. 2020): the same kinds of random, differentiable transforms on every
     # image D sees, real and fake, so D cannot memorise a small dataset; any of color, translation,

@@ -297,5 +297,5 @@ complete -p ganzoo
 def test_zsh_and_fish_completion_scripts_hold_the_same_names(cli):
     zsh, fish = cli("completion", "zsh").stdout, cli("completion", "fish").stdout
     assert "bashcompinit" in zsh and "complete -F _ganzoo ganzoo" in zsh
-    assert "-a 'list plugins datasets run" in fish and "g_width=" in fish and "dcgan-digits" in fish and "-l show-config" in fish
+    assert "complete -c ganzoo -n __fish_use_subcommand -a 'list plugins prepare datasets run" in fish and "g_width=" in fish and "dcgan-digits" in fish and "-l show-config" in fish
     assert cli("completion", "tcsh").returncode == 2

@@ -328,3 +328,78 @@ def test_parallel_decoding_gives_the_same_array_as_one_process(tmp_path):
     prepare_folder(tmp_path / "many", tmp_path / "one", size=8, workers=1, progress=False)
     prepare_folder(tmp_path / "many", tmp_path / "two", size=8, workers=2, progress=False)
     assert (tmp_path / "one" / IMAGES).read_bytes() == (tmp_path / "two" / IMAGES).read_bytes()
+
+
+# -- streaming a prepared dataset from its file (#29 items 2 and 3) ------------------------------------
+
+
+@pytest.fixture
+def prepared_digits(tmp_path_factory):
+    """40 labelled 16x16 images, prepared."""
+    import numpy as np
+    from PIL import Image
+
+    from ganzoo.data.prepared import prepare_folder
+
+    root = tmp_path_factory.mktemp("stream")
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        (root / "src" / f"c{k}").mkdir(parents=True)
+        for i in range(20):
+            Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8)).save(root / "src" / f"c{k}" / f"{i}.png")
+    prepare_folder(root / "src", root / "prep", size=16, progress=False)
+    return root / "prep"
+
+
+def test_streamed_and_in_memory_batches_are_the_same_and_ranks_are_disjoint(prepared_digits):
+    from ganzoo.data import BatchStream
+    from ganzoo.data.prepared import load_prepared
+    from ganzoo.data.types import DataRequest
+
+    mapped = load_prepared(prepared_digits, DataRequest(size=16, channels=1, labels=True))
+    assert mapped.mapped and not mapped.loaded().mapped
+    whole = mapped.loaded()
+    a, b = BatchStream(mapped, 16, seed=3), BatchStream(whole, 16, seed=3)
+    for _ in range(7):  # 3 epochs of 2 batches and a bit: reshuffles included
+        x, y = a.next(), b.next()
+        assert torch.equal(x.x, y.x) and torch.equal(x.y, y.y)
+    a.position = b.position = 1  # a resumed stream continues from its position alone
+    assert torch.equal(a.next().x, b.next().x)
+    # Two processes: disjoint shares of every global batch, together covering the epoch.
+    shares = [set(), set()]
+    for rank in (0, 1):
+        s = BatchStream(mapped, 8, seed=3, rank=rank, world=2)
+        for _ in range(2):  # an epoch: 40 images, global batches of 16, 2 of them
+            shares[rank] |= set(s._indices(40, 0).tolist())
+            s.position += 1
+    assert not shares[0] & shares[1] and len(shares[0]) == len(shares[1]) == 16
+
+
+def test_training_streamed_is_bit_identical_and_resumes_exactly(cli, prepared_digits, tmp_path):
+    from safetensors.torch import load_file
+
+    # dcgan serves 32x32: prepared at that size, the dataset is used as it is on disk (mapped).
+    assert cli("prepare", str(prepared_digits.parent / "src"), "-o", "p32", "--size", "32").returncode == 0
+    run = ["run", "dcgan", "--data", str(tmp_path / "p32"), "--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8",
+           "--set", "sample_every=0"]
+    on = cli(*run, "--steps", "5", "--set", "stream=on", "--set", "checkpoint_every=3", "--out", "on")
+    off = cli(*run, "--steps", "5", "--set", "stream=off", "--out", "off")
+    assert on.returncode == 0 and off.returncode == 0, on.stderr + off.stderr
+    # An interrupted streamed run: stopped at step 3 (mid-epoch: 40 images are 2.5 batches of 16), resumed to 5.
+    import ganzoo
+    from ganzoo._plugins import registry
+    from ganzoo.training import prepare, prepare_resume
+
+    t = prepare(registry(), "dcgan", data=str(tmp_path / "p32"), out=tmp_path / "split", progress=False,
+                settings={"batch_size": 16, "g_width": 8, "d_width": 8, "sample_every": 0, "stream": "on", "steps": 5, "checkpoint_every": 3})
+    assert t.data.mapped
+    t.fit(stop_at=3)
+    prepare_resume(registry(), tmp_path / "split", progress=False).fit()
+    weights = [load_file(tmp_path / d / "export" / "model.safetensors") for d in ("on", "off", "split")]
+    assert all(torch.equal(weights[0][k], w[k]) for w in weights[1:] for k in weights[0])
+    assert ganzoo.load(tmp_path / "on").data.shape == (1, 32, 32)
+
+
+def test_stream_on_needs_a_prepared_dataset(cli):
+    done = cli("run", "dcgan", "--steps", "1", "--set", "stream=on", "--out", "r")
+    assert done.returncode == 2 and "stream=on reads batches from a prepared dataset's file" in done.stderr

@@ -1,13 +1,18 @@
-"""Datasets held in memory as one tensor, and the stream of batches the trainer draws from them.
+"""Datasets as one tensor, and the stream of batches the trainer draws from them.
 
-GAN datasets in this zoo are small enough to live on the training device as a single tensor
-(CIFAR-10 at 32x32 is 150 MB as uint8). Batching is then one index operation per batch: no
-DataLoader workers, no per-sample Python, no host-to-device copy in the hot loop.
+Small datasets live on the training device as a single tensor (CIFAR-10 at 32x32 is 150 MB as
+uint8): batching is one index operation per batch, with no host-to-device copy in the hot loop.
+A prepared dataset too large for that is *mapped* (``InMemoryData.mapped``): its tensor is a
+memory map of the file on disk, each batch is gathered from it by one index operation (the pages
+of those images only), copied to the device (pinned and non-blocking on CUDA) and converted there,
+and the next batch is gathered in a background thread meanwhile. Both draw the same indices, so
+the same seed gives the same batches either way, and a resume continues exactly on both.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 
@@ -27,6 +32,7 @@ class InMemoryData:
     y_b: torch.Tensor | None = None  # labels of x_b, for evaluation only
     held_out: list[torch.Tensor] | None = None  # whole uint8 (C, H, W) images never trained on (super-resolution eval)
     class_names: tuple[str, ...] | None = None  # the label of each class index, when known (folder names, "0".."9")
+    mapped: bool = False  # x is a memory map of a prepared dataset on disk: batches are read from it, it never moves whole
 
     def __post_init__(self) -> None:
         if self.y is not None and len(self.y) != len(self.x):
@@ -48,7 +54,13 @@ class InMemoryData:
         def move(t):
             return None if t is None else t.to(device)
 
+        if self.mapped:  # stays on disk; the stream moves each batch
+            return self
         return dataclasses.replace(self, x=self.x.to(device), y=move(self.y), x_b=move(self.x_b), y_b=move(self.y_b))
+
+    def loaded(self) -> "InMemoryData":
+        """A mapped dataset read into memory whole (what small prepared datasets get); others as they are."""
+        return dataclasses.replace(self, x=self.x.clone(), mapped=False) if self.mapped else self
 
     def as_model_input(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 images -> float in [-1, 1]; points pass through as float32."""
@@ -65,7 +77,8 @@ class BatchStream:
     and rank ``r`` of ``world`` takes its own slice of every global batch.
     """
 
-    def __init__(self, data: InMemoryData, batch_size: int, seed: int, *, rank: int = 0, world: int = 1):
+    def __init__(self, data: InMemoryData, batch_size: int, seed: int, *, rank: int = 0, world: int = 1,
+                 device: torch.device | str | None = None, channels_last: bool = False):
         if batch_size * world > len(data):  # a tiny dataset: one batch is the whole of it
             batch_size = max(1, len(data) // world)
         self.data = data
@@ -76,6 +89,11 @@ class BatchStream:
         self.world = world
         self.position = 0  # batches drawn so far; saved in checkpoints
         self._perms: dict[tuple[int, int], torch.Tensor] = {}
+        # A mapped dataset: batches go to ``device`` one at a time, the next one read ahead.
+        self.device = torch.device(device) if device is not None else data.x.device
+        self.channels_last = channels_last
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="ganzoo-batches") if data.mapped else None
+        self._ahead: tuple[int, Future] | None = None
 
     def _indices(self, n: int, stream: int) -> torch.Tensor:
         """This rank's indices into a tensor of ``n`` samples for the current batch; ``stream`` 1
@@ -86,12 +104,34 @@ class BatchStream:
         if (stream, epoch) not in self._perms:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch + 7_919 * stream)
             self._perms = {k: v for k, v in self._perms.items() if k[0] != stream}  # keep one epoch per stream
-            self._perms[(stream, epoch)] = torch.randperm(n, generator=g).to(self.data.x.device)
+            self._perms[(stream, epoch)] = torch.randperm(n, generator=g).to("cpu" if self.data.mapped else self.data.x.device)
         start = i * global_batch + self.rank * batch
         return self._perms[(stream, epoch)][start : start + batch]
 
+    def _gather(self, idx: torch.Tensor) -> torch.Tensor:
+        """Images ``idx`` of the mapped array, read in file order (one pass over the pages), pinned for the copy."""
+        order = torch.argsort(idx)
+        x = torch.empty((len(idx), *self.data.x.shape[1:]), dtype=self.data.x.dtype)
+        x[order] = self.data.x[idx[order]]
+        return x.pin_memory() if self.device.type == "cuda" else x
+
+    def _mapped_x(self, idx: torch.Tensor) -> torch.Tensor:
+        assert self._reader is not None
+        pending = self._ahead if self._ahead is not None and self._ahead[0] == self.position else None
+        x = pending[1].result() if pending is not None else self._gather(idx)
+        self.position += 1  # the next batch's indices, then back: _indices reads the position
+        self._ahead = (self.position, self._reader.submit(self._gather, self._indices(len(self.data), 0)))
+        self.position -= 1
+        x = x.to(self.device, non_blocking=True)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.ndim == 4 else x
+
     def next(self) -> Batch:
         idx = self._indices(len(self.data), 0)
+        if self.data.mapped:
+            x = self.data.as_model_input(self._mapped_x(idx))
+            y = None if self.data.y is None else self.data.y[idx].to(self.device, non_blocking=True)
+            self.position += 1
+            return Batch(x, y, None)
         x = self.data.as_model_input(self.data.x[idx])
         y = None if self.data.y is None else self.data.y[idx]
         x_b = None

@@ -218,9 +218,10 @@ def _sha256(path: Path) -> str:
 
 
 def load_prepared(folder: str | Path, request, *, verify: bool = False):
-    """A prepared dataset as ``InMemoryData``, served at the request's size and channels. The array
-    is memory-mapped and copied once into a tensor (streaming it batch by batch from the map is the
-    next step for datasets larger than memory). ``verify`` checks the array's sha256 first."""
+    """A prepared dataset as ``InMemoryData`` over a memory map of its array (``mapped``): the
+    trainer streams batches from it, or reads it whole when it is small (TrainConfig.stream). At
+    another size or channel count than prepared, it is converted in memory. ``verify`` checks the
+    array's sha256 first."""
     import torch
 
     from .memory import InMemoryData
@@ -235,18 +236,19 @@ def load_prepared(folder: str | Path, request, *, verify: bool = False):
         raise DataError(f"'{folder / IMAGES}' holds {actual:,} bytes, the manifest's shape {list(manifest.shape)} needs {expected:,}; prepare it again")
     if verify and _sha256(folder / IMAGES) != manifest.sha256:
         raise DataError(f"'{folder / IMAGES}' does not match the sha256 in its manifest (the file changed); prepare it again")
-    mapped = np.memmap(folder / IMAGES, dtype=np.uint8, mode="r", shape=manifest.shape)
-    x = torch.from_numpy(np.array(mapped))
+    # Copy-on-write: a tensor over the file's pages, read as batches touch them (nothing is ever written back).
+    x = torch.from_numpy(np.memmap(folder / IMAGES, dtype=np.uint8, mode="c", shape=manifest.shape))
+    resized = (request.size is not None and (h, w) != (request.size, request.size)) or (request.channels is not None and c != request.channels)
     y = None
     if manifest.class_names:
         labels = np.load(folder / LABELS, allow_pickle=False)
         if labels.shape != (n,) or labels.dtype != np.int64:
             raise DataError(f"'{folder / LABELS}' must hold {n} int64 labels; prepare it again")
         y = torch.from_numpy(labels.copy())
-    if (request.size is not None and (h, w) != (request.size, request.size)) or (request.channels is not None and c != request.channels):
-        x = fit_images(x, request)
+    if resized:
+        x = fit_images(x, request)  # a prepared dataset of another size: converted, in memory
     names = manifest.class_names
-    return InMemoryData(manifest.source, x, y, len(names) if names else None, class_names=names)
+    return InMemoryData(manifest.source, x, y, len(names) if names else None, class_names=names, mapped=not resized)
 
 
 def cached_folder(source: str | Path, request, *, strict: bool = False):
@@ -254,8 +256,8 @@ def cached_folder(source: str | Path, request, *, strict: bool = False):
     file list, sizes and modification times are unchanged, prepared again (saying so) when not."""
     from .sources import data_root
 
-    root = Path(source).expanduser().resolve()
-    key = hashlib.sha256(f"{root}|{request.size}|{request.channels}".encode()).hexdigest()[:20]
+    root = Path(source).expanduser()  # messages name the folder as the user gave it; the key, as it is
+    key = hashlib.sha256(f"{root.resolve()}|{request.size}|{request.channels}".encode()).hexdigest()[:20]
     cache = data_root() / "prepared" / key
     if is_prepared(cache):
         try:

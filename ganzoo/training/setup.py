@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # Trainer keys a resumed run may change: how it runs and what it writes, not what it computes.
 RESUMABLE = ("device", "amp", "compile", "channels_last", "sync_batchnorm", "log_every", "sample_every",
              "checkpoint_every", "keep_checkpoints", "num_samples", "eval_every", "eval_metrics", "best_metric",
-             "on_nonfinite", "max_loss", "progress_every", "trackers")
+             "on_nonfinite", "max_loss", "progress_every", "trackers", "stream")
 
 
 def command_line(argv: list[str] | None = None) -> str:

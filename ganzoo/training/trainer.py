@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+STREAM_ABOVE = 1 << 30  # bytes of a prepared dataset above which stream="auto" reads it batch by batch
+
 
 def resolve_device(spec: str) -> torch.device:
     """"auto" -> cuda if available, then mps, then cpu; anything else is checked to exist."""
@@ -122,6 +124,11 @@ class Trainer:
         self.is_main = self.rank == 0
         self.dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir, writer=self.is_main)
         self.device = distributed.local_device(resolve_device(train.device))
+        if train.stream == "on" and not data.mapped:
+            raise GanzooError("stream=on reads batches from a prepared dataset's file; this data is not one "
+                              "(prepare it with `ganzoo prepare FOLDER -o DIR`, or give --data a folder)")
+        if data.mapped and not (train.stream == "on" or (train.stream == "auto" and data.x.nbytes > STREAM_ABOVE)):
+            data = data.loaded()
         self.data = data.to(self.device)
         torch.manual_seed(train.seed)  # weight init is the first draw from the global RNG
         if train.diffaugment and (data.kind != "image" or not issubclass(cls, GDVariant)):
@@ -130,8 +137,10 @@ class Trainer:
             raise GanzooError(f"diffaugment transforms the images a GAN's discriminator sees; it does not apply to {what}")
         self.variant = cls(spec.config, data.info, self.device, pack=train.pack, diffaugment=train.diffaugment)
         if train.channels_last and data.kind == "image":
-            # NHWC convolutions are markedly faster on CPU (oneDNN) and on tensor-core GPUs.
-            self.data.x = self.data.x.contiguous(memory_format=torch.channels_last)
+            # NHWC convolutions are markedly faster on CPU (oneDNN) and on tensor-core GPUs. A mapped
+            # dataset's batches are converted one by one, as they reach the device.
+            if not self.data.mapped:
+                self.data.x = self.data.x.contiguous(memory_format=torch.channels_last)
             if self.data.x_b is not None:
                 self.data.x_b = self.data.x_b.contiguous(memory_format=torch.channels_last)
             for net in self.variant.networks().values():
@@ -150,7 +159,8 @@ class Trainer:
             torch.manual_seed(train.seed + 1_000_003 * self.rank)  # same initial weights, but each process its own noise
         if train.compile:
             wrap_networks(self.variant, torch.compile)
-        self.stream = BatchStream(self.data, spec.config.batch_size, train.seed, rank=self.rank, world=self.world)
+        self.stream = BatchStream(self.data, spec.config.batch_size, train.seed, rank=self.rank, world=self.world,
+                                  device=self.device, channels_last=train.channels_last and data.kind == "image")
         if self.stream.batch_size != spec.config.batch_size and self.is_main:
             log.warning("dataset '%s' has only %d samples; batches of %d instead of %d", spec.dataset, len(data),
                         self.stream.batch_size, spec.config.batch_size)
