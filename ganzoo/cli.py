@@ -316,10 +316,10 @@ def cmd_datasets(args) -> int:
 
     reg = registry()
     rows = [
-        (ds.name, ds.kind, "yes" if ds.labels else "no", "yes" if ds.offline else "download", ds.summary)
+        (ds.name, ds.kind, "yes" if ds.labels else "no", "yes" if ds.offline else "download", ds.summary, ds.terms or "-")
         for ds in sorted(reg.datasets.values(), key=lambda d: d.name)
     ]
-    print(_table(rows, ("dataset", "kind", "labels", "offline", "summary")))
+    print(_table(rows, ("dataset", "kind", "labels", "offline", "summary", "licence / terms")))
     _warn_failures(reg)
     return 0
 

@@ -403,3 +403,68 @@ def test_training_streamed_is_bit_identical_and_resumes_exactly(cli, prepared_di
 def test_stream_on_needs_a_prepared_dataset(cli):
     done = cli("run", "dcgan", "--steps", "1", "--set", "stream=on", "--out", "r")
     assert done.returncode == 2 and "stream=on reads batches from a prepared dataset's file" in done.stderr
+
+
+# -- more of the datasets GAN users train on (#29 item 4, in part) ---------------------------------------
+
+
+def _md5(path):
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def test_cifar100_svhn_and_stl10_load_through_torchvision(tmp_path, monkeypatch):
+    import scipy.io
+    import torchvision.datasets as tvd
+
+    monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path))
+    rng = np.random.default_rng(2)
+    # CIFAR-100: pickled batches, read by torchvision only after their md5 is checked (pointed at ours here).
+    base = tmp_path / "cifar-100-python"
+    base.mkdir()
+    train = {"data": rng.integers(0, 256, (6, 3072)).astype(np.uint8), "fine_labels": [0, 5, 99, 1, 2, 3]}
+    (base / "train").write_bytes(pickle.dumps(train))
+    (base / "test").write_bytes(pickle.dumps({"data": train["data"][:1], "fine_labels": [0]}))
+    (base / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"f{i}" for i in range(100)]}))
+    monkeypatch.setattr(tvd.CIFAR100, "train_list", [["train", _md5(base / "train")]])
+    monkeypatch.setattr(tvd.CIFAR100, "test_list", [["test", _md5(base / "test")]])
+    monkeypatch.setattr(tvd.CIFAR100, "meta", {"filename": "meta", "key": "fine_label_names", "md5": _md5(base / "meta")})
+    c = load_data("cifar100", DataRequest(size=32), registry().datasets)
+    assert c.x.shape == (6, 3, 32, 32) and c.y.tolist() == [0, 5, 99, 1, 2, 3] and c.num_classes == 100
+    assert torch.equal(c.x[2], torch.from_numpy(train["data"][2].reshape(3, 32, 32))) and c.class_names[99] == "f99"
+    # SVHN: a MATLAB file, X as (H, W, C, N), label 10 meaning the digit 0.
+    (tmp_path / "SVHN").mkdir()
+    X = rng.integers(0, 256, (32, 32, 3, 5)).astype(np.uint8)
+    scipy.io.savemat(tmp_path / "SVHN" / "train_32x32.mat", {"X": X, "y": np.array([[10], [1], [2], [3], [9]])})
+    monkeypatch.setitem(tvd.SVHN.split_list, "train", ["", "train_32x32.mat", _md5(tmp_path / "SVHN" / "train_32x32.mat")])
+    s = load_data("svhn", DataRequest(size=32), registry().datasets)
+    assert s.y.tolist() == [0, 1, 2, 3, 9] and torch.equal(s.x[1], torch.from_numpy(X[..., 1].transpose(2, 0, 1)))
+    # STL-10's unlabelled split: raw bytes, (N, 3, 96, 96) with each image stored column-major.
+    stl = tmp_path / "stl10_binary"
+    stl.mkdir()
+    unlabeled = rng.integers(0, 256, (3, 3, 96, 96)).astype(np.uint8)
+    unlabeled.transpose(0, 1, 3, 2).tofile(stl / "unlabeled_X.bin")
+    for name in ("train_X.bin", "train_y.bin", "test_X.bin", "test_y.bin"):
+        (stl / name).write_bytes(b"\\0")
+    (stl / "class_names.txt").write_text("\\n".join(f"k{i}" for i in range(10)))
+    monkeypatch.setattr(tvd.STL10, "train_list", [[n, _md5(stl / n)] for n in ("train_X.bin", "train_y.bin", "unlabeled_X.bin")])
+    monkeypatch.setattr(tvd.STL10, "test_list", [[n, _md5(stl / n)] for n in ("test_X.bin", "test_y.bin")])
+    u = load_data("stl10", DataRequest(size=96), registry().datasets)
+    assert u.x.shape == (3, 3, 96, 96) and u.y is None and torch.equal(u.x[0], torch.from_numpy(unlabeled[0]))
+
+
+def test_an_offline_download_leaves_no_empty_folder(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    monkeypatch.setattr(tvd.SVHN, "split_list", {**tvd.SVHN.split_list, "train": ["http://127.0.0.1:9/train_32x32.mat", "train_32x32.mat", "0" * 32]})
+    monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(DataError, match="dataset 'svhn' is not in .* and could not be downloaded"):
+        load_data("svhn", DataRequest(size=32), registry().datasets)
+    assert not (tmp_path / "data").exists()
+
+
+def test_ganzoo_datasets_names_each_datasets_terms(cli):
+    listed = cli("datasets").stdout
+    assert "licence / terms" in listed.splitlines()[0]
+    rows = {line.split()[0]: line for line in listed.splitlines()[2:]}
+    assert "non-commercial" in rows["svhn"] and "CC BY 4.0" in rows["digits"] and "cs.toronto.edu" in rows["cifar100"]
+    assert all(not row.rstrip().endswith(" -") for row in rows.values())  # every built-in dataset says where its terms are

@@ -63,10 +63,13 @@ def load_digits(request: DataRequest) -> InMemoryData:
 
 
 TORCHVISION = {
-    # name: (torchvision class name, number of classes)
-    "mnist": ("MNIST", 10),
-    "fashion-mnist": ("FashionMNIST", 10),
-    "cifar10": ("CIFAR10", 10),
+    # name: (torchvision class, number of classes (None: unlabelled), the constructor's split argument, sub-folder of the data root)
+    "mnist": ("MNIST", 10, {"train": True}, ""),
+    "fashion-mnist": ("FashionMNIST", 10, {"train": True}, ""),
+    "cifar10": ("CIFAR10", 10, {"train": True}, ""),
+    "cifar100": ("CIFAR100", 100, {"train": True}, ""),
+    "svhn": ("SVHN", 10, {"split": "train"}, "SVHN"),  # torchvision keeps SVHN's .mat files in the root itself
+    "stl10": ("STL10", None, {"split": "unlabeled"}, ""),  # the 100,000 unlabelled 96x96 images GANs train on
 }
 
 
@@ -74,29 +77,55 @@ def load_torchvision(name: str, request: DataRequest, root: Path | None = None, 
     """A torchvision dataset's training split, downloaded into ``root`` on first use."""
     import torchvision.datasets as tvd
 
-    cls_name, num_classes = TORCHVISION[name]
-    root = Path(root) if root is not None else data_root()
+    cls_name, num_classes, split, folder = TORCHVISION[name]
+    root = (Path(root) if root is not None else data_root()) / folder
     cls = getattr(tvd, cls_name)
+    before = _folders(root)
     # torchvision checks each file's md5 (CIFAR) or the download's before it reads it; CIFAR's own
     # files are pickles, unpickled by torchvision only after that check against the official sums.
     try:
-        ds = cls(str(root), train=True, download=download)
+        ds = cls(str(root), download=download, **split)
     except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision raises RuntimeError when files are missing
+        _remove_empty_folders(root, before)  # a failed download leaves nothing behind
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         reason = lines[-1] if lines else type(exc).__name__  # torchvision lists every mirror; the last line says why
         raise DataError(
             f"dataset '{name}' is not in {root} and could not be downloaded ({reason}); "
             f"connect to the internet once, set GANZOO_DATA_DIR to a folder that holds it, or use --data digits"
         ) from None
-    data = ds.data
-    x = torch.as_tensor(data)
+    x = torch.as_tensor(ds.data)
     if x.ndim == 3:  # (N, H, W) grayscale
         x = x.unsqueeze(1)
-    else:  # (N, H, W, C) numpy arrays from CIFAR
-        x = x.permute(0, 3, 1, 2)
-    y = torch.as_tensor(ds.targets).long()
-    names = tuple(str(c) for c in getattr(ds, "classes", ())) or None
-    return InMemoryData(name, fit_images(x.to(torch.uint8), request), y, num_classes, class_names=names)
+    elif x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):  # (N, H, W, C) numpy arrays from CIFAR
+        x = x.permute(0, 3, 1, 2)  # SVHN and STL-10 come as (N, C, H, W) already
+    labels = getattr(ds, "targets", None) if hasattr(ds, "targets") else getattr(ds, "labels", None)
+    y = torch.as_tensor(labels).long() if num_classes and labels is not None else None
+    names = tuple(str(c) for c in getattr(ds, "classes", ())) or None if y is not None else None
+    return InMemoryData(name, fit_images(x.to(torch.uint8), request), y, num_classes if y is not None else None, class_names=names)
+
+
+def _folders(root: Path) -> tuple[set[Path], set[Path]]:
+    """What exists before a download: which of ``root`` and its parents, and ``root``'s entries."""
+    return {p for p in (root, *root.parents) if p.exists()}, (set(root.iterdir()) if root.is_dir() else set())
+
+
+def _remove_empty_folders(root: Path, before: tuple[set[Path], set[Path]]) -> None:
+    """Remove what a failed download created and left without a file: new sub-folders of ``root``
+    that hold none, then ``root`` and its parents when they are new and empty."""
+    import shutil
+
+    existed, entries = before
+    if root.is_dir():
+        for path in set(root.iterdir()) - entries:
+            if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
+                shutil.rmtree(path, ignore_errors=True)
+    for path in (root, *root.parents):
+        if path in existed:
+            break
+        try:
+            path.rmdir()  # only when empty
+        except OSError:
+            break
 
 
 def load_folder(path: str | os.PathLike, request: DataRequest, *, strict: bool = False) -> InMemoryData:

@@ -22,3 +22,4 @@ class Dataset:
     labels: bool = False  # whether samples come with class labels
     offline: bool = True  # False when the first use downloads files
     domains: int = 1  # 2 for unpaired two-domain data (Batch.x_b holds domain B)
+    terms: str = ""  # the data's licence or terms of use, or where to read them (`ganzoo datasets` shows it)
