@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -62,7 +63,7 @@ def load_digits(request: DataRequest) -> InMemoryData:
     return InMemoryData("digits", fit_images(x, request), y, 10)
 
 
-TORCHVISION = {
+TORCHVISION: dict[str, tuple[str, int | None, dict[str, Any], str]] = {
     # name: (torchvision class, number of classes (None: unlabelled), the constructor's split argument, sub-folder of the data root)
     "mnist": ("MNIST", 10, {"train": True}, ""),
     "fashion-mnist": ("FashionMNIST", 10, {"train": True}, ""),
