@@ -468,3 +468,26 @@ def test_ganzoo_datasets_names_each_datasets_terms(cli):
     rows = {line.split()[0]: line for line in listed.splitlines()[2:]}
     assert "non-commercial" in rows["svhn"] and "CC BY 4.0" in rows["digits"] and "cs.toronto.edu" in rows["cifar100"]
     assert all(not row.rstrip().endswith(" -") for row in rows.values())  # every built-in dataset says where its terms are
+
+
+def test_celeba_is_the_face_crop_and_imagenet_its_synset_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path))
+    for name in ("celeba", "imagenet"):  # absent: one line saying where it goes and how to get it
+        with pytest.raises(DataError, match=f"dataset '{name}' is not in {tmp_path}"):
+            load_data(name, DataRequest(size=16), registry().datasets)
+    faces = tmp_path / "celeba" / "img_align_celeba"
+    faces.mkdir(parents=True)
+    for i in range(3):  # aligned 178x218: red above row 20 and below row 198, the face square blue
+        image = np.zeros((218, 178, 3), dtype=np.uint8)
+        image[:, :, 2] = 200
+        image[:20, :, 0] = image[198:, :, 0] = 255
+        Image.fromarray(image).save(faces / f"{i:06d}.jpg", quality=95)
+    c = load_data("celeba", DataRequest(size=16), registry().datasets)
+    assert c.x.shape == (3, 3, 16, 16) and c.y is None and c.name == "celeba"
+    assert int(c.x[:, 0].max()) < 40 and int(c.x[:, 2].min()) > 150  # none of the red band: the face square alone
+    train = tmp_path / "imagenet" / "train"
+    for synset in ("n01440764", "n01443537"):
+        for i in range(2):
+            save_image(train / synset / f"{synset}_{i}.JPEG", size=(20, 16))
+    d = load_data("imagenet", DataRequest(size=8, labels=True), registry().datasets)
+    assert d.x.shape == (4, 3, 8, 8) and d.class_names == ("n01440764", "n01443537") and d.y.tolist() == [0, 0, 1, 1]

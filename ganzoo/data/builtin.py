@@ -7,7 +7,7 @@ import functools
 from ..hookspecs import hookimpl
 from .digits_m import load_digits_m
 from .photos import load_photos
-from .sources import TORCHVISION, load_digits, load_torchvision
+from .sources import TORCHVISION, load_celeba, load_digits, load_imagenet, load_torchvision
 from .spec import Dataset
 from .synthetic import load_mixture, stacked_digits
 from .typeset import load_digits_typeset
@@ -51,6 +51,25 @@ def register_datasets(register):
                 terms=terms[name],
             )
         )
+    register(
+        Dataset(
+            name="celeba",
+            summary="CelebA's 202,599 aligned faces, the usual 178x178 face crop (fetched with torchvision's CelebA, once)",
+            load=load_celeba,
+            offline=False,
+            terms="Liu et al. 2015; non-commercial research only (mmlab.ie.cuhk.edu.hk/projects/CelebA.html)",
+        )
+    )
+    register(
+        Dataset(
+            name="imagenet",
+            summary="ImageNet (ILSVRC-2012) training images from its standard train/<synset>/ layout, 1,000 classes",
+            load=load_imagenet,
+            labels=True,
+            offline=False,
+            terms="image-net.org terms of access: non-commercial research and education",
+        )
+    )
     register(
         Dataset(
             name="ring8",

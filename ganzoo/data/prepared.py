@@ -108,17 +108,22 @@ def fingerprint(root: Path, files: list[Path]) -> str:
     return h.hexdigest()
 
 
-def _decode(job: tuple[str, int | None, int]) -> tuple[np.ndarray | None, str, tuple[int, int]]:
-    """One file -> uint8 (C, H, W) centre-cropped to a square and resized to ``size`` (None: as it
-    is), or None and why not. Runs in worker processes: Pillow and numpy only."""
+Box = tuple[int, int, int, int]  # (left, top, right, bottom) in pixels: a dataset's fixed crop (CelebA's faces)
+
+
+def _decode(job: tuple[str, int | None, int, Box | None]) -> tuple[np.ndarray | None, str, tuple[int, int]]:
+    """One file -> uint8 (C, H, W): cut to ``box`` when given, centre-cropped to a square and resized
+    to ``size`` (None: as it is), or None and why not. Runs in worker processes: Pillow and numpy only."""
     from PIL import Image, UnidentifiedImageError
 
     from .images import load_image
 
-    path, size, channels = job
+    path, size, channels, box = job
     try:
         im = load_image(Path(path), channels)
         original = im.size
+        if box is not None:
+            im = im.crop(box)
         if size is not None:
             w, h = im.size
             side = min(w, h)
@@ -131,7 +136,7 @@ def _decode(job: tuple[str, int | None, int]) -> tuple[np.ndarray | None, str, t
 
 
 def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = None, channels: int | None = None,
-                   strict: bool = False, workers: int | None = None, progress: bool | None = None) -> Manifest:
+                   strict: bool = False, workers: int | None = None, progress: bool | None = None, box: Box | None = None) -> Manifest:
     """Decode every image of ``source`` once, on ``workers`` processes (default: every core), into
     the prepared dataset ``out`` (written to a temporary folder and renamed: a kill leaves no half
     dataset). Damaged files are skipped and listed in the manifest (``strict``: refused)."""
@@ -147,7 +152,7 @@ def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = No
     print_ = fingerprint(root, files)
     channels = channels or (1 if all(_grey_or_unreadable(p, is_grey) for p in files) else 3)
     if size is None:
-        first = _decode((str(files[0]), None, channels))[0]
+        first = _decode((str(files[0]), None, channels, box))[0]
         if first is None or first.shape[1] != first.shape[2]:
             raise DataError(f"'{source}': give --size N (images are centre-cropped to a square of N pixels); its images are not all square")
         size = first.shape[1]
@@ -156,7 +161,7 @@ def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = No
     tmp.mkdir(parents=True)
     try:
         array = np.memmap(tmp / IMAGES, dtype=np.uint8, mode="w+", shape=(len(files), channels, size, size))
-        jobs = [(str(p), size, channels) for p in files]
+        jobs = [(str(p), size, channels, box) for p in files]
         kept: list[int] = []
         bad: list[str] = []
         sizes: list[tuple[int, int]] = []
@@ -194,7 +199,7 @@ def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = No
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _decoded(jobs: list[tuple[str, int | None, int]], workers: int | None):
+def _decoded(jobs: list[tuple[str, int | None, int, Box | None]], workers: int | None):
     """``_decode`` over ``jobs`` in order, on a pool of processes when there are enough of them."""
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) < SERIAL_BELOW:
@@ -251,13 +256,13 @@ def load_prepared(folder: str | Path, request, *, verify: bool = False):
     return InMemoryData(manifest.source, x, y, len(names) if names else None, class_names=names, mapped=not resized)
 
 
-def cached_folder(source: str | Path, request, *, strict: bool = False):
+def cached_folder(source: str | Path, request, *, strict: bool = False, box: Box | None = None):
     """``source`` through its prepared copy in the cache: decoded on first use, reused while its
     file list, sizes and modification times are unchanged, prepared again (saying so) when not."""
     from .sources import data_root
 
     root = Path(source).expanduser()  # messages name the folder as the user gave it; the key, as it is
-    key = hashlib.sha256(f"{root.resolve()}|{request.size}|{request.channels}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(f"{root.resolve()}|{request.size}|{request.channels}|{box}".encode()).hexdigest()[:20]
     cache = data_root() / "prepared" / key
     if is_prepared(cache):
         try:
@@ -269,5 +274,5 @@ def cached_folder(source: str | Path, request, *, strict: bool = False):
             log.warning("'%s' changed since it was prepared (files added, removed or modified); preparing it again", source)
         except DataError as exc:
             log.warning("the prepared copy of '%s' cannot be used (%s); preparing it again", source, exc)
-    prepare_folder(root, cache, size=request.size, channels=request.channels, strict=strict)
+    prepare_folder(root, cache, size=request.size, channels=request.channels, strict=strict, box=box)
     return dataclasses.replace(load_prepared(cache, request), name=str(source))

@@ -6,6 +6,7 @@ so the training loop never resizes anything.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -185,3 +186,35 @@ def _grey_or_unreadable(path: Path, is_grey) -> bool:
         return is_grey(path)
     except Exception:  # noqa: BLE001 - read_all reports unreadable files; here they just do not vote
         return True
+
+
+# CelebA's aligned faces are 178x218 with the eyes at a fixed height; GAN papers train on the face
+# square, rows 20..198 (DCGAN's, BEGAN's and most re-implementations' crop), resized.
+CELEBA_BOX = (0, 20, 178, 198)
+
+
+def load_celeba(request: DataRequest, root: Path | None = None) -> InMemoryData:
+    """CelebA's 202,599 aligned faces (img_align_celeba/), the usual face crop, through a prepared copy."""
+    from .prepared import cached_folder
+
+    folder = (Path(root) if root is not None else data_root()) / "celeba" / "img_align_celeba"
+    if not folder.is_dir():
+        raise DataError(f"dataset 'celeba' is not in {folder.parent}: torchvision fetches it from Google Drive with "
+                        f"`python -c \"import torchvision; torchvision.datasets.CelebA('{folder.parent.parent}', download=True)\"` "
+                        "(or unpack img_align_celeba.zip there), then run again; or use --data with a folder of faces")
+    data = cached_folder(folder, request, box=CELEBA_BOX)
+    return dataclasses.replace(data, name="celeba")
+
+
+def load_imagenet(request: DataRequest, root: Path | None = None) -> InMemoryData:
+    """ILSVRC-2012's training images in their standard layout (train/<synset>/*.JPEG), the synsets as
+    classes, through a prepared copy: 1.28 M images, so prepare it once at the size you train at."""
+    from .prepared import cached_folder
+
+    folder = (Path(root) if root is not None else data_root()) / "imagenet" / "train"
+    if not folder.is_dir():
+        raise DataError(f"dataset 'imagenet' is not in {folder}: ImageNet cannot be downloaded for you (its terms need an "
+                        "account at image-net.org); put ILSVRC2012's train/ folder (one sub-folder per synset) there, "
+                        "or give --data that folder")
+    data = cached_folder(folder, request)
+    return dataclasses.replace(data, name="imagenet")
