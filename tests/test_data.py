@@ -491,3 +491,24 @@ def test_celeba_is_the_face_crop_and_imagenet_its_synset_folders(tmp_path, monke
             save_image(train / synset / f"{synset}_{i}.JPEG", size=(20, 16))
     d = load_data("imagenet", DataRequest(size=8, labels=True), registry().datasets)
     assert d.x.shape == (4, 3, 8, 8) and d.class_names == ("n01440764", "n01443537") and d.y.tolist() == [0, 0, 1, 1]
+
+
+def test_an_lsun_category_is_read_from_its_lmdb_once(tmp_path, monkeypatch):
+    import io
+
+    import lmdb
+
+    monkeypatch.setenv("GANZOO_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataError, match="dataset 'lsun-church_outdoor' is not in .*python download.py -c church_outdoor"):
+        load_data("lsun-church-outdoor", DataRequest(size=16), registry().datasets)
+    db = tmp_path / "lsun" / "church_outdoor_train_lmdb"
+    db.parent.mkdir()
+    with lmdb.open(str(db), map_size=1 << 24) as env, env.begin(write=True) as txn:
+        for i in range(3):  # LSUN's values are webp files' bytes under a hex key
+            buf = io.BytesIO()
+            Image.new("RGB", (24, 20), (80 * i, 10, 10)).save(buf, format="WEBP", lossless=True)
+            txn.put(f"{i:040x}".encode(), buf.getvalue())
+    d = load_data("lsun-church-outdoor", DataRequest(size=16), registry().datasets)
+    assert d.x.shape == (3, 3, 16, 16) and d.name == "lsun-church_outdoor" and d.y is None
+    assert sorted(int(v) for v in d.x[:, 0, 8, 8]) == [0, 80, 160]
+    assert (tmp_path / "lsun" / "church_outdoor_train_images" / ".complete").is_file()

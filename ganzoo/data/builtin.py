@@ -7,7 +7,7 @@ import functools
 from ..hookspecs import hookimpl
 from .digits_m import load_digits_m
 from .photos import load_photos
-from .sources import TORCHVISION, load_celeba, load_digits, load_imagenet, load_torchvision
+from .sources import LSUN_CATEGORIES, TORCHVISION, load_celeba, load_digits, load_imagenet, load_lsun, load_torchvision
 from .spec import Dataset
 from .synthetic import load_mixture, stacked_digits
 from .typeset import load_digits_typeset
@@ -70,6 +70,16 @@ def register_datasets(register):
             terms="image-net.org terms of access: non-commercial research and education",
         )
     )
+    for category in LSUN_CATEGORIES:
+        register(
+            Dataset(
+                name=f"lsun-{category.replace('_', '-')}",
+                summary=f"LSUN {category.replace('_', ' ')}: its training images, from LSUN's LMDB (fetched with LSUN's own script)",
+                load=functools.partial(load_lsun, category),
+                offline=False,
+                terms="Yu et al. 2015; the images' own copyrights, research use (github.com/fyu/lsun)",
+            )
+        )
     register(
         Dataset(
             name="ring8",
