@@ -512,3 +512,30 @@ def test_an_lsun_category_is_read_from_its_lmdb_once(tmp_path, monkeypatch):
     assert d.x.shape == (3, 3, 16, 16) and d.name == "lsun-church_outdoor" and d.y is None
     assert sorted(int(v) for v in d.x[:, 0, 8, 8]) == [0, 80, 160]
     assert (tmp_path / "lsun" / "church_outdoor_train_images" / ".complete").is_file()
+
+
+@pytest.mark.parametrize("variant,size,settings", [
+    ("dcgan", 64, ["--set", "g_width=8", "--set", "d_width=8"]),
+    ("r3gan", 64, ["--set", "width=16", "--set", "min_width=8", "--set", "group_size=8"]),
+    ("r3gan", 128, ["--set", "width=16", "--set", "min_width=8", "--set", "group_size=8"]),
+])
+def test_higher_resolutions_run_end_to_end_from_a_prepared_folder(cli, tmp_path, variant, size, settings):
+    """Prepare, train (streamed), export, sample and evaluate at 64 and 128 px (tiny widths)."""
+    rng = np.random.default_rng(size)
+    for i in range(24):
+        save_image(tmp_path / "photos" / f"{i}.jpg", size=(size + 10, size + 4), value=int(rng.integers(0, 255)))
+    (tmp_path / "feats.py").write_text(
+        "import torch\n"
+        "def extractor():\n"
+        "    return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten())\n")
+    assert cli("prepare", "photos", "-o", "prep", "--size", str(size)).returncode == 0
+    ran = cli("run", variant, "--data", "prep", "--set", f"image_size={size}", "--set", "stream=on", "--steps", "2",
+              "--batch-size", "4", "--set", "sample_every=0", *settings, "--out", "r")
+    assert ran.returncode == 0, ran.stderr
+    sampled = cli("sample", "r", "-n", "4", "-o", "g.png")
+    assert sampled.returncode == 0 and Image.open(tmp_path / "g.png").size == (2 * (size + 2) + 2,) * 2
+    scored = cli("eval", "r", "--metrics", "fid-userfeatures-x5", "--features", "feats:extractor", "--json")
+    assert scored.returncode == 0, scored.stderr
+    import json
+
+    assert json.loads(scored.stdout)["metrics"]["fid-userfeatures-x5"]["values"]["fid"] >= 0

@@ -37,7 +37,7 @@ class R3GANConfig(ganzoo.VariantConfig):
     batch_size: int = 64
     # 16 by default, for the CPU demo: the embedded digits are 8x8, and each stage of residual blocks
     # at 32x32 (with R1 and R2's double backward) costs more than DCGAN's whole step. 32 is CIFAR-10's.
-    image_size: Literal[16, 32, 64] = 16
+    image_size: Literal[16, 32, 64, 128] = 16  # 64 and 128 for folders of photos (`ganzoo prepare` them first)
     channels: Literal[1, 3] | None = None  # None takes the dataset's
     backbone: Literal["auto", "conv", "mlp"] = "auto"  # auto: conv for images, mlp for 2-D points
     z_dim: ganzoo.PositiveInt = 64  # noise dimensions (the paper: 64 for CIFAR-10, with no mapping network)
