@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "into DIR: one memory-mappable uint8 array, the labels and a manifest (source, shape, the file list's fingerprint, "
         "a sha256, the files left out). `ganzoo run --data DIR` then trains from it without decoding; `--data FOLDER` does "
         "the same through a cache under the data root.")
-    pr.add_argument("source", metavar="SOURCE", help="a folder of images (ImageFolder layout for labels)")
+    pr.add_argument("source", metavar="SOURCE", help="a folder of images (ImageFolder layout for labels), or a registered dataset's name (cifar10, svhn, ...)")
     pr.add_argument("-o", "--out", required=True, metavar="DIR", help="the prepared dataset's folder (new, or a prepared dataset to replace)")
     pr.add_argument("--size", type=int, metavar="N", help="centre-crop to a square and resize to N x N (default: the images' own size, if square)")
     pr.add_argument("--channels", type=int, choices=[1, 3], help="1 (grey) or 3 (RGB); default: 1 if every image is grey, else 3")
@@ -620,14 +620,25 @@ def cmd_pull(args) -> int:
 
 
 def cmd_prepare(args) -> int:
-    from .data.prepared import prepare_folder
+    from .data.prepared import prepare_data, prepare_folder
 
     if args.size is not None and not 4 <= args.size <= 8192:
         raise GanzooError(f"--size must be between 4 and 8192, got {args.size}")
     if args.workers is not None and args.workers < 1:
         raise GanzooError(f"--workers must be at least 1, got {args.workers}")
-    m = prepare_folder(args.source, args.out, size=args.size, channels=args.channels, strict=args.strict, workers=args.workers,
-                       progress=False if args.quiet else None)
+    if not Path(args.source).expanduser().exists():  # a registered dataset by name: cifar10, svhn, a plugin's
+        from ._plugins import registry
+        from .data import load_data
+        from .data.types import DataRequest
+
+        reg = registry()
+        if args.source not in reg.datasets:
+            load_data(args.source, DataRequest(), reg.datasets)  # says what is unknown, with the closest names
+        data = load_data(args.source, DataRequest(size=args.size, channels=args.channels, labels=reg.datasets[args.source].labels), reg.datasets)
+        m = prepare_data(data, args.source, args.out)
+    else:
+        m = prepare_folder(args.source, args.out, size=args.size, channels=args.channels, strict=args.strict, workers=args.workers,
+                           progress=False if args.quiet else None)
     classes = f", {len(m.class_names)} classes ({', '.join(m.class_names[:5])}{'...' if len(m.class_names) > 5 else ''})" if m.class_names else ""
     print(f"prepared {m.shape[0]:,} images of {m.shape[1]}x{m.shape[2]}x{m.shape[3]}{classes} into {args.out}"
           + (f"; {len(m.skipped)} left out (manifest.json lists them)" if m.skipped else ""))

@@ -539,3 +539,15 @@ def test_higher_resolutions_run_end_to_end_from_a_prepared_folder(cli, tmp_path,
     import json
 
     assert json.loads(scored.stdout)["metrics"]["fid-userfeatures-x5"]["values"]["fid"] >= 0
+
+
+def test_a_registered_dataset_can_be_prepared_too(cli, tmp_path):
+    from ganzoo.data.prepared import Manifest
+
+    done = cli("prepare", "digits", "-o", "prep", "--size", "16")
+    assert done.returncode == 0 and done.stdout.startswith("prepared 1,797 images of 1x16x16, 10 classes"), done.stderr
+    assert Manifest.read(tmp_path / "prep").fingerprint == "dataset:digits"
+    ran = cli("run", "cgan", "--data", "prep", "--set", "image_size=16", "--steps", "1", "--batch-size", "8", "--out", "r")
+    assert ran.returncode == 0, ran.stderr
+    typo = cli("prepare", "cifar-10", "-o", "x")
+    assert typo.returncode == 2 and "did you mean 'cifar10'" in typo.stderr

@@ -199,6 +199,35 @@ def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = No
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def prepare_data(data, source: str, out: str | Path) -> Manifest:
+    """A dataset already decoded (a registered one: torchvision's, a plugin's) written as a prepared
+    dataset, so that later runs map it instead of loading it again."""
+    import torch
+
+    out = Path(out).expanduser()
+    if data.kind != "image" or data.x_b is not None or data.x.dtype != torch.uint8:
+        raise DataError(f"'{source}' is not one domain of uint8 images; only such datasets can be prepared")
+    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        data.x.cpu().contiguous().numpy().tofile(tmp / IMAGES)
+        names = data.info.class_names if data.y is not None else None
+        if data.y is not None:
+            np.save(tmp / LABELS, data.y.cpu().numpy().astype(np.int64), allow_pickle=False)
+        manifest = Manifest(source, tuple(data.x.shape), tuple(names) if names else None, f"dataset:{source}", _sha256(tmp / IMAGES))
+        atomic_write_json(tmp / MANIFEST, manifest.to_json())
+        if out.exists():
+            if not is_prepared(out) and any(out.iterdir()):
+                raise DataError(f"'{out}' exists and is not a prepared dataset; give an empty or new folder")
+            shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, out)
+        return manifest
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _decoded(jobs: list[tuple[str, int | None, int, Box | None]], workers: int | None):
     """``_decode`` over ``jobs`` in order, on a pool of processes when there are enough of them."""
     workers = workers or os.cpu_count() or 1
