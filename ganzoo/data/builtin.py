@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 
 from ..hookspecs import hookimpl
+from .archives import LSUN_CATEGORIES, load_celeba, load_imagenet, load_lsun
 from .digits_m import load_digits_m
 from .photos import load_photos
-from .sources import LSUN_CATEGORIES, TORCHVISION, load_celeba, load_digits, load_imagenet, load_lsun, load_torchvision
+from .sources import TORCHVISION, load_digits, load_torchvision
 from .spec import Dataset
 from .synthetic import load_mixture, stacked_digits
 from .typeset import load_digits_typeset
