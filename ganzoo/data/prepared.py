@@ -271,7 +271,9 @@ def load_prepared(folder: str | Path, request, *, verify: bool = False):
     if verify and _sha256(folder / IMAGES) != manifest.sha256:
         raise DataError(f"'{folder / IMAGES}' does not match the sha256 in its manifest (the file changed); prepare it again")
     # Copy-on-write: a tensor over the file's pages, read as batches touch them (nothing is ever written back).
-    x = torch.from_numpy(np.memmap(folder / IMAGES, dtype=np.uint8, mode="c", shape=manifest.shape))
+    mapped = np.memmap(folder / IMAGES, dtype=np.uint8, mode="c", shape=manifest.shape)
+    _random_access(mapped)
+    x = torch.from_numpy(mapped)
     resized = (request.size is not None and (h, w) != (request.size, request.size)) or (request.channels is not None and c != request.channels)
     y = None
     if manifest.class_names:
@@ -283,6 +285,16 @@ def load_prepared(folder: str | Path, request, *, verify: bool = False):
         x = fit_images(x, request)  # a prepared dataset of another size: converted, in memory
     names = manifest.class_names
     return InMemoryData(manifest.source, x, y, len(names) if names else None, class_names=names, mapped=not resized)
+
+
+def _random_access(mapped: np.memmap) -> None:
+    """Tell the kernel the map is read in random order: batches gather scattered images, and its
+    default read-ahead would pull in the neighbours of each, filling memory with pages never used."""
+    import mmap
+
+    handle = getattr(mapped, "_mmap", None)
+    if handle is not None and hasattr(handle, "madvise") and hasattr(mmap, "MADV_RANDOM"):
+        handle.madvise(mmap.MADV_RANDOM)
 
 
 def cached_folder(source: str | Path, request, *, strict: bool = False, box: Box | None = None):
