@@ -130,3 +130,20 @@ def warn_if_small(sizes: list[tuple[int, int]], size: int | None, where: str) ->
         w, h = sorted(sizes, key=min)[len(sizes) // 2]
         log.warning("'%s': %d of %d images are smaller than the training size %dx%d (median %dx%d); they are upscaled "
                     "and will look blurred; a smaller image_size may suit them better", where, len(small), len(sizes), size, size, w, h)
+
+
+def folder_files(root: Path) -> tuple[list[Path], list[str] | None]:
+    """The image files of a folder and its classes (sub-folder names), as ``load_folder`` reads them."""
+    files = list_images(root)
+    if not files:
+        skipped = sum(1 for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and hidden(p, root))
+        raise DataError(f"dataset folder '{root}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
+                        + (f"; {skipped} in hidden folders (.*, __*) are ignored" if skipped else ""))
+    top = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
+    loose = [p for p in files if len(p.relative_to(root).parts) == 1]
+    if top and loose:
+        names = ", ".join(p.name for p in loose[:3]) + (f" and {len(loose) - 3} more" if len(loose) > 3 else "")
+        log.warning("'%s': %d image file(s) lie beside the class folders (%s) and are left out; move them into a class "
+                    "folder, or give a folder without class folders for unlabelled training", root, len(loose), names)
+        files = [p for p in files if p not in set(loose)]
+    return files, top or None

@@ -29,6 +29,7 @@ import numpy as np
 from .._io import atomic_write_json
 from .._version import __version__
 from ..errors import DataError
+from .images import folder_files
 
 log = logging.getLogger(__name__)
 
@@ -78,25 +79,6 @@ class Manifest:
 
 def is_prepared(path: Path) -> bool:
     return (path / MANIFEST).is_file() and (path / IMAGES).is_file()
-
-
-def folder_files(root: Path) -> tuple[list[Path], list[str] | None]:
-    """The image files of a folder and its classes (sub-folder names), as ``load_folder`` reads them."""
-    from .images import IMAGE_SUFFIXES, hidden, list_images
-
-    files = list_images(root)
-    if not files:
-        skipped = sum(1 for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and hidden(p, root))
-        raise DataError(f"dataset folder '{root}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
-                        + (f"; {skipped} in hidden folders (.*, __*) are ignored" if skipped else ""))
-    top = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
-    loose = [p for p in files if len(p.relative_to(root).parts) == 1]
-    if top and loose:
-        names = ", ".join(p.name for p in loose[:3]) + (f" and {len(loose) - 3} more" if len(loose) > 3 else "")
-        log.warning("'%s': %d image file(s) lie beside the class folders (%s) and are left out; move them into a class "
-                    "folder, or give a folder without class folders for unlabelled training", root, len(loose), names)
-        files = [p for p in files if p not in set(loose)]
-    return files, top or None
 
 
 def fingerprint(root: Path, files: list[Path]) -> str:
@@ -187,14 +169,7 @@ def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = No
             np.save(tmp / LABELS, labels, allow_pickle=False)
         manifest = Manifest(str(source), (len(kept), channels, size, size), tuple(classes) if classes else None, print_,
                             _sha256(tmp / IMAGES), tuple(bad))
-        atomic_write_json(tmp / MANIFEST, manifest.to_json())
-        if out.exists():
-            if not is_prepared(out) and any(out.iterdir()):
-                raise DataError(f"'{out}' exists and is not a prepared dataset; give an empty or new folder")
-            shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, out)
-        return manifest
+        return _publish(tmp, out, manifest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -216,16 +191,21 @@ def prepare_data(data, source: str, out: str | Path) -> Manifest:
         if data.y is not None:
             np.save(tmp / LABELS, data.y.cpu().numpy().astype(np.int64), allow_pickle=False)
         manifest = Manifest(source, tuple(data.x.shape), tuple(names) if names else None, f"dataset:{source}", _sha256(tmp / IMAGES))
-        atomic_write_json(tmp / MANIFEST, manifest.to_json())
-        if out.exists():
-            if not is_prepared(out) and any(out.iterdir()):
-                raise DataError(f"'{out}' exists and is not a prepared dataset; give an empty or new folder")
-            shutil.rmtree(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, out)
-        return manifest
+        return _publish(tmp, out, manifest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _publish(tmp: Path, out: Path, manifest: Manifest) -> Manifest:
+    """Write the manifest last, then move the finished folder into place (replacing a prepared dataset, never anything else)."""
+    atomic_write_json(tmp / MANIFEST, manifest.to_json())
+    if out.exists():
+        if not is_prepared(out) and any(out.iterdir()):
+            raise DataError(f"'{out}' exists and is not a prepared dataset; give an empty or new folder")
+        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, out)
+    return manifest
 
 
 def _decoded(jobs: list[tuple[str, int | None, int, Box | None]], workers: int | None):

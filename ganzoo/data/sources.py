@@ -14,7 +14,6 @@ from typing import Any
 import torch
 
 from ..errors import DataError
-from .images import IMAGE_SUFFIXES
 from .memory import InMemoryData
 from .types import DataRequest
 
@@ -136,26 +135,14 @@ def load_folder(path: str | os.PathLike, request: DataRequest, *, strict: bool =
     from PIL import Image
     from torchvision.transforms.v2 import functional as TF
 
-    from .images import hidden, is_grey, list_images, load_image, read_all, warn_if_small
+    from .images import folder_files, is_grey, load_image, read_all, warn_if_small
 
     root = Path(path).expanduser()
     if not root.exists():
         raise DataError(f"dataset path '{path}' does not exist")
     if not root.is_dir():
         raise DataError(f"dataset path '{path}' is not a folder of images")
-    files = list_images(root)
-    if not files:
-        skipped = sum(1 for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and hidden(p, root))
-        raise DataError(f"dataset folder '{path}' holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
-                        + (f"; {skipped} in hidden folders (.*, __*) are ignored" if skipped else ""))
-    top = sorted({p.relative_to(root).parts[0] for p in files if len(p.relative_to(root).parts) > 1})
-    loose = [p for p in files if len(p.relative_to(root).parts) == 1]
-    classes = top or None
-    if classes and loose:
-        names = ", ".join(p.name for p in loose[:3]) + (f" and {len(loose) - 3} more" if len(loose) > 3 else "")
-        log.warning("'%s': %d image file(s) lie beside the class folders (%s) and are left out; move them into a class "
-                    "folder, or give a folder without class folders for unlabelled training", path, len(loose), names)
-        files = [p for p in files if p not in set(loose)]
+    files, classes = folder_files(root)
     size = request.size
     channels = request.channels or (1 if all(_grey_or_unreadable(p, is_grey) for p in files) else 3)
     sizes: list[tuple[int, int]] = []
