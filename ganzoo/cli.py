@@ -418,6 +418,7 @@ def _zoo_tip(trainer, reg) -> str | None:
     """For a run whose variant and data have a zoo model trained with another recipe, that model's
     score and the line that trains it: the demo's defaults are the paper's, the zoo's are tuned."""
     from .config import to_dict
+    from .export.describe import set_text
 
     ran = {**to_dict(trainer.config), **to_dict(trainer.train)}
     for entry in (reg.pretrained[n] for n in sorted(reg.pretrained)):
@@ -428,17 +429,9 @@ def _zoo_tip(trainer, reg) -> str | None:
             continue
         keys = [k for k in recipe if k not in ("sample_every", "checkpoint_every", "eval_every", "eval_metrics", "log_every")]
         line = " ".join(["ganzoo", "run", entry.variant, *(["--data", entry.dataset] if entry.dataset != type(trainer.variant).default_dataset else []),
-                         *[f"--set {k}={_set_text(recipe[k])}" for k in keys]])
+                         *[f"--set {k}={set_text(recipe[k])}" for k in keys]])
         return f"better: the zoo's {entry.name} ({entry.summary()}) was trained with: {line} (or use it: ganzoo sample {entry.name})"
     return None
-
-
-def _set_text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    return "none" if value is None else str(value)
 
 
 def cmd_sample(args) -> int:

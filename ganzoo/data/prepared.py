@@ -131,7 +131,7 @@ def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = No
     if not root.is_dir():
         raise DataError(f"dataset path '{source}' does not exist" if not root.exists() else f"dataset path '{source}' is not a folder of images")
     files, classes = folder_files(root)
-    print_ = fingerprint(root, files)
+    listed = fingerprint(root, files)
     channels = channels or (1 if all(_grey_or_unreadable(p, is_grey) for p in files) else 3)
     if size is None:
         first = _decode((str(files[0]), None, channels, box))[0]
@@ -167,7 +167,7 @@ def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = No
         if classes:
             labels = np.array([classes.index(files[i].relative_to(root).parts[0]) for i in kept], dtype=np.int64)
             np.save(tmp / LABELS, labels, allow_pickle=False)
-        manifest = Manifest(str(source), (len(kept), channels, size, size), tuple(classes) if classes else None, print_,
+        manifest = Manifest(str(source), (len(kept), channels, size, size), tuple(classes) if classes else None, listed,
                             _sha256(tmp / IMAGES), tuple(bad))
         return _publish(tmp, out, manifest)
     finally:

@@ -71,7 +71,7 @@ def reproduce_command(cls: type[Variant], dataset: str, config: Any, train: Trai
         defaults = replace(TrainConfig(), dict(cls.train_defaults))  # the variant's own trainer defaults need no --set
         pairs += [(k, v) for k, v in _changed(train, defaults) if k != "device"]  # the device changes no recipe
     for key, value in pairs:
-        parts += ["--set", f"{key}={_set_text(value)}"]
+        parts += ["--set", f"{key}={set_text(value)}"]
     return shlex.join(parts)
 
 
@@ -80,13 +80,14 @@ def _changed(cfg: Any, default: Any) -> list[tuple[str, Any]]:
     return [(k, v) for k, v in new.items() if old.get(k) != v]
 
 
-def _set_text(value: Any) -> str:
+def set_text(value: Any) -> str:
+    """A value as `--set key=TEXT` writes it (none, true/false, comma-joined tuples)."""
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return ",".join(_set_text(v) for v in value)
+        return ",".join(set_text(v) for v in value)
     return str(value)
 
 
