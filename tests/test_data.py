@@ -351,18 +351,24 @@ def prepared_digits(tmp_path_factory):
     return root / "prep"
 
 
-def test_streamed_and_in_memory_batches_are_the_same_and_ranks_are_disjoint(prepared_digits):
+@pytest.mark.parametrize("reader", ["preadv", "map"])
+def test_streamed_and_in_memory_batches_are_the_same_and_ranks_are_disjoint(prepared_digits, reader, monkeypatch):
+    import os
+
     from ganzoo.data import BatchStream
     from ganzoo.data.prepared import load_prepared
     from ganzoo.data.types import DataRequest
 
+    if reader == "map":  # an OS without preadv (Windows): batches are gathered from the map instead
+        monkeypatch.delattr(os, "preadv")
     mapped = load_prepared(prepared_digits, DataRequest(size=16, channels=1, labels=True))
     assert mapped.mapped and not mapped.loaded().mapped
     whole = mapped.loaded()
-    a, b = BatchStream(mapped, 16, seed=3), BatchStream(whole, 16, seed=3)
+    a, b = BatchStream(mapped, 16, seed=3, channels_last=True), BatchStream(whole, 16, seed=3)
+    assert (a._fd is not None) == (reader == "preadv")
     for _ in range(7):  # 3 epochs of 2 batches and a bit: reshuffles included
         x, y = a.next(), b.next()
-        assert torch.equal(x.x, y.x) and torch.equal(x.y, y.y)
+        assert x.x.dtype == torch.float32 and torch.equal(x.x, y.x) and torch.equal(x.y, y.y)
     a.position = b.position = 1  # a resumed stream continues from its position alone
     assert torch.equal(a.next().x, b.next().x)
     # Two processes: disjoint shares of every global batch, together covering the epoch.
@@ -373,6 +379,23 @@ def test_streamed_and_in_memory_batches_are_the_same_and_ranks_are_disjoint(prep
             shares[rank] |= set(s._indices(40, 0).tolist())
             s.position += 1
     assert not shares[0] & shares[1] and len(shares[0]) == len(shares[1]) == 16
+
+
+def test_a_prepared_file_cut_short_is_named_when_a_batch_reaches_past_its_end(prepared_digits, tmp_path):
+    import shutil
+
+    from ganzoo.data import BatchStream
+    from ganzoo.data.prepared import IMAGES, load_prepared
+    from ganzoo.data.types import DataRequest
+
+    copy = tmp_path / "copy"
+    shutil.copytree(prepared_digits, copy)
+    data = load_prepared(copy, DataRequest(size=16, channels=1))
+    stream = BatchStream(data, 40, seed=0)  # every image, the last included
+    with open(copy / IMAGES, "r+b") as f:  # the file loses its last image after it was opened
+        f.truncate((len(data) - 1) * 16 * 16)
+    with pytest.raises(DataError, match=r"images.u8' ends before image 39: the prepared dataset was cut short; prepare it again"):
+        stream.next()
 
 
 def test_training_streamed_is_bit_identical_and_resumes_exactly(cli, prepared_digits, tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -49,7 +50,7 @@ def _palette_is_grey(im) -> bool:
     return bool(len(palette)) and bool((palette == palette[:, :1]).all())
 
 
-def load_image(path: Path, channels: int | None):
+def load_image(path: "Path | BinaryIO", channels: int | None):
     """``path`` as a Pillow image in mode "L" (``channels`` 1, or a grey file when None) or "RGB".
     16-bit and float images are scaled to 8 bits, not clipped; palette, CMYK and other modes are
     converted to RGB; alpha is composited on white; an EXIF rotation is applied."""

@@ -3,19 +3,24 @@
 Small datasets live on the training device as a single tensor (CIFAR-10 at 32x32 is 150 MB as
 uint8): batching is one index operation per batch, with no host-to-device copy in the hot loop.
 A prepared dataset too large for that is *mapped* (``InMemoryData.mapped``): its tensor is a
-memory map of the file on disk, each batch is gathered from it by one index operation (the pages
-of those images only), copied to the device (pinned and non-blocking on CUDA) and converted there,
-and the next batch is gathered in a background thread meanwhile. Both draw the same indices, so
-the same seed gives the same batches either way, and a resume continues exactly on both.
+memory map of the file on disk, and each batch is read from the file in a background thread while
+the previous one trains: its images only, in file order, straight into the batch's (pinned, on
+CUDA) buffer with one ``preadv`` each (where the OS has it; elsewhere gathered from the map). The
+batch is then copied to the device non-blocking and converted there; on the CPU the thread
+converts it too. Reading, not faulting the map's pages in, keeps the process's memory flat however
+large the file: the pages stay the kernel's cache, not the process's. Both paths draw the same
+indices, so the same seed gives the same batches either way, and a resume continues exactly on both.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 
+from ..errors import DataError
 from .types import Batch, DataInfo, DataKind
 
 
@@ -33,6 +38,7 @@ class InMemoryData:
     held_out: list[torch.Tensor] | None = None  # whole uint8 (C, H, W) images never trained on (super-resolution eval)
     class_names: tuple[str, ...] | None = None  # the label of each class index, when known (folder names, "0".."9")
     mapped: bool = False  # x is a memory map of a prepared dataset on disk: batches are read from it, it never moves whole
+    file: str | None = None  # mapped data: the file x maps (C-order rows, nothing else), which batches are read from
 
     def __post_init__(self) -> None:
         if self.y is not None and len(self.y) != len(self.x):
@@ -60,7 +66,7 @@ class InMemoryData:
 
     def loaded(self) -> "InMemoryData":
         """A mapped dataset read into memory whole (what small prepared datasets get); others as they are."""
-        return dataclasses.replace(self, x=self.x.clone(), mapped=False) if self.mapped else self
+        return dataclasses.replace(self, x=self.x.clone(), mapped=False, file=None) if self.mapped else self
 
     def as_model_input(self, x: torch.Tensor) -> torch.Tensor:
         """uint8 images -> float in [-1, 1]; points pass through as float32."""
@@ -94,6 +100,16 @@ class BatchStream:
         self.channels_last = channels_last
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="ganzoo-batches") if data.mapped else None
         self._ahead: tuple[int, Future] | None = None
+        self._fd: int | None = None
+        if data.mapped and data.file is not None and hasattr(os, "preadv"):
+            self._fd = os.open(data.file, os.O_RDONLY)
+            if hasattr(os, "posix_fadvise"):
+                os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_RANDOM)  # scattered rows: read-ahead would read their neighbours
+
+    def __del__(self) -> None:  # the reader thread holds the stream while it reads: nothing reads after this
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
 
     def _indices(self, n: int, stream: int) -> torch.Tensor:
         """This rank's indices into a tensor of ``n`` samples for the current batch; ``stream`` 1
@@ -109,11 +125,23 @@ class BatchStream:
         return self._perms[(stream, epoch)][start : start + batch]
 
     def _gather(self, idx: torch.Tensor) -> torch.Tensor:
-        """Images ``idx`` of the mapped array, read in file order (one pass over the pages), pinned for the copy."""
+        """Images ``idx`` of the mapped array, read in file order: as the device's input on the CPU,
+        else as uint8 in pinned memory (CUDA) for a non-blocking copy. Runs in the reader thread."""
+        shape = self.data.x.shape[1:]
+        x = torch.empty((len(idx), *shape), dtype=self.data.x.dtype, pin_memory=self.device.type == "cuda")
         order = torch.argsort(idx)
-        x = torch.empty((len(idx), *self.data.x.shape[1:]), dtype=self.data.x.dtype)
-        x[order] = self.data.x[idx[order]]
-        return x.pin_memory() if self.device.type == "cuda" else x
+        if self._fd is not None:
+            rows = x.view(len(idx), -1).numpy()
+            size = rows.shape[1] * rows.itemsize
+            for j, i in zip(order.tolist(), idx[order].tolist()):
+                if os.preadv(self._fd, [rows[j]], i * size) != size:
+                    raise DataError(f"'{self.data.file}' ends before image {i}: the prepared dataset was cut short; prepare it again")
+        else:
+            x[order] = self.data.x[idx[order]]
+        if self.device.type != "cpu":
+            return x
+        x = self.data.as_model_input(x)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.ndim == 4 else x
 
     def _mapped_x(self, idx: torch.Tensor) -> torch.Tensor:
         assert self._reader is not None
@@ -122,13 +150,15 @@ class BatchStream:
         self.position += 1  # the next batch's indices, then back: _indices reads the position
         self._ahead = (self.position, self._reader.submit(self._gather, self._indices(len(self.data), 0)))
         self.position -= 1
-        x = x.to(self.device, non_blocking=True)
+        if self.device.type == "cpu":
+            return x  # converted by the reader
+        x = self.data.as_model_input(x.to(self.device, non_blocking=True))
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.ndim == 4 else x
 
     def next(self) -> Batch:
         idx = self._indices(len(self.data), 0)
         if self.data.mapped:
-            x = self.data.as_model_input(self._mapped_x(idx))
+            x = self._mapped_x(idx)
             y = None if self.data.y is None else self.data.y[idx].to(self.device, non_blocking=True)
             self.position += 1
             return Batch(x, y, None)

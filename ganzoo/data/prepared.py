@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ FORMAT = "ganzoo-prepared"
 VERSION = 1
 IMAGES, LABELS, MANIFEST = "images.u8", "labels.npy", "manifest.json"
 SERIAL_BELOW = 256  # files decoded in this process below this many: a pool's start-up costs more
+CHUNK = 4096  # images handed to the pool at once (two chunks in flight): bounds the encoded bytes held in memory
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,16 +95,19 @@ def fingerprint(root: Path, files: list[Path]) -> str:
 Box = tuple[int, int, int, int]  # (left, top, right, bottom) in pixels: a dataset's fixed crop (CelebA's faces)
 
 
-def _decode(job: tuple[str, int | None, int, Box | None]) -> tuple[np.ndarray | None, str, tuple[int, int]]:
-    """One file -> uint8 (C, H, W): cut to ``box`` when given, centre-cropped to a square and resized
-    to ``size`` (None: as it is), or None and why not. Runs in worker processes: Pillow and numpy only."""
+def _decode(job: tuple[str | bytes, int | None, int, Box | None]) -> tuple[np.ndarray | None, str, tuple[int, int]]:
+    """One image (a path or encoded bytes) -> uint8 (C, H, W): cut to ``box`` when given,
+    centre-cropped to a square and resized to ``size`` (None: as it is), or None and why not.
+    Runs in worker processes: Pillow and numpy only."""
+    import io
+
     from PIL import Image, UnidentifiedImageError
 
     from .images import load_image
 
-    path, size, channels, box = job
+    source, size, channels, box = job
     try:
-        im = load_image(Path(path), channels)
+        im = load_image(Path(source) if isinstance(source, str) else io.BytesIO(source), channels)
         original = im.size
         if box is not None:
             im = im.crop(box)
@@ -117,14 +122,143 @@ def _decode(job: tuple[str, int | None, int, Box | None]) -> tuple[np.ndarray | 
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:100] if str(exc) else ''}", (0, 0)
 
 
+_target: np.memmap | None = None  # in a worker: the array being written, opened once by _open_target
+
+
+def _open_target(path: str, shape: tuple[int, ...]) -> None:
+    global _target
+    _target = np.memmap(path, dtype=np.uint8, mode="r+", shape=shape)
+
+
+def _decode_into(job: tuple[int, str | bytes, int, int, Box | None]) -> tuple[int, str, tuple[int, int]]:
+    """Decode one image straight into row ``index`` of the shared array; only (index, why, original
+    size) travel back, so the parent does no copying and its core stays free for decoding."""
+    index, source, size, channels, box = job
+    image, why, original = _decode((source, size, channels, box))
+    if image is not None:
+        assert _target is not None
+        _target[index] = image
+    return index, why, original
+
+
+def _decode_all(sources: Iterable[str | bytes], count: int, path: Path, shape: tuple[int, int, int], *, box: Box | None,
+                workers: int | None, progress: bool | None) -> tuple[list[int], list[tuple[int, str]], list[tuple[int, int]]]:
+    """Decode ``count`` images into a new (count, *shape) array file at ``path``, on ``workers``
+    processes; the kept images are then moved to its first rows (in order) and the file cut to
+    them. Returns the kept indices, the (index, why) of those left out, and the kept originals' sizes."""
+    from tqdm.auto import tqdm
+
+    channels, size, _ = shape
+    np.memmap(path, dtype=np.uint8, mode="w+", shape=(max(count, 1), *shape)).flush()
+    jobs = ((i, src, size, channels, box) for i, src in enumerate(sources))
+    results: dict[int, tuple[str, tuple[int, int]]] = {}
+    bar = tqdm(total=count, unit="image", desc="prepare", disable=None if progress is None else not progress, file=sys.stderr)
+    with bar:
+        for index, why, original in _run(jobs, count, str(path), (max(count, 1), *shape), workers):
+            results[index] = (why, original)
+            bar.update()
+    kept = [i for i in range(count) if not results[i][0]]
+    array = np.memmap(path, dtype=np.uint8, mode="r+", shape=(max(count, 1), *shape))
+    for row, i in enumerate(kept):  # close the gaps damaged files left (rare: most runs move nothing)
+        if row != i:
+            array[row] = array[i]
+    array.flush()
+    del array
+    os.truncate(path, len(kept) * channels * size * size)
+    return kept, [(i, results[i][0]) for i in range(count) if results[i][0]], [results[i][1] for i in kept]
+
+
+def _run(jobs: Iterator[tuple], count: int, path: str, shape: tuple[int, ...], workers: int | None) -> Iterator[tuple[int, str, tuple[int, int]]]:
+    """``_decode_into`` over ``jobs``, in this process when there are few of them (a pool's start-up
+    costs more), else on a pool of processes fed in chunks, so that at most two chunks of encoded
+    images (a Hub dataset's bytes) are in memory at once."""
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or count < SERIAL_BELOW:
+        _open_target(path, shape)
+        try:
+            yield from map(_decode_into, jobs)
+        finally:
+            global _target
+            _target = None
+        return
+    import itertools
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork on Linux: the workers run Pillow and numpy only, never torch, and start at once.
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_open_target, initargs=(path, shape)) as pool:
+        pending = None
+        while chunk := list(itertools.islice(jobs, CHUNK)):
+            submitted = pool.map(_decode_into, chunk, chunksize=32)
+            if pending is not None:
+                yield from pending
+            pending = submitted
+        if pending is not None:
+            yield from pending
+
+
+def _fresh(out: Path) -> Path:
+    """The temporary folder ``out`` is built in (renamed into place when complete: a kill leaves no half dataset)."""
+    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def prepare_images(sources: Iterable[str | bytes], count: int, names: list[str], tmp: Path, *, source: str, size: int, channels: int,
+                   strict: bool = False, workers: int | None = None, progress: bool | None = None,
+                   box: Box | None = None, files: bool = False) -> tuple[list[int], list[str]]:
+    """Decode ``count`` images (paths or encoded bytes; ``names`` says which is which in messages)
+    into ``tmp``'s images.u8 at ``size`` x ``size`` and ``channels``; the indices kept, and
+    "name (why)" for each image left out. Damaged images are skipped with a warning (``strict``, or
+    none readable: a DataError); ``files``: the sources are a folder's files, and messages say so."""
+    from .images import warn_if_small
+
+    kept, bad, sizes = _decode_all(sources, count, tmp / IMAGES, (channels, size, size), box=box, workers=workers, progress=progress)
+    reasons = [f"{names[i]} ({why})" for i, why in bad]
+    if bad and (strict or not kept):
+        what = "no image could be read" if not kept else f"{len(bad)} of {count} {'files' if files else 'images'} could not be read"
+        raise DataError(f"'{source}': {what}: {'; '.join(reasons[:3])}" + ("" if not kept else "; without --strict they are skipped"))
+    if bad:
+        log.warning("'%s': skipping %d of %d %s that cannot be read: %s", source, len(bad), count, "image files" if files else "images",
+                    "; ".join(reasons[:3]))
+    warn_if_small(sizes, size, source)
+    return kept, reasons
+
+
+def publish(tmp: Path, out: Path, *, source: str, shape: tuple[int, int, int, int], labels: np.ndarray | None,
+            class_names: tuple[str, ...] | None, fingerprint: str, skipped: Iterable[str] = ()) -> Manifest:
+    """Finish the prepared dataset ``prepare_images`` (or another writer) left in ``tmp``: its
+    labels, then the manifest last, then the move into place (replacing a prepared dataset, never
+    anything else)."""
+    if labels is not None:
+        np.save(tmp / LABELS, labels.astype(np.int64), allow_pickle=False)
+    manifest = Manifest(source, shape, class_names if labels is not None else None, fingerprint, _sha256(tmp / IMAGES), tuple(skipped))
+    atomic_write_json(tmp / MANIFEST, manifest.to_json())
+    if out.exists():
+        if not is_prepared(out) and any(out.iterdir()):
+            raise DataError(f"'{out}' exists and is not a prepared dataset; give an empty or new folder")
+        shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, out)
+    return manifest
+
+
+def _square_side(sources: list[str | bytes], channels: int, box: Box | None, where: str) -> int:
+    """The side of the first image, when no --size was given: it must be square (nothing to crop to)."""
+    first = _decode((sources[0], None, channels, box))[0]
+    if first is None or first.shape[1] != first.shape[2]:
+        raise DataError(f"'{where}': give --size N (images are centre-cropped to a square of N pixels); its images are not all square")
+    return int(first.shape[1])
+
+
 def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = None, channels: int | None = None,
                    strict: bool = False, workers: int | None = None, progress: bool | None = None, box: Box | None = None) -> Manifest:
     """Decode every image of ``source`` once, on ``workers`` processes (default: every core), into
     the prepared dataset ``out`` (written to a temporary folder and renamed: a kill leaves no half
     dataset). Damaged files are skipped and listed in the manifest (``strict``: refused)."""
-    from tqdm.auto import tqdm
-
-    from .images import is_grey, warn_if_small
+    from .images import is_grey
     from .sources import _grey_or_unreadable
 
     root, out = Path(source).expanduser(), Path(out).expanduser()
@@ -133,43 +267,15 @@ def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = No
     files, classes = folder_files(root)
     listed = fingerprint(root, files)
     channels = channels or (1 if all(_grey_or_unreadable(p, is_grey) for p in files) else 3)
-    if size is None:
-        first = _decode((str(files[0]), None, channels, box))[0]
-        if first is None or first.shape[1] != first.shape[2]:
-            raise DataError(f"'{source}': give --size N (images are centre-cropped to a square of N pixels); its images are not all square")
-        size = first.shape[1]
-    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    size = size or _square_side([str(files[0])], channels, box, str(source))
+    tmp = _fresh(out)
     try:
-        array = np.memmap(tmp / IMAGES, dtype=np.uint8, mode="w+", shape=(len(files), channels, size, size))
-        jobs = [(str(p), size, channels, box) for p in files]
-        kept: list[int] = []
-        bad: list[str] = []
-        sizes: list[tuple[int, int]] = []
-        for i, (image, why, original) in enumerate(tqdm(_decoded(jobs, workers), total=len(jobs), unit="image", desc="prepare",
-                                                        disable=None if progress is None else not progress, file=sys.stderr)):
-            if image is None:
-                bad.append(f"{files[i].relative_to(root).as_posix()} ({why})")
-                continue
-            array[len(kept)] = image
-            kept.append(i)
-            sizes.append(original)
-        array.flush()
-        del array
-        if bad and (strict or not kept):
-            what = "no image could be read" if not kept else f"{len(bad)} of {len(files)} files could not be read"
-            raise DataError(f"'{source}': {what}: {'; '.join(bad[:3])}" + ("" if not kept else "; without --strict they are skipped"))
-        if bad:
-            log.warning("'%s': skipping %d of %d image files that cannot be read: %s", source, len(bad), len(files), "; ".join(bad[:3]))
-        warn_if_small(sizes, size, str(source))
-        os.truncate(tmp / IMAGES, len(kept) * channels * size * size)  # C-order: the kept images are the file's first bytes
-        if classes:
-            labels = np.array([classes.index(files[i].relative_to(root).parts[0]) for i in kept], dtype=np.int64)
-            np.save(tmp / LABELS, labels, allow_pickle=False)
-        manifest = Manifest(str(source), (len(kept), channels, size, size), tuple(classes) if classes else None, listed,
-                            _sha256(tmp / IMAGES), tuple(bad))
-        return _publish(tmp, out, manifest)
+        names = [p.relative_to(root).as_posix() for p in files]
+        kept, skipped = prepare_images((str(p) for p in files), len(files), names, tmp, source=str(source), size=size, channels=channels,
+                                       strict=strict, workers=workers, progress=progress, box=box, files=True)
+        labels = np.array([classes.index(names[i].split("/")[0]) for i in kept], dtype=np.int64) if classes else None
+        return publish(tmp, out, source=str(source), shape=(len(kept), channels, size, size), labels=labels,
+                       class_names=tuple(classes) if classes else None, fingerprint=listed, skipped=skipped)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -182,45 +288,15 @@ def prepare_data(data, source: str, out: str | Path) -> Manifest:
     out = Path(out).expanduser()
     if data.kind != "image" or data.x_b is not None or data.x.dtype != torch.uint8:
         raise DataError(f"'{source}' is not one domain of uint8 images; only such datasets can be prepared")
-    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = _fresh(out)
     try:
         data.x.cpu().contiguous().numpy().tofile(tmp / IMAGES)
+        labels = data.y.cpu().numpy() if data.y is not None else None
         names = data.info.class_names if data.y is not None else None
-        if data.y is not None:
-            np.save(tmp / LABELS, data.y.cpu().numpy().astype(np.int64), allow_pickle=False)
-        manifest = Manifest(source, tuple(data.x.shape), tuple(names) if names else None, f"dataset:{source}", _sha256(tmp / IMAGES))
-        return _publish(tmp, out, manifest)
+        return publish(tmp, out, source=source, shape=tuple(data.x.shape), labels=labels, class_names=tuple(names) if names else None,
+                       fingerprint=f"dataset:{source}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _publish(tmp: Path, out: Path, manifest: Manifest) -> Manifest:
-    """Write the manifest last, then move the finished folder into place (replacing a prepared dataset, never anything else)."""
-    atomic_write_json(tmp / MANIFEST, manifest.to_json())
-    if out.exists():
-        if not is_prepared(out) and any(out.iterdir()):
-            raise DataError(f"'{out}' exists and is not a prepared dataset; give an empty or new folder")
-        shutil.rmtree(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp, out)
-    return manifest
-
-
-def _decoded(jobs: list[tuple[str, int | None, int, Box | None]], workers: int | None):
-    """``_decode`` over ``jobs`` in order, on a pool of processes when there are enough of them."""
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(jobs) < SERIAL_BELOW:
-        yield from map(_decode, jobs)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # fork on Linux: the workers run Pillow and numpy only, never torch, and start at once.
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(_decode, jobs, chunksize=32)
 
 
 def _sha256(path: Path) -> str:
@@ -264,7 +340,8 @@ def load_prepared(folder: str | Path, request, *, verify: bool = False):
     if resized:
         x = fit_images(x, request)  # a prepared dataset of another size: converted, in memory
     names = manifest.class_names
-    return InMemoryData(manifest.source, x, y, len(names) if names else None, class_names=names, mapped=not resized)
+    return InMemoryData(manifest.source, x, y, len(names) if names else None, class_names=names, mapped=not resized,
+                        file=None if resized else str(folder / IMAGES))
 
 
 def _random_access(mapped: np.memmap) -> None:
