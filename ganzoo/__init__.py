@@ -180,7 +180,8 @@ def resolve(source: "str | os.PathLike[str]", *, token: str | None = None):
     """The local export folder ``source`` (a str or path) names, downloading it first if it is on the Hub."""
     from pathlib import Path
 
-    from ._hub import PREFIX, pull
+    from ._hub import pull
+    from ._hub_ids import PREFIX
     from ._plugins import registry
     from .export.format import locate
 

@@ -14,31 +14,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._hub_ids import explain, parse
 from ._text import escaped, one_line
 from ._version import __version__
 from .errors import ExportError, GanzooError
 from .export.format import CARD, CONFIG, FILES, PICKLE_SUFFIXES, WEIGHTS, locate
 
 log = logging.getLogger(__name__)
-
-PREFIX = "hf-hub:"
-
-
-def parse(source: str) -> tuple[str, str | None]:
-    """``"hf-hub:user/name@rev"`` or ``"user/name@rev"`` -> (repo id, revision or None); the repo id
-    is checked by huggingface_hub's own validator, and must name a user or organisation."""
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
-
-    repo, _, revision = source.removeprefix(PREFIX).partition("@")
-    try:
-        validate_repo_id(repo)
-    except HFValidationError:
-        repo = ""
-    if repo.count("/") != 1 or (revision == "" and "@" in source):
-        raise GanzooError(f"'{source}' is not a Hub model id: expected user/name or user/name@revision")
-    return repo, revision or None
-
 
 def pull(source: str, *, token: str | None = None) -> Path:
     """Download an export into the Hugging Face cache (or find it there offline); its local folder."""
@@ -51,35 +33,10 @@ def pull(source: str, *, token: str | None = None) -> Path:
             library_name="ganzoo", library_version=__version__,
         ))
     except Exception as exc:  # noqa: BLE001 - huggingface_hub and httpx raise many types; each becomes one sentence
-        raise GanzooError(_explain(exc, repo, revision)) from None
+        raise GanzooError(explain(exc, repo, revision)) from None
     if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
         raise ExportError(_not_an_export(repo, revision, token))
     return folder
-
-
-def _explain(exc: Exception, repo: str, revision: str | None) -> str:
-    from huggingface_hub import constants
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    where = f"'{repo}'" + (f" at revision '{revision}'" if revision else "")
-    if isinstance(exc, RevisionNotFoundError):
-        return f"the Hub repo '{repo}' has no revision '{revision}'"
-    if isinstance(exc, GatedRepoError):
-        return f"the Hub repo '{repo}' is gated: accept its conditions on the Hub and pass a token"
-    if isinstance(exc, RepositoryNotFoundError):
-        return f"no model repo '{repo}' on {constants.ENDPOINT} (if it is private, pass --token or log in with `hf auth login`)"
-    if isinstance(exc, (LocalEntryNotFoundError, OfflineModeIsEnabled)):
-        return f"{where} is not in the Hugging Face cache ({constants.HF_HUB_CACHE}) and the Hub cannot be reached (offline)"
-    if isinstance(exc, HfHubHTTPError) and exc.response is not None:
-        return f"the Hub answered {exc.response.status_code} while downloading {where}; nothing was loaded, try again"
-    return f"downloading {where} failed ({type(exc).__name__}: {escaped(str(exc), 160) if str(exc) else 'no details'}); nothing was loaded"
 
 
 def _not_an_export(repo: str, revision: str | None, token: str | None) -> str:

@@ -55,15 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Decode every image below SOURCE (class sub-folders become labels, their names kept) once, on every core, "
         "into DIR: one memory-mappable uint8 array, the labels and a manifest (source, shape, the file list's fingerprint, "
         "a sha256, the files left out). `ganzoo run --data DIR` then trains from it without decoding; `--data FOLDER` does "
-        "the same through a cache under the data root.")
-    pr.add_argument("source", metavar="SOURCE", help="a folder of images (ImageFolder layout for labels), or a registered dataset's name (cifar10, svhn, ...)")
+        "the same through a cache under the data root. SOURCE may also be a Hub dataset repo, hf-hub:owner/name[@revision] "
+        "(parquet with an image column, or an image folder), whose train split is downloaded into the Hugging Face cache.")
+    pr.add_argument("source", metavar="SOURCE", help="a folder of images (ImageFolder layout for labels), a registered dataset's name "
+                    "(cifar10, svhn, ...) or a Hub dataset, hf-hub:owner/name[@revision]")
     pr.add_argument("-o", "--out", required=True, metavar="DIR", help="the prepared dataset's folder (new, or a prepared dataset to replace)")
     pr.add_argument("--size", type=int, metavar="N", help="centre-crop to a square and resize to N x N (default: the images' own size, if square)")
     pr.add_argument("--channels", type=int, choices=[1, 3], help="1 (grey) or 3 (RGB); default: 1 if every image is grey, else 3")
     pr.add_argument("--strict", action="store_true", help="refuse a folder with unreadable files (default: skip them, listed in the manifest)")
     pr.add_argument("--workers", type=int, metavar="N", help="decoding processes (default: one per core)")
+    pr.add_argument("--image-column", default="", metavar="NAME", help="a Hub dataset's image column, when it has several")
+    pr.add_argument("--label-column", default="", metavar="NAME", help="a Hub dataset's label column, when it has several ('none': no labels)")
 
-    sub.add_parser("datasets", parents=[common], help="list the registered datasets", description="Datasets usable with `ganzoo run --data NAME`; any folder of images works as --data PATH too.")
+    sub.add_parser("datasets", parents=[common], help="list the registered datasets", description="Datasets usable with `ganzoo run --data NAME`. Also: --data FOLDER (a folder of images; class "
+                   "sub-folders become labels), --data DIR (`ganzoo prepare`'s output) and --data hf-hub:owner/name[@revision] "
+                   "(a Hub dataset repo; its licence is on its card).")
 
     r = sub.add_parser("run", parents=[common],
         help="train a variant",
@@ -71,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Every variant config key and trainer key can be set with --set; `ganzoo run VARIANT --show-config` prints them with their defaults.",
     )
     r.add_argument("variant", metavar="VARIANT", help="variant name (see `ganzoo list`)")
-    r.add_argument("--data", metavar="NAME|PATH", help="registered dataset (see `ganzoo datasets`) or a folder of images; default: the variant's own")
+    r.add_argument("--data", metavar="NAME|PATH", help="registered dataset (see `ganzoo datasets`), a folder of images, a prepared dataset "
+                   "or a Hub dataset (hf-hub:owner/name[@revision]); default: the variant's own")
     r.add_argument("--steps", type=int, metavar="N", help="training steps (default: the variant's demo budget)")
     r.add_argument("--batch-size", type=int, metavar="N", help="real samples per batch (default: the paper's)")
     r.add_argument("--device", metavar="D", help="auto (default: cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
@@ -619,7 +626,14 @@ def cmd_prepare(args) -> int:
         raise GanzooError(f"--size must be between 4 and 8192, got {args.size}")
     if args.workers is not None and args.workers < 1:
         raise GanzooError(f"--workers must be at least 1, got {args.workers}")
-    if not Path(args.source).expanduser().exists():  # a registered dataset by name: cifar10, svhn, a plugin's
+    if args.source.startswith("hf-hub:"):
+        from .data.hub import download, prepare_hub
+
+        repo, sha, folder = download(args.source)
+        m = prepare_hub(folder, Path(args.out).expanduser(), source=f"hf-hub:{repo}@{sha}", size=args.size, channels=args.channels,
+                        strict=args.strict, image_column=args.image_column, label_column=args.label_column, workers=args.workers,
+                        progress=False if args.quiet else None)
+    elif not Path(args.source).expanduser().exists():  # a registered dataset by name: cifar10, svhn, a plugin's
         from ._plugins import registry
         from .data import load_data
         from .data.types import DataRequest

@@ -89,6 +89,10 @@ class TrainConfig:
     # file ("on"), or whole into the device's memory ("off"); "auto" streams it above 1 GiB. The same
     # batches either way.
     stream: Literal["auto", "on", "off"] = "auto"
+    # a Hub dataset's columns (`--data hf-hub:owner/name`), named when it has several candidates: the
+    # image column, and the label column ("none": train without labels); "": the one there is
+    image_column: str = ""
+    label_column: str = ""
     pack: Annotated[int, Range(ge=1, le=64)] = 1  # PacGAN (Lin et al. 2018): D judges this many samples at once, real with real, fake with fake
     # DiffAugment (Zhao et al. 2020): the same kinds of random, differentiable transforms on every
     # image D sees, real and fake, so D cannot memorise a small dataset; any of color, translation,

@@ -5,7 +5,9 @@ It speaks the real protocol (JSON APIs, the NDJSON commit, ``resolve`` with X-Re
 headers, X-Error-Code on 404s), so ganzoo is tested through the unmodified client with HF_ENDPOINT
 pointed here. Files are always committed as regular (non-LFS) blobs, which the protocol allows.
 ``fail`` injects faults: {"resolve": 500} answers every download with that status, {"resolve":
-"drop"} sends half of a file and closes the connection.
+"drop"} sends half of a file and closes the connection. Model and dataset repos are both served,
+under the Hub's own routes (``/api/models/...`` and ``/{repo}/resolve/...``; ``/api/datasets/...``
+and ``/datasets/{repo}/resolve/...``); a dataset repo is kept under the key "datasets/owner/name".
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ class HubState:
         self.lock = threading.Lock()
 
 
+def _key(kind: str, repo_id: str) -> str:
+    """Where a repo is kept: models under their id, datasets under "datasets/" + id."""
+    return repo_id if kind == "models" else f"datasets/{repo_id}"
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     state: HubState
@@ -71,7 +78,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _repo(self, repo_id: str) -> Repo | None:
         repo = self.state.repos.get(repo_id)
         if repo is None:
-            self._error(404, "RepoNotFound", f"Repository {repo_id} not found")
+            self._error(404, "RepoNotFound", f"Repository {repo_id.removeprefix('datasets/')} not found")
         return repo
 
     def _commit(self, repo: Repo, rev: str) -> str | None:
@@ -89,7 +96,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with self.state.lock:
             if url.path == "/api/repos/create":
                 req = json.loads(body)
-                repo_id = f"{req['organization']}/{req['name']}"
+                repo_id = ("datasets/" if req.get("type") == "dataset" else "") + f"{req['organization']}/{req['name']}"
                 if repo_id in self.state.repos:  # the Hub's 409 carries the url, which the client reads
                     msg = "You already created this model repo"
                     return self._json(409, {"error": msg, "url": f"http://{self.headers['Host']}/{repo_id}"}, {"X-Error-Message": msg})
@@ -97,8 +104,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self._json(200, {"url": f"http://{self.headers['Host']}/{repo_id}", "name": repo_id})
             if url.path == "/api/validate-yaml":
                 return self._json(200, {"errors": [], "warnings": []})
-            if parts[:2] == ["api", "models"] and len(parts) >= 6:
-                repo_id, action, rev = f"{parts[2]}/{parts[3]}", parts[4], "/".join(parts[5:])
+            if parts[:1] == ["api"] and parts[1:2] in (["models"], ["datasets"]) and len(parts) >= 6:
+                repo_id, action, rev = _key(parts[1], f"{parts[2]}/{parts[3]}"), parts[4], "/".join(parts[5:])
                 repo = self._repo(repo_id)
                 if repo is None:
                     return
@@ -156,9 +163,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         url = urlparse(self.path)
         parts = [unquote(p) for p in url.path.strip("/").split("/")]
         with self.state.lock:
-            if parts[:2] == ["api", "models"] and len(parts) >= 4:
-                repo_id = f"{parts[2]}/{parts[3]}"
-                repo = self._repo(repo_id)
+            if parts[:1] == ["api"] and parts[1:2] in (["models"], ["datasets"]) and len(parts) >= 4:
+                name = f"{parts[2]}/{parts[3]}"
+                repo = self._repo(_key(parts[1], name))
                 if repo is None:
                     return
                 if len(parts) == 4 or parts[4] == "revision":
@@ -166,16 +173,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if sha is None:
                         return
                     return self._json(200, {
-                        "id": repo_id, "modelId": repo_id, "sha": sha, "private": repo.private,
+                        "id": name, **({"modelId": name} if parts[1] == "models" else {}), "sha": sha, "private": repo.private,
                         "siblings": [{"rfilename": p} for p in sorted(repo.commits[sha])], "tags": [],
                     })
-                if parts[4] == "tree":
+                if parts[4] == "tree":  # recursive listing of the whole repo, whatever the path asked
                     sha = self._commit(repo, parts[5])
                     if sha is None:
                         return
                     return self._json(200, [
                         {"type": "file", "path": p, "size": len(d), "oid": git_blob_oid(d)} for p, d in sorted(repo.commits[sha].items())
                     ])
+            if len(parts) >= 6 and parts[0] == "datasets" and parts[3] == "resolve":
+                return self._resolve(f"datasets/{parts[1]}/{parts[2]}", parts[4], "/".join(parts[5:]), head)
             if len(parts) >= 5 and parts[2] == "resolve":
                 return self._resolve(f"{parts[0]}/{parts[1]}", parts[3], "/".join(parts[4:]), head)
         self._error(404, "NotFound", f"no route for GET {url.path}")
@@ -232,6 +241,17 @@ class LocalHub:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+    def add_dataset(self, repo_id: str, files: dict[str, bytes], branch: str = "main") -> str:
+        """A dataset repo holding ``files`` at a new commit on ``branch`` (created, or added to); its sha."""
+        with self.state.lock:
+            repo = self.state.repos.setdefault(f"datasets/{repo_id}", Repo(False))
+            parent = repo.branches.get(branch, repo.branches["main"])
+            content = {**repo.commits[parent], **files}
+            sha = hashlib.sha1(json.dumps([parent, sorted((k, git_blob_oid(v)) for k, v in content.items())]).encode()).hexdigest()
+            repo.commits[sha] = content
+            repo.branches[branch] = sha
+            return sha
 
     def files(self, repo_id: str, rev: str = "main") -> dict[str, bytes]:
         repo = self.state.repos[repo_id]

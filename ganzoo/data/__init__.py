@@ -16,10 +16,19 @@ from .types import Batch, DataInfo, DataKind, DataRequest
 __all__ = ["Batch", "BatchStream", "DataInfo", "DataKind", "DataRequest", "Dataset", "InMemoryData", "fit_images", "load_data"]
 
 
-def load_data(name_or_path: str, request: DataRequest, datasets: Mapping[str, Dataset], *, strict: bool = False) -> InMemoryData:
-    """A dataset of ``datasets`` (the registry's) by name, or a folder of images by path (anything
-    with a '/' or that exists). A folder's unreadable files are skipped with a warning; ``strict``
-    refuses the folder instead."""
+def load_data(name_or_path: str, request: DataRequest, datasets: Mapping[str, Dataset], *, strict: bool = False,
+              image_column: str = "", label_column: str = "") -> InMemoryData:
+    """A dataset of ``datasets`` (the registry's) by name, a Hub dataset repo (``hf-hub:owner/name``;
+    ``image_column`` / ``label_column`` pick its columns when it has several), or a folder of images
+    by path (anything with a '/' or that exists). A folder's unreadable files are skipped with a
+    warning; ``strict`` refuses the folder instead."""
+    from .hub import is_hub, load_hub_dataset
+
+    if is_hub(name_or_path):
+        if request.kind not in (None, "image") or request.domains != 1 or request.crop:
+            raise DataError(f"a Hub dataset serves one domain of resized images; the variant asks for {_asked(request)}")
+        data = load_hub_dataset(name_or_path, request, strict=strict, image_column=image_column, label_column=label_column)
+        return _served_as_asked(data, request, f"Hub dataset '{name_or_path}'")
     if name_or_path in datasets:
         ds = datasets[name_or_path]
         if request.kind is not None and ds.kind != request.kind:
@@ -45,6 +54,10 @@ def load_data(name_or_path: str, request: DataRequest, datasets: Mapping[str, Da
     hint = difflib.get_close_matches(name_or_path, list(datasets), n=1)
     raise DataError(f"unknown dataset '{name_or_path}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
                     + f" Known datasets: {', '.join(sorted(datasets)) or '(none)'}. Or give a path to a folder of images.")
+
+
+def _asked(request: DataRequest) -> str:
+    return f"{request.kind} data" if request.kind not in (None, "image") else "two image domains" if request.domains != 1 else "crops of whole photos"
 
 
 def _served_as_asked(data: InMemoryData, request: DataRequest, what: str) -> InMemoryData:

@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -206,17 +206,17 @@ def _fresh(out: Path) -> Path:
     return tmp
 
 
-def prepare_images(sources: Iterable[str | bytes], count: int, names: list[str], tmp: Path, *, source: str, size: int, channels: int,
+def prepare_images(sources: Iterable[str | bytes], count: int, name: Callable[[int], str], tmp: Path, *, source: str, size: int, channels: int,
                    strict: bool = False, workers: int | None = None, progress: bool | None = None,
                    box: Box | None = None, files: bool = False) -> tuple[list[int], list[str]]:
-    """Decode ``count`` images (paths or encoded bytes; ``names`` says which is which in messages)
+    """Decode ``count`` images (paths or encoded bytes; ``name(i)`` says which is which in messages)
     into ``tmp``'s images.u8 at ``size`` x ``size`` and ``channels``; the indices kept, and
     "name (why)" for each image left out. Damaged images are skipped with a warning (``strict``, or
     none readable: a DataError); ``files``: the sources are a folder's files, and messages say so."""
     from .images import warn_if_small
 
     kept, bad, sizes = _decode_all(sources, count, tmp / IMAGES, (channels, size, size), box=box, workers=workers, progress=progress)
-    reasons = [f"{names[i]} ({why})" for i, why in bad]
+    reasons = [f"{name(i)} ({why})" for i, why in bad]
     if bad and (strict or not kept):
         what = "no image could be read" if not kept else f"{len(bad)} of {count} {'files' if files else 'images'} could not be read"
         raise DataError(f"'{source}': {what}: {'; '.join(reasons[:3])}" + ("" if not kept else "; without --strict they are skipped"))
@@ -254,10 +254,12 @@ def _square_side(sources: list[str | bytes], channels: int, box: Box | None, whe
 
 
 def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = None, channels: int | None = None,
-                   strict: bool = False, workers: int | None = None, progress: bool | None = None, box: Box | None = None) -> Manifest:
+                   strict: bool = False, workers: int | None = None, progress: bool | None = None, box: Box | None = None,
+                   name: str | None = None) -> Manifest:
     """Decode every image of ``source`` once, on ``workers`` processes (default: every core), into
     the prepared dataset ``out`` (written to a temporary folder and renamed: a kill leaves no half
-    dataset). Damaged files are skipped and listed in the manifest (``strict``: refused)."""
+    dataset). Damaged files are skipped and listed in the manifest (``strict``: refused). ``name``:
+    what the manifest and messages call the source (a Hub repo's id), when not the folder."""
     from .images import is_grey
     from .sources import _grey_or_unreadable
 
@@ -271,10 +273,10 @@ def prepare_folder(source: str | Path, out: str | Path, *, size: int | None = No
     tmp = _fresh(out)
     try:
         names = [p.relative_to(root).as_posix() for p in files]
-        kept, skipped = prepare_images((str(p) for p in files), len(files), names, tmp, source=str(source), size=size, channels=channels,
-                                       strict=strict, workers=workers, progress=progress, box=box, files=True)
+        kept, skipped = prepare_images((str(p) for p in files), len(files), names.__getitem__, tmp, source=name or str(source), size=size,
+                                       channels=channels, strict=strict, workers=workers, progress=progress, box=box, files=True)
         labels = np.array([classes.index(names[i].split("/")[0]) for i in kept], dtype=np.int64) if classes else None
-        return publish(tmp, out, source=str(source), shape=(len(kept), channels, size, size), labels=labels,
+        return publish(tmp, out, source=name or str(source), shape=(len(kept), channels, size, size), labels=labels,
                        class_names=tuple(classes) if classes else None, fingerprint=listed, skipped=skipped)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -154,7 +154,9 @@ def score(export: Path, registry: Catalog, metrics: list[str] | None = None, *, 
     if not dataset:
         raise GanzooError(f"'{export}' names no training dataset (its config.json has no training.dataset), so there is nothing "
                           "to compare its samples with; give the reference with --data NAME|PATH")
-    reference = load_data(dataset, request, registry.datasets)
+    trained = {} if data else model.info.training.train  # a Hub dataset is read with the columns the model trained on
+    reference = load_data(dataset, request, registry.datasets, image_column=str(trained.get("image_column") or ""),
+                          label_column=str(trained.get("label_column") or ""))
     extractor = load_features(features, device) if features else None
     ctx = EvalContext(model, reference, seed=seed, device=device, features=extractor, features_spec=features or "", truncation=truncation)
     results = run_metrics(ctx, metrics, registry.metrics)

@@ -156,10 +156,11 @@ def model_card(info: ExportInfo, variant_cls: type[Variant] | None, *, has_grid:
 
     # What config.json says is shown as text: a downloaded export cannot add lines of markdown.
     variant, dataset = (one_line(t, 200).replace("`", "'") for t in (info.variant, info.training.dataset))
-    dname = Path(dataset).name
+    hub_repo = dataset.removeprefix("hf-hub:").partition("@")[0] if dataset.startswith("hf-hub:") else None  # trained on a Hub dataset
+    dname = hub_repo.split("/")[-1] if hub_repo else Path(dataset).name
     points = info.data.kind == "points"
     pipeline = None if points else PIPELINE_TAGS[info.task]  # the Hub has no task for 2-D point clouds
-    hub_dataset = HUB_DATASETS.get(dataset)
+    hub_dataset = hub_repo or HUB_DATASETS.get(dataset)
     evals = [
         EvalResult(
             task_type=pipeline or "other", dataset_type=hub_dataset or dname, dataset_name=dname,

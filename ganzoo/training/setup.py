@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._hub_ids import PREFIX as HUB_PREFIX
 from ..config import TrainConfig, VariantConfig, field_types, replace, resolve_value, split_overrides
 from ..data import load_data
 from ..errors import ConfigError, GanzooError
@@ -50,9 +51,13 @@ def prepare(registry: Registry, variant: str, *, data: str | None = None, settin
     resolve_device(train.device)  # fail on a bad device before loading data
     validate_trackers(train.trackers, registry.trackers)  # and on a tracker that is missing or not installed
     run_dir.create()  # and on a folder that cannot be one
-    spec = RunSpec(cls, config, train, dataset, command=command, plugin=PluginRef(*registry.distribution_of_variant(cls.name)))
     try:
-        loaded = load_data(dataset, cls.data_request(config), registry.datasets, strict=strict_data)
+        loaded = load_data(dataset, cls.data_request(config), registry.datasets, strict=strict_data,
+                           image_column=train.image_column, label_column=train.label_column)
+        # A Hub dataset is recorded at the commit it was read at (hf-hub:owner/name@sha): a resume,
+        # an evaluation or a reproduction reads the same images even after the branch moves on.
+        pinned = loaded.name if dataset.startswith(HUB_PREFIX) else dataset
+        spec = RunSpec(cls, config, train, pinned, command=command, plugin=PluginRef(*registry.distribution_of_variant(cls.name)))
         return Trainer(spec, loaded, run_dir, metrics=registry.metrics, progress=progress, trackers=registry.trackers)
     except BaseException:
         run_dir.abandon()
@@ -102,7 +107,8 @@ def prepare_resume(registry: Registry, run_dir: str | Path, *, variant: str | No
     _check_positive(config, train)
     folder.check_checkpoint_names()
     validate_trackers(train.trackers, registry.trackers)
-    loaded = load_data(doc["dataset"], cls.data_request(config), registry.datasets, strict=strict_data)
+    loaded = load_data(doc["dataset"], cls.data_request(config), registry.datasets, strict=strict_data,
+                       image_column=train.image_column, label_column=train.label_column)
     spec = RunSpec(cls, config, train, doc["dataset"], command=doc.get("command", ""),
                    plugin=PluginRef(*registry.distribution_of_variant(cls.name)))
     trainer = Trainer(spec, loaded, folder, metrics=registry.metrics, progress=progress, trackers=registry.trackers)
