@@ -81,7 +81,11 @@ class EvalContext:
 
         return self.cached(key, draw)
 
-    def real(self) -> torch.Tensor:
+    def real(self, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """The reference images as the model sees them, on the CPU: rows ``idx`` only (read from
+        the file for a prepared dataset, never all of it), or the whole set (kept for reuse)."""
+        if idx is not None:
+            return self.data.as_model_input(self.data.x[idx.to(self.data.x.device)]).cpu()
         return self.cached("real", lambda: self.data.as_model_input(self.data.x).cpu())
 
 

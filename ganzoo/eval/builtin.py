@@ -53,11 +53,18 @@ def draw_seed(ctx: EvalContext, draw: int) -> int:
 
 
 def _set_size(ctx: EvalContext) -> int:
-    return min(len(ctx.real()) // 2, MAX_N)
+    return min(len(ctx.data) // 2, MAX_N)
 
 
 def _permutation(ctx: EvalContext, draw: int) -> torch.Tensor:
-    return torch.randperm(len(ctx.real()), generator=torch.Generator().manual_seed(draw_seed(ctx, draw)))
+    return torch.randperm(len(ctx.data), generator=torch.Generator().manual_seed(draw_seed(ctx, draw)))
+
+
+def _real_features(ctx: EvalContext, idx: torch.Tensor, what: str, chunk: int = 2000) -> torch.Tensor:
+    """Features of real images ``idx``, read and converted a chunk at a time: a prepared dataset
+    of 128 px images is 200 KB a picture as floats, so the used part is never held whole. The chunk
+    is a multiple of ``_run``'s batches, so the networks see the same batches as for the whole set."""
+    return torch.cat([_run(ctx, ctx.real(idx[i : i + chunk]), what) for i in range(0, len(idx), chunk)])
 
 
 def _halving(ctx: EvalContext, what: str, draw: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,9 +74,9 @@ def _halving(ctx: EvalContext, what: str, draw: int) -> tuple[torch.Tensor, torc
 
     def features_of_used():
         used = torch.unique(torch.cat([_permutation(ctx, d)[: 2 * n] for d in range(DRAWS)]))
-        row = torch.full((len(ctx.real()),), -1, dtype=torch.long)
+        row = torch.full((len(ctx.data),), -1, dtype=torch.long)
         row[used] = torch.arange(len(used))
-        return _run(ctx, ctx.real()[used], what), row
+        return _real_features(ctx, used, what), row
 
     feats, row = ctx.cached(("real-features", what), features_of_used)
     perm = _permutation(ctx, draw)
@@ -215,13 +222,13 @@ def _label_accuracy(ctx):
 
 
 def _fid_per_class(ctx):
-    real, y = ctx.real(), ctx.data.y.cpu()
+    y = ctx.data.y.cpu()
     out = {}
     for c in range(ctx.model.data.num_classes):
-        real_c = real[y == c][:MAX_N]
+        real_c = torch.nonzero(y == c).flatten()[:MAX_N]
         labels = torch.full((len(real_c),), c)
         gen = ctx.samples(len(real_c), labels=labels)
-        out[f"fid_class_{c}"] = M.fid(_run(ctx, gen, "features"), _run(ctx, real_c, "features"))
+        out[f"fid_class_{c}"] = M.fid(_run(ctx, gen, "features"), _real_features(ctx, real_c, "features"))
     out["fid_mean"] = sum(out.values()) / len(out)
     return out
 
