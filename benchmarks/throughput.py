@@ -3,6 +3,7 @@
     python benchmarks/throughput.py [--seconds 20] [--only dcgan gan ...]
     python benchmarks/throughput.py --device cuda [--seconds 3]     # the GPU benchmark (below)
     python benchmarks/throughput.py --device cpu --quick            # the same code path, downscaled
+    python benchmarks/throughput.py --contention [--steps 120]      # thread counts, idle and beside a busy process
 
 For each variant at its default config on its default data: real images (or points) consumed per
 second by `train_step`, measured after warm-up over about ``--seconds`` seconds, and the achieved
@@ -34,13 +35,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ganzoo.precision import resolve as resolve_precision
+
 HERE = Path(__file__).resolve().parent
 
 
-def matmul_gflops(n: int = 2048, seconds: float = 3.0, m: int | None = None) -> float:
-    """fp32 GFLOP/s of (m x n) @ (n x n); m = n by default."""
+def matmul_gflops(n: int = 2048, seconds: float = 3.0, m: int | None = None, dtype: torch.dtype = torch.float32) -> float:
+    """GFLOP/s of (m x n) @ (n x n) in ``dtype`` (fp32 by default); m = n by default."""
     m = m or n
-    a, b = torch.randn(m, n), torch.randn(n, n)
+    a, b = torch.randn(m, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     t0, reps = time.perf_counter(), 0
     while time.perf_counter() - t0 < seconds:
@@ -405,6 +408,74 @@ def device_main(args) -> int:
     return 0
 
 
+def run_rate(variant: str, threads: int, steps: int, env: dict | None = None) -> tuple[float, int]:
+    """images/s of `ganzoo run VARIANT` at ``threads`` (0: the default choice) over its steps after
+    the first log interval (start-up and warm-up left out), and the thread count the run used."""
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "ganzoo", "run", variant, "--steps", str(steps), "--set", f"log_every={steps // 4}", "--set", "sample_every=0",
+               "--set", "checkpoint_every=0", "--set", f"threads={threads}", "--out", f"{tmp}/run", "-q"]
+        full = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+        done = subprocess.run(cmd, capture_output=True, text=True, env={**full, **(env or {})})
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr[-2000:]}")
+        rows = [json.loads(line) for line in Path(f"{tmp}/run/metrics.jsonl").read_text().splitlines()]
+        rates = [r["images_per_s"] for r in rows if "images_per_s" in r][1:]
+        used = json.loads(Path(f"{tmp}/run/config.json").read_text())["train"]["threads"]
+        return sum(rates) / len(rates), used
+
+
+def contention_main(args) -> int:
+    """`ganzoo run dcgan` at 1 thread, at one per core, and at the default, on an idle machine and
+    beside one competing process (a pure-Python busy loop: one core's worth of a browser tab)."""
+    import subprocess
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    steps = args.steps
+    settings = [("1 thread", 1, None), (f"{cores} threads", cores, None),
+                (f"{cores} threads, OMP_WAIT_POLICY=passive", cores, {"OMP_WAIT_POLICY": "passive"}), ("default", 0, None)]
+    table = []
+    for condition in ("idle", "one competing process"):
+        competitor = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if condition != "idle" else None
+        try:
+            time.sleep(1.0)
+            rates = {}
+            for label, threads, env in settings:
+                rate, used = run_rate(args.variant, threads, steps, env)
+                rates[label] = (rate, used)
+                print(f"{condition}: {label}: {rate:.0f} images/s ({used} threads)", flush=True)
+        finally:
+            if competitor is not None:
+                competitor.kill()
+                competitor.wait()
+        best = max(r for label, (r, _) in rates.items() if "passive" not in label)
+        default, chose = rates["default"]
+        table.append((condition, *(f"{rates[label][0]:.0f}" for label, _, _ in settings[:-1]), f"{default:.0f} ({chose} thread{'s' * (chose != 1)})",
+                      f"{best / default:.2f}x", "yes" if best / default <= 1.5 else "no"))
+    lines = [
+        "## A busy machine: thread count under contention",
+        "",
+        f"`python benchmarks/throughput.py --contention --steps {steps}` on {platform.machine()} with {cores} usable cores, torch "
+        f"{torch.__version__}, {time.strftime('%Y-%m-%d')}: `ganzoo run {args.variant} --steps {steps} --set threads=N` in a fresh process "
+        "for each setting, images/s over the steps after the first log interval (start-up and warm-up left out), the default "
+        "precision (`amp` auto). The competing process is a pure-Python busy loop, one core's worth of load. The default "
+        "(`threads=0`) counts the idle cores over 0.2 s before the run starts (ganzoo/_threads.py).",
+        "",
+        "| condition | " + " | ".join(label for label, _, _ in settings[:-1]) + " | default (its choice) | best vs default | default within 1.5x |",
+        "|" + "---|" * (len(settings) + 3),
+        *["| " + " | ".join(row) + " |" for row in table],
+        "",
+    ]
+    out = HERE / "results" / "throughput-contention.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines))
+    print(f"wrote {out}")
+    return 0
+
+
 def main() -> int:
     import ganzoo
 
@@ -415,28 +486,37 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="with --device: default configs only, no compilation, short timings (a smoke run)")
     parser.add_argument("--compile-all", action="store_true", help="with --device: measure torch.compile for every variant, not only DCGAN")
     parser.add_argument("--report", metavar="DIR", help="with --device: also copy the results file into DIR")
+    parser.add_argument("--contention", action="store_true", help="the thread-count benchmark, idle and beside a competing process "
+                        "(benchmarks/results/throughput-contention.md)")
+    parser.add_argument("--steps", type=int, default=120, help="with --contention: training steps per measurement")
+    parser.add_argument("--variant", default="dcgan", help="with --contention: the variant trained")
     args = parser.parse_args()
+    if args.contention:
+        return contention_main(args)
     if args.device:
         return device_main(args)
     if args.seconds is None:
         args.seconds = 20
     t_start = time.perf_counter()
     peak = matmul_gflops()
-    print(f"fp32 matmul: {peak:.1f} GFLOP/s", flush=True)
+    peak_bf16 = matmul_gflops(dtype=torch.bfloat16)
+    print(f"matmul: fp32 {peak:.1f} GFLOP/s, bf16 {peak_bf16:.1f} GFLOP/s; amp auto here: {resolve_precision('auto', torch.device('cpu'))}", flush=True)
     rows = []
     ref_rate, ref_gflops = reference(args.seconds)
     print(f"reference dcgan loop: {ref_rate:.0f} images/s, {ref_gflops:.1f} GFLOP/s", flush=True)
     for name in args.only or ganzoo.list_variants():
-        rate, gflops, _ = ours(name, args.seconds)
+        rate, gflops, flops = ours(name, args.seconds, settings={"amp": "off"})
+        rate16, gflops16, _ = ours(name, args.seconds, settings={"amp": "bf16"}, flops=flops)
         ratio = f"{rate / ref_rate:.2f}x" if name == "dcgan" else ""
         counted = gflops == gflops  # not NaN
-        rows.append((name, f"{rate:.0f}", f"{gflops:.1f}" if counted else "n/a", f"{100 * gflops / peak:.0f} %" if counted else "n/a", ratio))
+        rows.append((name, f"{rate:.0f}", f"{gflops:.1f}" if counted else "n/a", f"{100 * gflops / peak:.0f} %" if counted else "n/a",
+                     f"{rate16:.0f}", f"{100 * gflops16 / peak_bf16:.0f} %" if counted else "n/a", f"{rate16 / rate:.2f}x", ratio))
         print(" | ".join(rows[-1]), flush=True)
     # The 2-D MLPs: ganzoo's gan on ring8 against a plain eager loop of the same networks, and
     # the matmul rate at their layer shape (a batch of 100 through 400x400), which bounds both.
     small_peak = matmul_gflops(400, m=100)
     plain_rate, plain_gflops, plain_share = plain_2d(args.seconds)
-    gan2d_rate, gan2d_gflops, _ = ours("gan", args.seconds, data="ring8")
+    gan2d_rate, gan2d_gflops, _ = ours("gan", args.seconds, data="ring8", settings={"amp": "off"})  # fp32, as the plain loop
     batched_rate, batched_gflops = batched_2d(args.seconds)
     print(f"2-D: plain {plain_rate:.0f} points/s ({plain_gflops:.1f} GFLOP/s), ganzoo {gan2d_rate:.0f} ({gan2d_gflops:.1f}); "
           f"matmul 100x400x400 {small_peak:.1f} GFLOP/s; the plain loop spends {100 * plain_share:.0f} % of its time in matmuls", flush=True)
@@ -448,13 +528,15 @@ def main() -> int:
         f"{(time.perf_counter() - t_start) / 60:.0f} minutes. Each variant at its default config on its default data; "
         "items are images (points for 2-D data) consumed by the training step.",
         "",
-        f"fp32 matmul on this machine: **{peak:.1f} GFLOP/s** (2048x2048, the ceiling for the % column).",
+        f"Matmul on this machine (2048x2048, the ceilings for the % columns): fp32 **{peak:.1f} GFLOP/s**, bf16 **{peak_bf16:.1f} GFLOP/s**. "
+        f"`--amp auto` chooses **{resolve_precision('auto', torch.device('cpu'))}** on this CPU (bf16 where it has bf16 units: AMX or AVX-512 BF16). "
+        "Each variant's step is measured in fp32 (`amp=off`) and under bf16 autocast (`amp=bf16`); a step's FLOPs are counted once, in fp32.",
         "",
         f"Reference loop (pytorch/examples dcgan/main.py: DataLoader with per-sample transforms and 2 workers, Sigmoid + BCELoss, "
         f"our DCGAN's architecture, batch size and fp32): **{ref_rate:.0f} images/s**, {ref_gflops:.1f} GFLOP/s.",
         "",
-        "| variant | items/s | GFLOP/s | of matmul peak | vs reference loop |",
-        "|---|---|---|---|---|",
+        "| variant | fp32 items/s | fp32 GFLOP/s | of fp32 matmul | bf16 items/s | of bf16 matmul | bf16 vs fp32 | fp32 vs reference loop |",
+        "|---|---|---|---|---|---|---|---|",
     ] + ["| " + " | ".join(r) + " |" for r in rows] + [
         "",
         "## The small MLPs on 2-D points",

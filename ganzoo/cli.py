@@ -331,6 +331,15 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+def _precision_text(trainer) -> str:
+    """The precision and, on a CPU, the thread count: what a run's speed and its exact weights depend on."""
+    import torch
+
+    mode = {"off": "fp32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}[trainer.precision.mode]
+    threads = torch.get_num_threads()
+    return f"{mode}, {threads} thread{'s' if threads != 1 else ''}" if trainer.device.type == "cpu" else mode
+
+
 def cmd_run(args) -> int:
     from .training import distributed
 
@@ -403,7 +412,7 @@ def _run(args) -> int:
     world = f" x {trainer.world} processes" if trainer.world > 1 else ""
     print(
         f"ganzoo: training {trainer.variant.name} on {trainer.dataset} ({len(trainer.data)} samples of "
-        f"{'x'.join(map(str, info.shape))}) for {trainer.config.steps} steps on {trainer.device}{world}"
+        f"{'x'.join(map(str, info.shape))}) for {trainer.config.steps} steps on {trainer.device}{world} ({_precision_text(trainer)})"
         + (f", resuming at step {trainer.step}" if args.resume else ""),
         file=sys.stderr,
     ) if trainer.is_main and not args.quiet else None

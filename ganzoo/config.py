@@ -99,7 +99,13 @@ class TrainConfig:
     # cutout (the paper's choice for small data: all three). Image data and variants with one D only.
     diffaugment: tuple[Literal["color", "translation", "cutout"], ...] = ()
     channels_last: bool = True  # NHWC memory layout for image data and conv nets: same math, faster convolutions
-    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # mixed precision; auto: bf16 (or fp16 + loss scaling) on CUDA, off elsewhere
+    # mixed precision; auto: bf16 (or fp16 + loss scaling) on CUDA, bf16 on a CPU with bf16 units (AMX,
+    # AVX-512 BF16), off elsewhere; a run records what auto chose
+    amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
+    # torch's CPU threads; 0: as many as cores are idle when the run starts (at most one per physical
+    # core; OMP_NUM_THREADS is followed when set). A run records the count it used: weights are
+    # bit-identical only at the same count, so a resume takes it again.
+    threads: NonNegativeInt = 0
     compile: bool = False  # torch.compile every network (opt-in: the first steps wait for compilation)
     sync_batchnorm: bool = False  # multi-GPU runs: batchnorm statistics over all processes' batches (CUDA only)
     # A NaN/inf loss: "stop" ends the run (exit 3) before anything of the diverged steps is written,

@@ -24,7 +24,7 @@ from .config import TrainConfig, field_types, to_dict, type_name, unknown_key_me
 from .errors import ConfigError
 
 SECTIONS = ("config", "train")
-META = ("variant", "data", "dataset", "ganzoo_version", "command", "torch_threads")  # what a run's config.json holds besides
+META = ("variant", "data", "dataset", "ganzoo_version", "command", "torch_threads", "precision")  # what a run's config.json holds besides
 
 
 def field_comments(cls: type) -> dict[str, str]:

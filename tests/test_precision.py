@@ -44,10 +44,41 @@ def test_grad_scaler_state_is_checkpointed(tmp_path):
     assert meta["grad_scaler"]["scale"] > 0
 
 
-def test_amp_auto_is_off_on_cpu_and_bad_values_are_refused(cli):
-    assert P.resolve("auto", torch.device("cpu")) == "off"
+@pytest.mark.parametrize("units", [True, False])
+def test_amp_auto_is_bf16_on_a_cpu_with_bf16_units_and_a_run_keeps_what_it_chose(units, tmp_path, monkeypatch, cli):
+    import json
+
+    from ganzoo._plugins import registry
+    from ganzoo.training import prepare_resume
+
+    monkeypatch.setattr(P, "cpu_has_bf16_units", lambda: units)
+    chosen = "bf16" if units else "off"
+    assert P.resolve("auto", torch.device("cpu")) == chosen and P.resolve("auto", torch.device("cpu"), cpu_bf16=False) == "off"
+    result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=2, batch_size=8, sample_every=0, **FAST)
+    doc = json.loads((result.run_dir / "config.json").read_text())
+    assert doc["train"]["amp"] == "auto" and doc["precision"] == chosen  # the intent, and what it chose here
+
+    def resumed_precision():
+        trainer = prepare_resume(registry(), result.run_dir, steps=3, progress=False)
+        trainer.dir.release()
+        return trainer.precision.mode
+
+    monkeypatch.setattr(P, "cpu_has_bf16_units", lambda: not units)  # resumed on another machine: the same precision
+    assert resumed_precision() == chosen
+    del doc["precision"]  # a run written before the choice was recorded chose fp32 on every CPU, and resumes so
+    (result.run_dir / "config.json").write_text(json.dumps(doc))
+    assert resumed_precision() == "off"
     done = cli("run", "dcgan", "--set", "amp=fp8")
     assert done.returncode == 2 and "amp" in done.stderr
+
+
+def test_bf16_units_are_read_from_the_cpu_itself():
+    import platform
+
+    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("the check below reads x86 flags from /proc/cpuinfo")
+    flags = set(open("/proc/cpuinfo").read().split())
+    assert P.cpu_has_bf16_units() == bool({"avx512_bf16", "amx_bf16"} & flags)
 
 
 def test_compiled_networks_checkpoint_and_export_as_plain_ones(tmp_path, monkeypatch):

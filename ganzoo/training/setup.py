@@ -16,6 +16,7 @@ from ..config import TrainConfig, VariantConfig, field_types, replace, resolve_v
 from ..data import load_data
 from ..errors import ConfigError, GanzooError
 from ..export.format import PluginRef
+from ..precision import resolve as resolve_precision
 from ..trackers import validate as validate_trackers
 from ..variant import Variant
 from .run_dir import RunDir, default_run_dir, read_run_doc
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Trainer keys a resumed run may change: how it runs and what it writes, not what it computes.
-RESUMABLE = ("device", "amp", "compile", "channels_last", "sync_batchnorm", "log_every", "sample_every",
+RESUMABLE = ("device", "amp", "threads", "compile", "channels_last", "sync_batchnorm", "log_every", "sample_every",
              "checkpoint_every", "keep_checkpoints", "num_samples", "eval_every", "eval_metrics", "best_metric",
              "on_nonfinite", "max_loss", "progress_every", "trackers", "stream")
 
@@ -49,6 +50,7 @@ def prepare(registry: Registry, variant: str, *, data: str | None = None, settin
     if run_dir.config.exists() and run_dir.writer:  # other ranks may start after rank 0 wrote it
         raise GanzooError(f"'{run_dir.path}' already holds a run; continue it with --resume {run_dir.path} or choose another --out")
     resolve_device(train.device)  # fail on a bad device before loading data
+    apply_threads(train.threads)
     validate_trackers(train.trackers, registry.trackers)  # and on a tracker that is missing or not installed
     run_dir.create()  # and on a folder that cannot be one
     try:
@@ -62,6 +64,19 @@ def prepare(registry: Registry, variant: str, *, data: str | None = None, settin
     except BaseException:
         run_dir.abandon()
         raise
+
+
+def apply_threads(requested: int) -> int:
+    """Give torch ``requested`` threads, or (0) as many as cores are idle now (``ganzoo._threads``);
+    the count. The run records it (config.json's torch_threads) and a resume takes it again."""
+    import torch
+
+    from .._threads import choose, torch_default
+
+    count = choose(requested, torch_default())
+    if count != torch.get_num_threads():
+        torch.set_num_threads(count)
+    return count
 
 
 def resolve_configs(cls: type[Variant], settings: dict[str, Any] | None) -> tuple[VariantConfig, TrainConfig]:
@@ -104,13 +119,21 @@ def prepare_resume(registry: Registry, run_dir: str | Path, *, variant: str | No
             log.info("resuming with %s=%s (the run had %s)", key, value, getattr(train, key))
             changes[key] = value
     train = dataclasses.replace(train, **{k: v for k, v in changes.items() if k != "steps"})
+    # Bit-exact continuation needs the thread count and the precision the run had: its recorded ones,
+    # unless --set names others. A run from before the precision was recorded chose fp32 on every CPU.
+    recorded_threads = doc.get("torch_threads")
+    apply_threads(train.threads or (recorded_threads if isinstance(recorded_threads, int) and recorded_threads > 0 else 0))
+    precision = None
+    if train.amp == "auto" and "amp" not in changes:
+        recorded = doc.get("precision")
+        precision = recorded if recorded in ("off", "bf16", "fp16") else resolve_precision("auto", resolve_device(train.device), cpu_bf16=False)
     _check_positive(config, train)
     folder.check_checkpoint_names()
     validate_trackers(train.trackers, registry.trackers)
     loaded = load_data(doc["dataset"], cls.data_request(config), registry.datasets, strict=strict_data,
                        image_column=train.image_column, label_column=train.label_column)
     spec = RunSpec(cls, config, train, doc["dataset"], command=doc.get("command", ""),
-                   plugin=PluginRef(*registry.distribution_of_variant(cls.name)))
+                   plugin=PluginRef(*registry.distribution_of_variant(cls.name)), precision=precision)
     trainer = Trainer(spec, loaded, folder, metrics=registry.metrics, progress=progress, trackers=registry.trackers)
     trainer.resume_changes = changes
     try:

@@ -91,6 +91,7 @@ class RunSpec:
     dataset: str  # the --data the user gave (a registered name or a folder path)
     command: str = ""  # the command line that started the run, recorded in config.json
     plugin: PluginRef = PluginRef(None, None)  # noqa: RUF009 - frozen, so one shared default is safe; the distribution providing the variant, recorded in the export
+    precision: str | None = None  # a resumed run's recorded precision, which train.amp "auto" keeps; None: resolve train.amp here
 
 
 @dataclasses.dataclass
@@ -149,7 +150,7 @@ class Trainer:
             # Fixed shapes every step: let cuDNN pick its fastest kernels (unless the user asked for
             # determinism, which benchmark-picked algorithms would break between runs).
             torch.backends.cudnn.benchmark = True
-        self.precision = Precision(train.amp, self.device)
+        self.precision = Precision(spec.precision or train.amp, self.device)
         self._bypass_warned = False
         self._eval_warned = False
         for name, opt in self.variant.optimizers().items():
@@ -204,8 +205,10 @@ class Trainer:
             "config": to_dict(self.config),
             "train": to_dict(self.train),
             "command": self.spec.command,
-            # Bit-identical weights need the same thread count too (reductions split differently).
+            # Bit-identical weights need the same thread count too (reductions split differently),
+            # and the precision amp "auto" chose on this machine: a resume keeps both.
             "torch_threads": torch.get_num_threads(),
+            "precision": self.precision.mode,
         }
 
     def export_info(self) -> ExportInfo:
