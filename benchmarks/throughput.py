@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ganzoo._plugins import registry as ganzoo_registry
 from ganzoo.precision import resolve as resolve_precision
 
 HERE = Path(__file__).resolve().parent
@@ -509,8 +510,9 @@ def main() -> int:
         rate16, gflops16, _ = ours(name, args.seconds, settings={"amp": "bf16"}, flops=flops)
         ratio = f"{rate / ref_rate:.2f}x" if name == "dcgan" else ""
         counted = gflops == gflops  # not NaN
+        auto = "bf16" if ganzoo_registry().variant(name).cpu_bf16 and resolve_precision("auto", torch.device("cpu")) == "bf16" else "fp32"
         rows.append((name, f"{rate:.0f}", f"{gflops:.1f}" if counted else "n/a", f"{100 * gflops / peak:.0f} %" if counted else "n/a",
-                     f"{rate16:.0f}", f"{100 * gflops16 / peak_bf16:.0f} %" if counted else "n/a", f"{rate16 / rate:.2f}x", ratio))
+                     f"{rate16:.0f}", f"{100 * gflops16 / peak_bf16:.0f} %" if counted else "n/a", f"{rate16 / rate:.2f}x", auto, ratio))
         print(" | ".join(rows[-1]), flush=True)
     # The 2-D MLPs: ganzoo's gan on ring8 against a plain eager loop of the same networks, and
     # the matmul rate at their layer shape (a batch of 100 through 400x400), which bounds both.
@@ -529,14 +531,16 @@ def main() -> int:
         "items are images (points for 2-D data) consumed by the training step.",
         "",
         f"Matmul on this machine (2048x2048, the ceilings for the % columns): fp32 **{peak:.1f} GFLOP/s**, bf16 **{peak_bf16:.1f} GFLOP/s**. "
-        f"`--amp auto` chooses **{resolve_precision('auto', torch.device('cpu'))}** on this CPU (bf16 where it has bf16 units: AMX or AVX-512 BF16). "
-        "Each variant's step is measured in fp32 (`amp=off`) and under bf16 autocast (`amp=bf16`); a step's FLOPs are counted once, in fp32.",
+        f"This CPU {'has' if resolve_precision('auto', torch.device('cpu')) == 'bf16' else 'lacks'} bf16 units (AMX or AVX-512 BF16). "
+        "Each variant's step is measured in fp32 (`amp=off`) and under bf16 autocast (`amp=bf16`); a step's FLOPs are counted once, in fp32. "
+        "`--amp auto` trains in bf16 on such a CPU only the variants that declare `cpu_bf16` (those whose step gained from it here), on image data; "
+        "the `auto` column says which.",
         "",
         f"Reference loop (pytorch/examples dcgan/main.py: DataLoader with per-sample transforms and 2 workers, Sigmoid + BCELoss, "
         f"our DCGAN's architecture, batch size and fp32): **{ref_rate:.0f} images/s**, {ref_gflops:.1f} GFLOP/s.",
         "",
-        "| variant | fp32 items/s | fp32 GFLOP/s | of fp32 matmul | bf16 items/s | of bf16 matmul | bf16 vs fp32 | fp32 vs reference loop |",
-        "|---|---|---|---|---|---|---|---|",
+        "| variant | fp32 items/s | fp32 GFLOP/s | of fp32 matmul | bf16 items/s | of bf16 matmul | bf16 vs fp32 | auto | fp32 vs reference loop |",
+        "|---|---|---|---|---|---|---|---|---|",
     ] + ["| " + " | ".join(r) + " |" for r in rows] + [
         "",
         "## The small MLPs on 2-D points",

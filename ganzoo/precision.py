@@ -8,8 +8,9 @@ unscales its input gradients, so WGAN-GP's penalty is the same number it would b
 and optimizer state stay fp32; the scaler's state is checkpointed.
 
 On a CPU with bf16 matrix units (AMX, or AVX-512 BF16: oneDNN runs bf16 convolutions and matmuls
-there at several times the fp32 rate) "auto" is bf16 too; on other CPUs, which would emulate bf16
-more slowly than fp32, and on MPS it is off. "bf16"/"fp16" can still be forced anywhere (that is
+there at several times the fp32 rate) "auto" is bf16 too, for the variants that declare it faster
+(``Variant.cpu_bf16``) on image data; on other CPUs, which would emulate bf16 more slowly than
+fp32, for other variants, and on MPS it is off. "bf16"/"fp16" can still be forced anywhere (that is
 how the tests cover the fp16 path on a CPU). The trainer records the mode "auto" chose, so a resume
 on another machine continues in the same precision.
 """
@@ -41,9 +42,9 @@ def backward_context() -> contextlib.AbstractContextManager:
 
 
 class Precision:
-    def __init__(self, mode: str, device: torch.device):
+    def __init__(self, mode: str, device: torch.device, *, cpu_bf16: bool | None = None):
         self.device = device
-        self.mode = resolve(mode, device)
+        self.mode = resolve(mode, device, cpu_bf16=cpu_bf16)
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.mode)
         self.scaler = torch.amp.GradScaler(device.type) if self.mode == "fp16" else None
 

@@ -95,6 +95,11 @@ class Variant(abc.ABC):
     # Trainer keys whose default this variant changes, e.g. {"ema": True} for a paper that samples
     # from an EMA of G; `--set` still overrides them, and the run's config.json records the result.
     train_defaults: ClassVar[dict[str, Any]] = {}
+    # Whether `amp` "auto" trains this variant in bf16 autocast on a CPU with bf16 units (AMX, AVX-512
+    # BF16), for image data. Off unless measured faster: bf16 helps large convolutions and matmuls,
+    # and slows steps dominated by small ops, double backward or grouped convolutions
+    # (benchmarks/results/throughput.md measures every built-in both ways).
+    cpu_bf16: ClassVar[bool] = False
 
     def __init__(self, config: VariantConfig, data: DataInfo, device: torch.device | str = "cpu", *, pack: int = 1,
                  diffaugment: tuple[str, ...] = (), training: bool = True, args: dict[str, Any] | None = None):

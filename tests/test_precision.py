@@ -89,3 +89,19 @@ def test_compiled_networks_checkpoint_and_export_as_plain_ones(tmp_path, monkeyp
     assert not [k for k in tensors if "_orig_mod" in k]
     plain = ganzoo.train("dcgan", out=str(tmp_path / "p"), steps=2, batch_size=8, **FAST)
     assert torch.equal(ganzoo.load(str(result.export_dir)).sample(4), ganzoo.load(str(plain.export_dir)).sample(4))
+
+
+def test_amp_auto_keeps_fp32_where_bf16_was_not_measured_faster(tmp_path, monkeypatch):
+    from ganzoo._plugins import registry
+    from ganzoo.training import prepare
+
+    monkeypatch.setattr(P, "cpu_has_bf16_units", lambda: True)
+
+    def chosen(name, data=None, **settings):
+        trainer = prepare(registry(), name, data=data, settings={"steps": 1, **settings}, out=tmp_path / f"{name}-{data}", progress=False)
+        trainer.dir.release()
+        return trainer.precision.mode
+
+    assert chosen("dcgan", **FAST) == "bf16" and chosen("gan") == "bf16"  # declared faster (Variant.cpu_bf16), on images
+    assert chosen("wgan", **FAST) == "off"  # not declared: its step gained nothing measurable
+    assert chosen("gan", data="ring8") == "off"  # 2-D points stay fp32: bf16 rounds values near 1 to steps of 0.008

@@ -150,7 +150,10 @@ class Trainer:
             # Fixed shapes every step: let cuDNN pick its fastest kernels (unless the user asked for
             # determinism, which benchmark-picked algorithms would break between runs).
             torch.backends.cudnn.benchmark = True
-        self.precision = Precision(spec.precision or train.amp, self.device)
+        # bf16 on a CPU only where the variant measured it faster, and for images (2-D points near 1
+        # would be rounded to bf16's 0.008 steps)
+        cpu_bf16 = None if spec.variant_cls.cpu_bf16 and data.kind == "image" else False  # None: as the CPU answers
+        self.precision = Precision(spec.precision or train.amp, self.device, cpu_bf16=cpu_bf16)
         self._bypass_warned = False
         self._eval_warned = False
         for name, opt in self.variant.optimizers().items():

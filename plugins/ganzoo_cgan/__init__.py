@@ -92,6 +92,7 @@ class CGAN(ganzoo.GDVariant):
     paper = "Mirza & Osindero 2014, https://arxiv.org/abs/1411.1784"
     task = ganzoo.Task.CONDITIONAL
     default_dataset = "digits"
+    cpu_bf16 = True  # bf16 autocast measured faster on CPUs with bf16 units (benchmarks/results/throughput.md)
     Config = CGANConfig
 
     @classmethod

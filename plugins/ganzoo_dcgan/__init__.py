@@ -54,6 +54,7 @@ class DCGAN(DCGANGeneratorHalf, ganzoo.GDVariant):
     paper = "Radford, Metz & Chintala 2015, https://arxiv.org/abs/1511.06434"
     task = ganzoo.Task.UNCONDITIONAL
     default_dataset = "digits"
+    cpu_bf16 = True  # bf16 autocast measured faster on CPUs with bf16 units (benchmarks/results/throughput.md)
     Config = DCGANConfig
     spatial_noise = True
 

@@ -60,6 +60,7 @@ class GAN(ganzoo.GDVariant):
     paper = "Goodfellow et al. 2014, https://arxiv.org/abs/1406.2661"
     task = ganzoo.Task.UNCONDITIONAL
     default_dataset = "digits"
+    cpu_bf16 = True  # bf16 autocast measured faster on CPUs with bf16 units (benchmarks/results/throughput.md)
     Config = GANConfig
 
     @classmethod

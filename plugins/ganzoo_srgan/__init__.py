@@ -192,6 +192,7 @@ class SRGAN(ganzoo.Variant):
     paper = "Ledig et al. 2017, https://arxiv.org/abs/1609.04802"
     task = ganzoo.Task.SUPER_RESOLUTION
     default_dataset = "photos"
+    cpu_bf16 = True  # bf16 autocast measured faster on CPUs with bf16 units (benchmarks/results/throughput.md)
     Config = SRGANConfig
     scale = 4
 
