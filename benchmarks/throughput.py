@@ -4,6 +4,7 @@
     python benchmarks/throughput.py --device cuda [--seconds 3]     # the GPU benchmark (below)
     python benchmarks/throughput.py --device cpu --quick            # the same code path, downscaled
     python benchmarks/throughput.py --contention [--steps 120]      # thread counts, idle and beside a busy process
+    python benchmarks/throughput.py --profile cyclegan              # where one variant's step spends its time
 
 For each variant at its default config on its default data: real images (or points) consumed per
 second by `train_step`, measured after warm-up over about ``--seconds`` seconds, and the achieved
@@ -425,8 +426,61 @@ def run_rate(variant: str, threads: int, steps: int, env: dict | None = None) ->
             raise SystemExit(f"{' '.join(cmd)} failed: {done.stderr[-2000:]}")
         rows = [json.loads(line) for line in Path(f"{tmp}/run/metrics.jsonl").read_text().splitlines()]
         rates = [r["images_per_s"] for r in rows if "images_per_s" in r][1:]
-        used = json.loads(Path(f"{tmp}/run/config.json").read_text())["train"]["threads"]
+        used = json.loads(Path(f"{tmp}/run/config.json").read_text())["torch_threads"]
         return sum(rates) / len(rates), used
+
+
+def profile_main(args) -> int:
+    """Where a variant's training step spends its time, op by op (torch.profiler, self CPU time),
+    in fp32 and in bf16 autocast: benchmarks/results/profile-VARIANT.md."""
+    import tempfile
+
+    from torch.profiler import ProfilerActivity, profile
+
+    from ganzoo._plugins import registry
+    from ganzoo.training import prepare
+
+    lines = [f"# Where {args.profile}'s training step spends its time", "",
+             f"`python benchmarks/throughput.py --profile {args.profile}` on {platform.machine()}, {torch.get_num_threads()} threads, torch "
+             f"{torch.__version__}, {time.strftime('%Y-%m-%d')}: {PROFILE_STEPS} steps after 3 of warm-up, at the variant's default config, "
+             "the ops with the most self CPU time. \"matmul-class\" ops are the convolutions and matrix products (the rate the "
+             "% of peak compares with); the rest is elementwise work, normalisation, copies and layout changes around them.", ""]
+    for amp in ("off", "bf16"):
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = prepare(registry(), args.profile, settings={"amp": amp}, out=f"{tmp}/run", progress=False)
+            step = [0]
+
+            def one():
+                with trainer.precision.step():
+                    trainer.variant.train_step(trainer.stream, step[0])
+                step[0] += 1
+
+            for _ in range(3):
+                one()
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                t0 = time.perf_counter()
+                for _ in range(PROFILE_STEPS):
+                    one()
+                wall = time.perf_counter() - t0
+            trainer.dir.release()
+        events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+        total = sum(e.self_cpu_time_total for e in events) / 1e6
+        heavy = sum(e.self_cpu_time_total for e in events if e.key in MATMUL_OPS) / 1e6
+        lines += [f"## {'fp32' if amp == 'off' else 'bf16 autocast'}", "",
+                  f"{wall / PROFILE_STEPS * 1000:.0f} ms a step; matmul-class ops take {100 * heavy / total:.0f} % of the profiled self time "
+                  f"({heavy:.2f} of {total:.2f} s).", "", "| op | self CPU s | share | calls |", "|---|---|---|---|"]
+        lines += [f"| `{e.key}` | {e.self_cpu_time_total / 1e6:.3f} | {100 * e.self_cpu_time_total / 1e6 / total:.1f} % | {e.count} |" for e in events[:15]]
+        lines.append("")
+        print(f"{args.profile} amp={amp}: {wall / PROFILE_STEPS * 1000:.0f} ms/step, matmul-class {100 * heavy / total:.0f} %", flush=True)
+    out = HERE / "results" / f"profile-{args.profile}.md"
+    out.write_text("\n".join(lines))
+    print(f"wrote {out}")
+    return 0
+
+
+PROFILE_STEPS = 5
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::mkldnn_convolution", "aten::convolution_backward",
+              "aten::_convolution", "aten::convolution", "aten::linear")
 
 
 def contention_main(args) -> int:
@@ -447,7 +501,7 @@ def contention_main(args) -> int:
             for label, threads, env in settings:
                 rate, used = run_rate(args.variant, threads, steps, env)
                 rates[label] = (rate, used)
-                print(f"{condition}: {label}: {rate:.0f} images/s ({used} threads)", flush=True)
+                print(f"{condition}: {label}: {rate:.0f} images/s ({used} thread{'s' * (used != 1)})", flush=True)
         finally:
             if competitor is not None:
                 competitor.kill()
@@ -457,24 +511,35 @@ def contention_main(args) -> int:
         table.append((condition, *(f"{rates[label][0]:.0f}" for label, _, _ in settings[:-1]), f"{default:.0f} ({chose} thread{'s' * (chose != 1)})",
                       f"{best / default:.2f}x", "yes" if best / default <= 1.5 else "no"))
     lines = [
-        "## A busy machine: thread count under contention",
+        f"{CONTENTION_HEADING}: thread count under contention",
         "",
         f"`python benchmarks/throughput.py --contention --steps {steps}` on {platform.machine()} with {cores} usable cores, torch "
         f"{torch.__version__}, {time.strftime('%Y-%m-%d')}: `ganzoo run {args.variant} --steps {steps} --set threads=N` in a fresh process "
         "for each setting, images/s over the steps after the first log interval (start-up and warm-up left out), the default "
         "precision (`amp` auto). The competing process is a pure-Python busy loop, one core's worth of load. The default "
-        "(`threads=0`) counts the idle cores over 0.2 s before the run starts (ganzoo/_threads.py).",
+        "(`threads=0`) counts the idle cores over 0.2 s before the run starts (ganzoo/_threads.py). One run per cell: "
+        "on this shared VM the same setting varies by about 15 % from run to run.",
+        "",
+        "Why two threads collapse beside a busy process: every parallel op ends at OpenMP's barrier, and one of the two "
+        "threads shares its core with the other process, so each of the step's thousands of small ops waits for that "
+        "thread's next time slice. It is not spin-waiting: with `OMP_WAIT_POLICY=passive` (threads sleep at the barrier "
+        "instead of spinning) the contended run is slower still. One thread has no barrier to wait at. The default "
+        "decides once, before the run starts: a process that starts competing later is not seen (a changed thread "
+        "count would change the weights mid-run).",
         "",
         "| condition | " + " | ".join(label for label, _, _ in settings[:-1]) + " | default (its choice) | best vs default | default within 1.5x |",
         "|" + "---|" * (len(settings) + 3),
         *["| " + " | ".join(row) + " |" for row in table],
         "",
     ]
-    out = HERE / "results" / "throughput-contention.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines))
+    out = HERE / "results" / "throughput.md"  # this section of it replaced (or added); the rest is the main benchmark's
+    kept = out.read_text().split(CONTENTION_HEADING)[0].rstrip() + "\n\n" if out.exists() else ""
+    out.write_text(kept + "\n".join(lines))
     print(f"wrote {out}")
     return 0
+
+
+CONTENTION_HEADING = "## A busy machine"
 
 
 def main() -> int:
@@ -488,12 +553,15 @@ def main() -> int:
     parser.add_argument("--compile-all", action="store_true", help="with --device: measure torch.compile for every variant, not only DCGAN")
     parser.add_argument("--report", metavar="DIR", help="with --device: also copy the results file into DIR")
     parser.add_argument("--contention", action="store_true", help="the thread-count benchmark, idle and beside a competing process "
-                        "(benchmarks/results/throughput-contention.md)")
+                        "(its section of benchmarks/results/throughput.md)")
     parser.add_argument("--steps", type=int, default=120, help="with --contention: training steps per measurement")
     parser.add_argument("--variant", default="dcgan", help="with --contention: the variant trained")
+    parser.add_argument("--profile", metavar="VARIANT", help="profile one variant's step in fp32 and bf16 (benchmarks/results/profile-VARIANT.md)")
     args = parser.parse_args()
     if args.contention:
         return contention_main(args)
+    if args.profile:
+        return profile_main(args)
     if args.device:
         return device_main(args)
     if args.seconds is None:
@@ -564,7 +632,8 @@ def main() -> int:
     ]
     out = HERE / "results" / "throughput.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text("\n".join(lines) + "\n")
+    contention = out.read_text().partition(CONTENTION_HEADING) if out.exists() else ("", "", "")
+    out.write_text("\n".join(lines) + "\n" + (f"\n{contention[1]}{contention[2]}" if contention[1] else ""))
     print(f"wrote {out}")
     return 0
 
