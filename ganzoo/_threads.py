@@ -1,4 +1,4 @@
-"""How many threads a CPU run gives torch: as many as there are cores free when it starts.
+"""How many threads `ganzoo run` gives torch: as many as there are cores free when it starts.
 
 Why not torch's default (one per physical core): every parallel op waits at OpenMP's barrier for
 its slowest thread. When another process holds one of the cores, the thread that shares it is

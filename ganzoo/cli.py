@@ -401,7 +401,7 @@ def _run(args) -> int:
             config, train = resolve_configs(cls, settings)
             print(config_file.to_yaml(cls.name, data or cls.default_dataset, config, train), end="")
             return 0
-        trainer = prepare(registry(), args.variant, data=data, settings=settings, out=args.out,
+        trainer = prepare(registry(), args.variant, data=data, settings=settings, out=args.out, auto_threads=True,
                           command=command_line([sys.argv[0], *sys.argv[1:]]), strict_data=args.strict, progress=False if args.quiet else None)
     if args.show_config:  # of a resumed run: its own config, as it continues
         from . import config_file

@@ -102,9 +102,10 @@ class TrainConfig:
     # mixed precision; auto: bf16 (or fp16 + loss scaling) on CUDA, bf16 on a CPU with bf16 units (AMX,
     # AVX-512 BF16), off elsewhere; a run records what auto chose
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"
-    # torch's CPU threads; 0: as many as cores are idle when the run starts (at most one per physical
-    # core; OMP_NUM_THREADS is followed when set). A run records the count it used: weights are
-    # bit-identical only at the same count, so a resume takes it again.
+    # torch's CPU threads; 0: `ganzoo run` takes as many as cores are idle when the run starts (at most
+    # one per physical core; OMP_NUM_THREADS is followed when set), and ganzoo.train leaves the
+    # caller's count. A run records the count it used: weights are bit-identical only at the same
+    # count, so a resume takes it again.
     threads: NonNegativeInt = 0
     compile: bool = False  # torch.compile every network (opt-in: the first steps wait for compilation)
     sync_batchnorm: bool = False  # multi-GPU runs: batchnorm statistics over all processes' batches (CUDA only)

@@ -47,9 +47,15 @@ def test_a_run_records_its_thread_count_and_a_resume_takes_it_again(tmp_path, mo
     try:
         monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
         monkeypatch.setattr(_threads, "idle_cores", lambda: 1.0)
-        result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=2, **FAST)
+        from ganzoo.training import prepare
+
+        result = prepare(registry(), "dcgan", out=tmp_path / "r", settings={"steps": 2, **FAST}, progress=False, auto_threads=True).fit()
         doc = json.loads((result.run_dir / "config.json").read_text())
         assert doc["train"]["threads"] == 0 and doc["torch_threads"] == 1  # the intent (auto), and the count it took
+        # ganzoo.train is a library call: it leaves the caller's thread count as it is
+        torch.set_num_threads(2)
+        library = ganzoo.train("dcgan", out=str(tmp_path / "lib"), steps=1, **FAST)
+        assert json.loads((library.run_dir / "config.json").read_text())["torch_threads"] == 2 == torch.get_num_threads()
 
         def resume(**settings):
             prepare_resume(registry(), result.run_dir, steps=3, settings=settings, progress=False).dir.release()

@@ -39,10 +39,13 @@ def command_line(argv: list[str] | None = None) -> str:
 
 
 def prepare(registry: Registry, variant: str, *, data: str | None = None, settings: dict[str, Any] | None = None,
-            out: str | Path | None = None, command: str = "", progress: bool | None = None, strict_data: bool = False) -> Trainer:
+            out: str | Path | None = None, command: str = "", progress: bool | None = None, strict_data: bool = False,
+            auto_threads: bool = False) -> Trainer:
     """A trainer for a new run of ``variant`` from ``registry``. ``settings`` holds variant-config
     and trainer keys alike (``--set``; :class:`ganzoo.config.Text` values are parsed by the key's
-    type); ``strict_data`` refuses an image folder with unreadable files instead of skipping them."""
+    type); ``strict_data`` refuses an image folder with unreadable files instead of skipping them.
+    ``auto_threads`` (`ganzoo run`): with ``threads`` 0, take as many torch threads as cores are idle;
+    otherwise a library call leaves the process's thread count as its caller set it."""
     cls = registry.variant(variant)
     config, train = resolve_configs(cls, settings)
     dataset = data or cls.default_dataset
@@ -50,7 +53,7 @@ def prepare(registry: Registry, variant: str, *, data: str | None = None, settin
     if run_dir.config.exists() and run_dir.writer:  # other ranks may start after rank 0 wrote it
         raise GanzooError(f"'{run_dir.path}' already holds a run; continue it with --resume {run_dir.path} or choose another --out")
     resolve_device(train.device)  # fail on a bad device before loading data
-    apply_threads(train.threads)
+    apply_threads(train.threads, auto=auto_threads)
     validate_trackers(train.trackers, registry.trackers)  # and on a tracker that is missing or not installed
     run_dir.create()  # and on a folder that cannot be one
     try:
@@ -66,13 +69,16 @@ def prepare(registry: Registry, variant: str, *, data: str | None = None, settin
         raise
 
 
-def apply_threads(requested: int) -> int:
-    """Give torch ``requested`` threads, or (0) as many as cores are idle now (``ganzoo._threads``);
-    the count. The run records it (config.json's torch_threads) and a resume takes it again."""
+def apply_threads(requested: int, *, auto: bool) -> int:
+    """Give torch ``requested`` threads; with 0, as many as cores are idle now (``ganzoo._threads``)
+    when ``auto``, else leave its count alone. The count, which the run records (config.json's
+    torch_threads) and a resume takes again."""
     import torch
 
     from .._threads import choose, torch_default
 
+    if requested == 0 and not auto:
+        return torch.get_num_threads()
     count = choose(requested, torch_default())
     if count != torch.get_num_threads():
         torch.set_num_threads(count)
@@ -122,7 +128,7 @@ def prepare_resume(registry: Registry, run_dir: str | Path, *, variant: str | No
     # Bit-exact continuation needs the thread count and the precision the run had: its recorded ones,
     # unless --set names others. A run from before the precision was recorded chose fp32 on every CPU.
     recorded_threads = doc.get("torch_threads")
-    apply_threads(train.threads or (recorded_threads if isinstance(recorded_threads, int) and recorded_threads > 0 else 0))
+    apply_threads(train.threads or (recorded_threads if isinstance(recorded_threads, int) and recorded_threads > 0 else 0), auto=False)
     precision = None
     if train.amp == "auto" and "amp" not in changes:
         recorded = doc.get("precision")
