@@ -41,7 +41,8 @@ def choose(requested: int, default: int) -> int:
     idle = idle_cores()
     if idle is None:
         return default
-    return max(1, min(default, int(idle + 0.5)))
+    local = os.environ.get("LOCAL_WORLD_SIZE", "1")  # torchrun's processes on this machine share its idle cores
+    return max(1, min(default, int(idle / (int(local) if local.isdigit() and int(local) > 0 else 1) + 0.5)))
 
 
 def usable_cpus() -> list[int]:

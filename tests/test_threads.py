@@ -17,6 +17,10 @@ def test_the_count_follows_the_idle_cores_and_yields_to_the_users_own(monkeypatc
         monkeypatch.setattr(_threads, "idle_cores", lambda idle=idle: idle)
         assert _threads.choose(0, 4) == expected
     assert _threads.choose(3, 4) == 3  # --set threads=3
+    monkeypatch.setattr(_threads, "idle_cores", lambda: 4.0)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")  # two processes of one torchrun on this machine: half the idle cores each
+    assert _threads.choose(0, 4) == 2
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
     monkeypatch.setattr(_threads, "idle_cores", lambda: None)  # no /proc/stat (macOS, Windows): torch's default
     assert _threads.choose(0, 4) == 4
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's own choice, which torch already follows
