@@ -3,6 +3,7 @@
     python benchmarks/train_digits_cnn.py                    # digits-cnn.safetensors (handwritten)
     python benchmarks/train_digits_cnn.py --domain typeset   # typeset-cnn.safetensors (CycleGAN's domain B judge)
     python benchmarks/train_digits_cnn.py --domain digits-m  # digits-m-cnn.safetensors (domain B of digits-m, colour)
+    python benchmarks/train_digits_cnn.py --arch lenet       # digits-lenet.safetensors (the second handwritten judge)
 
 Deterministic on CPU for its seed: the same command gives the same bytes. The handwritten network
 trains on the first 80 % of a fixed permutation of scikit-learn's digits (at 32x32, as every
@@ -10,7 +11,8 @@ variant sees them), with +-2 pixel shifts as augmentation; the accuracy is measu
 held-out 20 %. The typeset network trains on digits-typeset's domain B plus 6,000 more rendered
 digits, and is tested on 2,000 digits rendered with another seed. The digits-m network trains on
 the handwritten network's training digits, each blended with 4 sets of photo crops (seeds other
-than the dataset's), and is tested on the held-out digits with the dataset's own crops.
+than the dataset's), and is tested on the held-out digits with the dataset's own crops. The second
+handwritten judge (--arch lenet) is another architecture trained from another seed on the same split.
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from ganzoo.data.typeset import SEED as TYPESET_SEED
 from ganzoo.data.typeset import render
 from ganzoo.data.digits_m import SEED as DIGITS_M_SEED
 from ganzoo.data.digits_m import blend
-from ganzoo.eval.digits_cnn import DIGITS_M_WEIGHTS, TYPESET_WEIGHTS, WEIGHTS, DigitsCNN, held_out_split
+from ganzoo.eval.digits_cnn import ARCHS, DIGITS_M_WEIGHTS, LENET_WEIGHTS, TYPESET_WEIGHTS, WEIGHTS, held_out_split
 
 SEED, EPOCHS, BATCH, LR = 0, 40, 64, 1e-3
+SEED_LENET = 1  # the second judge starts from other weights and sees other batches, not only another architecture
 FOLDER = Path(__file__).resolve().parents[1] / "ganzoo" / "eval" / "weights"
 
 
@@ -68,14 +71,18 @@ def data(domain: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.T
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--domain", choices=["handwritten", "typeset", "digits-m"], default="handwritten")
+    parser.add_argument("--arch", choices=sorted(ARCHS), default="digits-cnn", help="the network (lenet: the second handwritten judge)")
     args = parser.parse_args()
-    out = FOLDER / {"handwritten": WEIGHTS, "typeset": TYPESET_WEIGHTS, "digits-m": DIGITS_M_WEIGHTS}[args.domain]
-    torch.manual_seed(SEED)
+    if args.arch == "lenet" and args.domain != "handwritten":
+        parser.error("--arch lenet is the second judge of handwritten digits only")
+    out = FOLDER / ({"handwritten": WEIGHTS, "typeset": TYPESET_WEIGHTS, "digits-m": DIGITS_M_WEIGHTS}[args.domain] if args.arch == "digits-cnn" else LENET_WEIGHTS)
+    seed = SEED if args.arch == "digits-cnn" else SEED_LENET
+    torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
     x, y, train_idx, test_idx = data(args.domain)
-    net = DigitsCNN(channels=3 if args.domain == "digits-m" else 1)
+    net = ARCHS[args.arch](channels=3 if args.domain == "digits-m" else 1)
     opt = torch.optim.Adam(net.parameters(), lr=LR)
-    g = torch.Generator().manual_seed(SEED)
+    g = torch.Generator().manual_seed(seed)
     t0 = time.time()
     for _epoch in range(EPOCHS):
         perm = train_idx[torch.randperm(len(train_idx), generator=g)]
@@ -92,8 +99,10 @@ def main() -> int:
         "held_out_accuracy": round(accuracy, 4),
         "held_out_samples": len(test_idx),
         "train_samples": len(train_idx),
-        "recipe": {"seed": SEED, "epochs": EPOCHS, "batch_size": BATCH, "lr": LR, "optimizer": "Adam", "augmentation": "shift +-2 px"},
-        "command": "python benchmarks/train_digits_cnn.py" + ("" if args.domain == "handwritten" else f" --domain {args.domain}"),
+        "arch": args.arch,
+        "recipe": {"seed": seed, "epochs": EPOCHS, "batch_size": BATCH, "lr": LR, "optimizer": "Adam", "augmentation": "shift +-2 px"},
+        "command": "python benchmarks/train_digits_cnn.py" + ("" if args.domain == "handwritten" else f" --domain {args.domain}")
+                   + ("" if args.arch == "digits-cnn" else f" --arch {args.arch}"),
     }
     state = {k: v.contiguous() for k, v in net.state_dict().items()}
     atomic_write_bytes(out, save(state, metadata={"ganzoo": json.dumps(meta, sort_keys=True)}))

@@ -78,14 +78,49 @@ def test_histogram_kl_by_hand():
     assert M.histogram_kl(torch.tensor([3.0, 1.0]), torch.tensor([0.5, 0.5])) == pytest.approx(0.75 * math.log(1.5) + 0.25 * math.log(0.5))
 
 
-def test_shipped_digits_cnn_classifies_the_held_out_digits():
-    net = digits_cnn.load()
+@pytest.mark.parametrize("weights", [digits_cnn.WEIGHTS, digits_cnn.LENET_WEIGHTS])
+def test_both_shipped_digit_judges_classify_the_held_out_digits(weights):
+    net = digits_cnn.load(weights=weights)
     d = load_data("digits", DataRequest(size=32, channels=1), registry().datasets)
     _, test_idx = digits_cnn.held_out_split(len(d))
     with torch.no_grad():
         accuracy = (net(d.as_model_input(d.x[test_idx])).argmax(1) == d.y[test_idx]).float().mean().item()
     assert accuracy >= 0.97
-    assert digits_cnn.metadata()["held_out_accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert digits_cnn.metadata(weights)["held_out_accuracy"] == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_the_second_judge_is_another_network_not_a_copy():
+    """Another architecture, another seed, another feature space: agreement between the two is evidence."""
+    first, second = digits_cnn.load(), digits_cnn.load(weights=digits_cnn.LENET_WEIGHTS)
+    assert type(first) is not type(second) and first.num_features != second.num_features
+    assert digits_cnn.metadata(digits_cnn.LENET_WEIGHTS)["recipe"]["seed"] != digits_cnn.metadata()["recipe"]["seed"]
+
+
+def test_legibility_reads_real_digits_as_legible_and_noise_as_not(tmp_path, monkeypatch):
+    """The share a judge reads with >= 90 % confidence: near 1 for a "model" that returns real
+    digits, near 0 for one that returns noise, and the same share on real data beside it."""
+    import ganzoo
+    from ganzoo.eval import EvalContext, evaluate
+    from ganzoo.eval.builtin import _legibility
+
+    from ganzoo.eval import builtin
+
+    monkeypatch.setattr(builtin, "LEGIBILITY_N", 1000)  # the protocol's 10,000 readings, fewer: the same code path
+    result = ganzoo.train("dcgan", out=str(tmp_path / "r"), steps=1, batch_size=8, g_width=8, d_width=8, sample_every=0)
+    d = load_data("digits", DataRequest(size=32, channels=1), registry().datasets)
+    real = d.as_model_input(d.x).float()
+    model = ganzoo.load(result.export_dir)
+    # (a softmax is overconfident off its data: the digits CNN reads 8 % of uniform noise at >= 90 %, the LeNet none)
+    for fake, expected in ((lambda n: real[torch.arange(n) % len(real)], 0.95), (lambda n: torch.rand(n, 1, 32, 32) * 2 - 1, 0.2)):
+        monkeypatch.setattr(EvalContext, "samples", lambda self, n, labels=None, seed=None, f=fake: f(n))
+        for logits in ("logits", "lenet-logits"):
+            values = _legibility(EvalContext(model, d), logits)
+            assert values["legible_real"] > 0.95 and values["readings_real"] == 1000 and values["readings"] == 1000
+            assert (values["legible"] > expected) if expected > 0.5 else (values["legible"] < expected)
+    monkeypatch.undo()
+    monkeypatch.setattr(builtin, "LEGIBILITY_N", 1000)
+    doc = evaluate(result.run_dir, registry(), ["legibility-digitscnn-c90-n10000", "legibility-digitslenet-c90-n10000"], write=False)
+    assert {"legible", "legible_std", "legible_real", "legible_vs_real"} <= set(doc["metrics"]["legibility-digitslenet-c90-n10000"]["values"])
 
 
 def test_ganzoo_eval_through_the_cli(cli, tmp_path):

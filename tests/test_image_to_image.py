@@ -228,6 +228,24 @@ def test_sr_metric_scores_held_out_photos_beside_bicubic(sr_run):
     # each mean comes with its spread over the three photos, which differ in how hard they are
     assert all(values[f"{k}_std"] > 0 for k in ("psnr", "ssim", "psnr_bicubic", "psnr_gain"))
     assert "border" in doc["metrics"]["sr-psnr-ssim-y-heldout"]["protocol"]["convention"]
+    assert values["psnr_rgb_gain"] == pytest.approx(values["psnr_rgb"] - values["psnr_rgb_bicubic"])
+    assert values["psnr_rgb_bicubic"] > 15
+
+
+def test_rgb_psnr_counts_the_colour_errors_that_y_hides():
+    """A hue shift that keeps luma: Y scores it nearly perfect, RGB does not; crops as the Y score."""
+    from ganzoo.eval.sr import psnr_rgb, psnr_ssim_y
+
+    torch.manual_seed(0)
+    ref = (torch.rand(3, 32, 32) * 155 + 50).round().to(torch.uint8)
+    shifted = ref.clone().int()
+    shifted[0] += 20  # more red, less blue, in the proportions that keep BT.601 luma about the same
+    shifted[2] -= round(20 * 65.481 / 24.966)
+    shifted = shifted.clamp(0, 255).to(torch.uint8)
+    assert psnr_ssim_y(shifted, ref, 4)[0] > 40 and psnr_rgb(shifted, ref, 4) < 30
+    noisy = ref.clone()
+    noisy[:, :4] = 0  # the border crop removes these rows from both scores
+    assert psnr_rgb(noisy, ref, 4) == float("inf") == psnr_ssim_y(noisy, ref, 4)[0]
 
 
 def test_srgan_vgg54_content_loss_with_random_weights(tmp_path, monkeypatch):
@@ -305,6 +323,39 @@ def test_srgan_with_bicubic_skip_starts_exactly_at_bicubic():
     assert torch.equal(net(lr), expected)
     paper = SRResNet(3, 8, 1, 4, bicubic_skip=False).eval()
     assert paper(lr).abs().max() < 1  # the paper's tanh output, learned from scratch
+
+
+def test_srgan_icnr_starts_the_sub_pixel_convolutions_free_of_checkerboard(tmp_path):
+    """ICNR: every x2 stage begins as nearest-neighbour upsampling of what its conv sees, so the four
+    sub-pixel phases of each output pixel are equal; the default init gives them different values
+    (the checkerboard). `--set icnr=true` applies it to the trainer's G; the default is PyTorch's init."""
+    from ganzoo_srgan import Upsample2x, icnr_
+
+    from ganzoo._plugins import registry
+    from ganzoo.training import prepare
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 8, 6, 6)
+    stage = Upsample2x(8)
+    default = stage.shuffle(stage.conv(x))
+    assert not torch.equal(default[..., 0::2, 0::2], default[..., 1::2, 1::2])
+    icnr_(stage.conv, 2)
+    out = stage.shuffle(stage.conv(x))
+    for i, j in ((0, 1), (1, 0), (1, 1)):
+        assert torch.equal(out[..., i::2, j::2], out[..., 0::2, 0::2])
+    assert torch.allclose(out, torch.nn.functional.interpolate(out[..., 0::2, 0::2], scale_factor=2, mode="nearest"))
+    # the same scale of weights as PyTorch's default init (the same fan-in bound)
+    bound = 1 / (8 * 9) ** 0.5
+    assert stage.conv.weight.abs().max() <= bound and stage.conv.weight.abs().max() > 0.5 * bound
+
+    def phases_equal(settings):  # the trainer's G, as `ganzoo run srgan` builds it
+        trainer = prepare(registry(), "srgan", settings={"g_width": 4, "d_width": 4, "n_blocks": 1, **settings},
+                          out=str(tmp_path / f"r{len(settings)}"), progress=False)
+        trainer.dir.release()
+        w = trainer.variant.G.up[0].conv.weight
+        return all(torch.equal(w[k::4], w[0::4]) for k in (1, 2, 3))
+
+    assert phases_equal({"icnr": True}) and not phases_equal({})
 
 
 def test_photo_crops_share_out_photos_evenly_and_skip_flat_ones():

@@ -28,7 +28,8 @@ def _inception(ctx: EvalContext):
 @torch.no_grad()
 def _run(ctx: EvalContext, x: torch.Tensor, what: str) -> torch.Tensor:
     """Features or logits of ``x`` by the network ``what`` names: digits-CNN "features"/"logits",
-    "inception"/"inception-logits", or "user" (the user-supplied extractor)."""
+    the second digit judge's "lenet-features"/"lenet-logits", "inception"/"inception-logits", or
+    "user" (the user-supplied extractor)."""
     chunk = 1000
     if what == "user":
         fn = ctx.features
@@ -38,8 +39,10 @@ def _run(ctx: EvalContext, x: torch.Tensor, what: str) -> torch.Tensor:
         net, key, chunk = _inception(ctx), (LOGITS if what == "inception-logits" else FEATURES), 100  # 299x299 inputs
         fn = lambda batch: net(batch)[key]
     else:
-        net = _cnn(ctx)
-        fn = net.features if what == "features" else net
+        from .digits_cnn import LENET_WEIGHTS
+
+        net = _cnn(ctx, LENET_WEIGHTS if what.startswith("lenet-") else None)
+        fn = net.features if what.removeprefix("lenet-") == "features" else net
     return torch.cat([fn(x[i : i + chunk].to(ctx.device)).flatten(1).float().cpu() for i in range(0, len(x), chunk)])
 
 
@@ -181,15 +184,27 @@ def _with_bootstrap(values: dict[str, float], resampled: list[dict[str, float]])
 STACKED_N = 26_000  # samples PacGAN scores per model
 
 
-def _stacked(ctx):
+def _fresh_triples(ctx, n: int) -> torch.Tensor:
+    """n stacked-digit images drawn as the dataset draws its own, from another seed: real data that
+    played no part in the reference histogram (the training set's 50,000 triples). A floor taken
+    from the reference's own images shares its counting noise and comes out about half the true
+    finite-sample floor."""
+    from ..data.synthetic import SEED, stacked_digits
+    from ..data.types import DataRequest
+
+    fresh = stacked_digits(DataRequest(size=ctx.data.x.shape[-1], channels=1), n=n, seed=SEED + 1 + ctx.seed)
+    return fresh.as_model_input(fresh.x).cpu()
+
+
+def _stacked(ctx, logits: str = "logits"):
     """Modes and KL of the digit triples, with two readings of the KL beside it. ``kl_digits`` sums
     the three channels' KL(generated digit frequencies || the data's): the data's channels are
     independent draws, so kl - kl_digits is what dependence between the generated channels adds,
-    and kl_digits says how much of kl is some digits drawn too often. ``kl_real_floor`` is the KL
-    that STACKED_N training images score under the same judge: its errors and the finite count
-    cost that much, so it is the least a model can score."""
-    def judge(x):  # (N, 3, H, W) -> (N, 3): the digit the CNN reads in each channel
-        return torch.stack([_run(ctx, x[:, c : c + 1], "logits").argmax(1) for c in range(3)], dim=1)
+    and kl_digits says how much of kl is some digits drawn too often. ``kl_floor`` is the KL that
+    STACKED_N fresh real triples score under the same judge: its errors and the finite count cost
+    that much, so it is about the least a model can score."""
+    def judge(x):  # (N, 3, H, W) -> (N, 3): the digit the judge reads in each channel
+        return torch.stack([_run(ctx, x[:, c : c + 1], logits).argmax(1) for c in range(3)], dim=1)
 
     truth = ctx.data.y.cpu()
     reference = torch.bincount(truth, minlength=1000).double()
@@ -206,19 +221,47 @@ def _stacked(ctx):
                                [{k: v for k, v in scores(d[i]).items() if k in keys} for i in _resamples(len(d), ctx.seed)])
 
     generated = judge(ctx.samples(STACKED_N))
-    real = ctx.data.x[torch.randperm(len(ctx.data.x), generator=torch.Generator().manual_seed(ctx.seed))[:STACKED_N]]
-    floor = bootstrapped(judge(ctx.data.as_model_input(real).cpu()), ("kl",))
-    return {**bootstrapped(generated, ("modes", "kl", "kl_digits")), "kl_real_floor": floor["kl"], "kl_real_floor_std": floor["kl_std"]}
+    floor = bootstrapped(judge(_fresh_triples(ctx, STACKED_N)), ("kl",))
+    return {**bootstrapped(generated, ("modes", "kl", "kl_digits")), "kl_floor": floor["kl"], "kl_floor_std": floor["kl_std"]}
 
 
-def _label_accuracy(ctx):
+def _label_accuracy(ctx, logits: str = "logits"):
     classes = ctx.model.data.num_classes
     labels = torch.arange(10_000) % classes
-    pred = _run(ctx, ctx.samples(10_000, labels=labels), "logits").argmax(1)
+    pred = _run(ctx, ctx.samples(10_000, labels=labels), logits).argmax(1)
     per_class = [(pred[labels == c] == c).double().mean().item() for c in range(classes)]
     correct = (pred == labels).double()
     accuracy = _with_bootstrap({"accuracy": correct.mean().item()}, [{"accuracy": correct[i].mean().item()} for i in _resamples(len(correct), ctx.seed)])
     return {**accuracy, **{f"accuracy_class_{c}": a for c, a in enumerate(per_class)}}
+
+
+LEGIBLE = 0.9  # softmax confidence at which a judge's reading counts as legible
+LEGIBILITY_N = 10_000
+
+
+def _legibility(ctx, logits: str = "logits"):
+    """The share of samples the judge reads with at least LEGIBLE confidence, beside the same share
+    on real images: "9 in 10 legible" on a card means this number, not a glance. A conditional
+    model is asked for every class equally; stacked digits count each channel as one reading."""
+    def legible(x):  # (N, C, H, W) -> (N * C,) 0/1: each channel read confidently
+        probs = [_run(ctx, x[:, c : c + 1], logits).softmax(1).amax(1) for c in range(x.shape[1])]
+        return (torch.cat(probs) >= LEGIBLE).double()
+
+    labels = torch.arange(LEGIBILITY_N) % ctx.model.data.num_classes if ctx.task == "conditional" else None
+    generated = legible(ctx.samples(LEGIBILITY_N, labels=labels))
+    if ctx.model.dataset == "stacked-digits":
+        real = legible(_fresh_triples(ctx, LEGIBILITY_N))
+    else:
+        idx = torch.randperm(len(ctx.data), generator=torch.Generator().manual_seed(ctx.seed))[:LEGIBILITY_N]
+        real = legible(torch.cat([ctx.real(idx[i : i + 2000]) for i in range(0, len(idx), 2000)]))
+    share = _with_bootstrap({"legible": generated.mean().item()}, [{"legible": generated[i].mean().item()} for i in _resamples(len(generated), ctx.seed)])
+    return {**share, "legible_real": real.mean().item(), "legible_vs_real": share["legible"] / max(real.mean().item(), 1e-12),
+            "readings": len(generated), "readings_real": len(real)}
+
+
+def _digit_judged(ctx: EvalContext) -> bool:
+    """Grey digits, or stacked digits (three grey digits as channels): what the digit judges read."""
+    return _digit_images(ctx) or (ctx.data.kind == "image" and ctx.model.dataset == "stacked-digits")
 
 
 def _fid_per_class(ctx):
@@ -355,6 +398,10 @@ FEATURES = {
     "values": "the model's value on draw d compares its n samples with A_d; the real-vs-real floor compares B_d with A_d, "
               f"at the same n; each key is the mean over the {DRAWS} draws and KEY_std their sample standard deviation",
 }
+# The second digit judge (another architecture and seed, digits_cnn.LeNet): every judge-based metric
+# on digits has its twin under it, so a reader sees how much a number owes to one network.
+LENET = "digits-lenet (ganzoo/eval/weights/digits-lenet.safetensors, Caffe's LeNet, seed 1)"
+LENET_FEATURES = {**FEATURES, "feature_network": f"{LENET}, 500-d penultimate layer"}
 KID = {**FEATURES, "kid": "polynomial kernel (degree 3), 100 subsets of kid_subset_size = min(1000, n // 2) per draw, "
        "subset seed s_d; kid_mean/kid_std: over the draws; kid_subset_std: the mean within-draw std over the subsets"}
 
@@ -381,22 +428,41 @@ def register_metrics(register):
          "reverse_kl": "KL(mode histogram of high-quality samples || uniform)"},
         lambda ctx: ctx.model.dataset in ("ring8", "grid25"), _mixture,
     ))
-    register(Metric(
-        "modes-stacked-digits-n26000", "Distinct digit triples and KL to the data's triple histogram (VEEGAN/PacGAN protocol)",
-        {"n": f"26,000 samples (PacGAN): Model.generate(26000, seed=S) ({SEEDS})", "classifier": "digits-cnn on each channel",
-         "kl": "KL(generated triples || data triples)",
-         "kl_digits": "sum over the 3 channels of KL(generated digit histogram || data digit histogram of that channel)",
-         "kl_real_floor": "kl of 26,000 training images, x[torch.randperm(N, generator=torch.Generator().manual_seed(S))[:26000]], "
-                          "judged the same way",
-         "std": BOOTSTRAP_TEXT.format(n="26,000 triples (of the training images' for kl_real_floor)")},
-        lambda ctx: ctx.model.dataset == "stacked-digits", _stacked,
-    ))
-    register(Metric(
-        "label-accuracy-digitscnn-n10000", "Accuracy of the digits CNN on G(z, y) against y, overall and per class",
-        {"classifier": "digits-cnn", "n": f"10,000: Model.generate(10000, seed=S, labels=arange(10000) % classes) ({SEEDS})",
-         "labels": "1,000 per class", "std": BOOTSTRAP_TEXT.format(n="10,000 judged samples")},
-        lambda ctx: ctx.task == "conditional" and _digit_images(ctx), _label_accuracy,
-    ))
+    register(Metric("fid-digitslenet-x5", "FID on the second digit judge's features (LeNet), beside its floor; 5 draws",
+                    LENET_FEATURES, _digit_images, lambda c: _fid(c, "lenet-features")))
+    register(Metric("pr-digitslenet-x5-k3", "Improved precision and recall, k = 3, on the second digit judge's features; 5 draws",
+                    LENET_FEATURES, _digit_images, lambda c: _pr(c, "lenet-features")))
+    for judge, logits, classifier in (("", "logits", "digits-cnn"), ("-lenet", "lenet-logits", LENET)):
+        short = classifier.split(" ")[0]
+        stacked = {
+            "n": f"26,000 samples (PacGAN): Model.generate(26000, seed=S) ({SEEDS})", "classifier": f"{classifier} on each channel",
+            "kl": "KL(generated triples || data triples), the data's histogram from its 50,000 training triples",
+            "kl_digits": "sum over the 3 channels of KL(generated digit histogram || data digit histogram of that channel)",
+            "kl_floor": "kl of 26,000 fresh real triples drawn as the dataset draws its own, with seed 2019 + S "
+                        "(ganzoo.data.synthetic.stacked_digits), independent of the reference histogram, judged the same way",
+            "std": BOOTSTRAP_TEXT.format(n="26,000 triples (of the fresh real ones for kl_floor)")}
+        register(Metric(f"modes-stacked-digits{judge}-n26000",
+                        f"Distinct digit triples and KL to the data's triple histogram (VEEGAN/PacGAN protocol), judged by {short}",
+                        stacked, lambda ctx: ctx.model.dataset == "stacked-digits", lambda c, lg=logits: _stacked(c, lg)))
+        name = "digitscnn" if not judge else "digitslenet"
+        register(Metric(
+            f"label-accuracy-{name}-n10000", f"Accuracy of {short} on G(z, y) against y, overall and per class",
+            {"classifier": classifier, "n": f"10,000: Model.generate(10000, seed=S, labels=arange(10000) % classes) ({SEEDS})",
+             "labels": "1,000 per class", "std": BOOTSTRAP_TEXT.format(n="10,000 judged samples")},
+            lambda ctx: ctx.task == "conditional" and _digit_images(ctx), lambda c, lg=logits: _label_accuracy(c, lg),
+        ))
+        register(Metric(
+            f"legibility-{name}-c90-n10000", f"Share of samples {short} reads with >= 90 % confidence, beside real images",
+            {"classifier": classifier, "legible": f"softmax max >= {LEGIBLE} (any class); the share of readings",
+             "n": f"{LEGIBILITY_N:,}: Model.generate({LEGIBILITY_N}, seed=S) ({SEEDS}), labels arange(n) % classes for a "
+                  "conditional model; stacked digits: each channel is one reading",
+             "legible_real": f"the same share on real images: the first {LEGIBILITY_N:,} of torch.randperm(N, generator="
+                             "torch.Generator().manual_seed(S)) of the training data (all of it when smaller); for stacked "
+                             "digits, 10,000 fresh triples as in kl_floor",
+             "legible_vs_real": "legible / legible_real",
+             "std": BOOTSTRAP_TEXT.format(n="generated readings")},
+            _digit_judged, lambda c, lg=logits: _legibility(c, lg),
+        ))
     inception = {**FEATURES, "kid": KID["kid"], "feature_network": "Inception-v3 2015-12-05 (TTUR/torch-fidelity), pool3 2048-d, inputs quantised "
                  "to uint8 and resized bilinearly to 299x299 as TF1 does; grey images repeated to RGB"}
     inc = dict(default=False)  # needs the Inception weights (a download): run when named, not by default

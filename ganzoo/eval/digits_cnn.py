@@ -25,6 +25,11 @@ TYPESET_WEIGHTS = "typeset-cnn.safetensors"
 # stroke |crop - 255| and its background |crop| can be the same mid-grey. Trained by
 # `python benchmarks/train_digits_cnn.py --domain digits-m`, tested on held-out digits.
 DIGITS_M_WEIGHTS = "digits-m-cnn.safetensors"
+# The second judge of handwritten digits: another architecture (Caffe's LeNet: 5x5 convolutions, a
+# 500-d penultimate layer) trained from another seed, `python benchmarks/train_digits_cnn.py --arch
+# lenet`. Every judge-based number on digits is reported under both, so a claim that holds under one
+# network's quirks only shows as such.
+LENET_WEIGHTS = "digits-lenet.safetensors"
 HELD_OUT_SEED = 0  # the permutation that splits digits into train (first 80 %) and held-out (last 20 %)
 
 
@@ -32,18 +37,22 @@ class DigitsCNN(nn.Module):
     """(B, C, 32, 32) in [-1, 1] -> 10 logits; ``features`` gives the 128-d penultimate activations.
     ``channels``: 1 (grey, the digit judges) or 3 (colour, the digits-m judge)."""
 
+    arch = "digits-cnn"
     num_features = 128
 
     def __init__(self, channels: int = 1):
         super().__init__()
         self.channels = channels
-        self.body = nn.Sequential(
+        self.body = self._body(channels)
+        self.head = nn.Linear(self.num_features, 10)
+
+    def _body(self, channels: int) -> nn.Sequential:
+        return nn.Sequential(
             nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(128 * 4 * 4, self.num_features), nn.ReLU(),
         )
-        self.head = nn.Linear(self.num_features, 10)
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Any (B, C, H, W) in [-1, 1] -> (B, channels, 32, 32): grey by channel mean (or grey
@@ -65,6 +74,24 @@ class DigitsCNN(nn.Module):
         return self.head(self.features(x))
 
 
+class LeNet(DigitsCNN):
+    """The second digit judge, Caffe's LeNet on 32x32 input: two unpadded 5x5 convolutions (20 and 50
+    channels) with max pooling, then a 500-d fully connected layer, the feature space."""
+
+    arch = "lenet"
+    num_features = 500
+
+    def _body(self, channels: int) -> nn.Sequential:
+        return nn.Sequential(
+            nn.Conv2d(channels, 20, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(50 * 5 * 5, self.num_features), nn.ReLU(),
+        )
+
+
+ARCHS = {net.arch: net for net in (DigitsCNN, LeNet)}
+
+
 def held_out_split(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices of the training and held-out parts of the digits (fixed for everyone)."""
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(HELD_OUT_SEED))
@@ -79,7 +106,7 @@ def load(device: str | torch.device = "cpu", weights: str = WEIGHTS) -> DigitsCN
 
     data = resources.files("ganzoo.eval").joinpath("weights").joinpath(weights).read_bytes()
     state = load(data)
-    net = DigitsCNN(channels=state["body.0.weight"].shape[1])
+    net = ARCHS[metadata(weights).get("arch", DigitsCNN.arch)](channels=state["body.0.weight"].shape[1])
     net.load_state_dict(state)
     return net.to(device).to(memory_format=torch.channels_last).eval()
 

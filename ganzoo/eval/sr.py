@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 CONVENTION = ("Y channel (BT.601, [16, 235]), border of `scale` px cropped, 8-bit LR from antialiased bicubic x1/scale, "
-              "PSNR peak 255, SSIM Gaussian sigma 1.5 (skimage)")
+              "PSNR peak 255, SSIM Gaussian sigma 1.5 (skimage); psnr_rgb*: PSNR over the three RGB channels "
+              "instead of Y, same crop and peak (colour errors that Y hides count there)")
 
 
 def bicubic_downscale(hr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -48,6 +49,15 @@ def psnr_ssim_y(output: torch.Tensor, reference: torch.Tensor, border: int) -> t
     return float(psnr), float(ssim)
 
 
+def psnr_rgb(output: torch.Tensor, reference: torch.Tensor, border: int) -> float:
+    """PSNR (dB, peak 255) of two uint8 (3, H, W) images over all three channels, ``border`` cropped."""
+    a, b = output.double(), reference.double()
+    if border:
+        a, b = a[:, border:-border, border:-border], b[:, border:-border, border:-border]
+    mse = (a - b).pow(2).mean().item()
+    return float("inf") if mse == 0 else 10 * torch.log10(torch.tensor(255.0**2 / mse)).item()
+
+
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     """[-1, 1] -> uint8, rounded as an image file would store it."""
     return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
@@ -64,9 +74,9 @@ def score(model, images: list[torch.Tensor], scale: int) -> dict[str, float]:
         lr = to_uint8(bicubic_downscale(hr[None].float() / 127.5 - 1, scale))[0]
         sr = (model.upscale(lr.float() / 255) * 255).round().to(torch.uint8).cpu()
         bicubic = to_uint8(bicubic_upscale(lr[None].float() / 127.5 - 1, scale))[0]
-        rows.append((*psnr_ssim_y(sr, hr, scale), *psnr_ssim_y(bicubic, hr, scale)))
-    t = torch.tensor([(*r, r[0] - r[2], r[1] - r[3]) for r in rows], dtype=torch.float64)
-    names = ("psnr", "ssim", "psnr_bicubic", "ssim_bicubic", "psnr_gain", "ssim_gain")
+        rows.append((*psnr_ssim_y(sr, hr, scale), *psnr_ssim_y(bicubic, hr, scale), psnr_rgb(sr, hr, scale), psnr_rgb(bicubic, hr, scale)))
+    t = torch.tensor([(*r, r[0] - r[2], r[1] - r[3], r[4] - r[5]) for r in rows], dtype=torch.float64)
+    names = ("psnr", "ssim", "psnr_bicubic", "ssim_bicubic", "psnr_rgb", "psnr_rgb_bicubic", "psnr_gain", "ssim_gain", "psnr_rgb_gain")
     out = {}
     for i, name in enumerate(names):  # mean over the images, and the spread between them
         out[name] = t[:, i].mean().item()

@@ -257,9 +257,10 @@ def _limitations_section(notes: str) -> list[str]:
 
 
 NOT_METRICS = ("_most_often",  # a class index: which class a translation most often gives
-               "_real_floor", "_bicubic", "_identity",  # floors and baselines: the card's body reads the metric against them
+               "_floor", "_bicubic", "_identity",  # floors and baselines: the card's body reads the metric against them
+               "_real",  # the same measure on real data (legible_real), or the model's against it
                )
-NOT_METRIC_PREFIXES = ("n_", "judge_", "untranslated_", "restyled_")  # counts; the judges' own accuracy; baselines
+NOT_METRIC_PREFIXES = ("n_", "readings", "judge_", "untranslated_", "restyled_")  # counts; the judges' own accuracy; baselines
 
 
 def _measured(key: str, value: Any) -> bool:
@@ -286,7 +287,7 @@ def _results_section(results: dict[str, Any] | None) -> list[str]:
         return []
     lines = ["## Evaluation", "", "Measured with `ganzoo eval` (each metric's sampling seed and ganzoo version beside it; "
              "± is the spread its protocol in eval.json defines: over evaluation draws, a bootstrap standard error, or over "
-             "held-out images). Floors (`*_real_floor`: real data against itself) and baselines (`*_bicubic`, `untranslated_*`, "
+             "held-out images). Floors (`*_floor`: real data against itself or fresh real data), real data's own share (`*_real`) and baselines (`*_bicubic`, `untranslated_*`, "
              "`restyled_*`, `fid_b_identity`, the judges' own `judge_accuracy_*`) are what each number is read against; they, "
              "counts and class indices (`*_most_often`) are in this table only, and the card's model-index holds the model's own "
              "measurements, each with its protocol's id as `config`:", "",
