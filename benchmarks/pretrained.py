@@ -203,7 +203,7 @@ def trained_run(name: str, run: Path) -> Path:
     """The export of an existing run directory that is exactly this entry's recipe (variant,
     dataset, seed 0, every setting), so a long benchmark run need not be trained twice."""
     variant, dataset, settings, _ = ZOO[name]
-    check_recipe(run, variant, dataset, 0, settings, "recipe")
+    check_recipe(run, variant, dataset, 0, {"amp": "off", **settings}, "recipe")  # fp32, as build() trains
     return run / "export"
 
 
