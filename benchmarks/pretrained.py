@@ -119,7 +119,9 @@ NOTES: dict[str, str] = {
     "wgan-digits": "WGAN with weight clipping at 16x16 after 12,000 generator steps with EMA: soft, thick-stroked "
                    "digits; the judges read 73 % and 68 % of samples confidently (real digits: 99.6 %), the rest malformed. "
                    "FID 4.7x its floor under the digits CNN (157 against 34), 3.9x under the LeNet (71 against 18). "
-                   "wgan-gp-digits, whose critic has a gradient penalty instead of clipping, does better.",
+                   "It is the zoo's weakest digit model, kept as WGAN's reference point: 4x the paper's learning rate "
+                   "gave 3.3x its floor (benchmarks/results/quality.md, wgan-fid). wgan-gp-digits, whose critic has a "
+                   "gradient penalty instead of clipping, is at 1.5x.",
     "wgan-gp-digits": "WGAN-GP at 16x16 after 6,000 generator steps with EMA, at 3x the paper's learning rate: small, "
                       "soft digits, every class about as often as the data has it; the judges read 83 % and 79 % of samples "
                       "confidently (real digits: 99.6 %), the rest with broken or stray strokes. FID 52 against a real-vs-real "
