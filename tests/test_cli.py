@@ -291,7 +291,8 @@ complete -p ganzoo
     done = subprocess.run([shutil.which("bash"), "--norc", "-c", probe], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["run", "dcgan", "g_width=", "ema_decay=", "dcgan-digits", "ring8",
-                                        "label-accuracy-digitscnn-n10000", "--show-config", "complete -F _ganzoo ganzoo"]
+                                        "label-accuracy-digitscnn-n10000 label-accuracy-digitslenet-n10000", "--show-config",
+                                        "complete -F _ganzoo ganzoo"]  # both judges' accuracy metrics match the prefix
 
 
 def test_zsh_and_fish_completion_scripts_hold_the_same_names(cli):
