@@ -7,6 +7,16 @@ import dataclasses
 import json
 from pathlib import Path
 
+# What the benchmark scripts train with unless a recipe or row says otherwise: fp32, since amp auto
+# trains in bf16 on a CPU with bf16 units and in fp32 elsewhere, and a result must not depend on
+# which CPU produced it. A run given by --from-run is the recipe only if it trained so too.
+BENCHMARK_DEFAULTS = {"amp": "off"}
+
+# Each judge-based digit metric and its twin under the second digit judge (the LeNet, #32).
+TWINS = {"fid-digitscnn-x5": "fid-digitslenet-x5", "pr-digitscnn-x5-k3": "pr-digitslenet-x5-k3",
+         "label-accuracy-digitscnn-n10000": "label-accuracy-digitslenet-n10000",
+         "modes-stacked-digits-n26000": "modes-stacked-digits-lenet-n26000"}
+
 # Settings that change what a run logs, evaluates or keeps, never its weights (a test checks that
 # evaluating during training leaves the weights bit-identical): a run may differ from the recipe in these.
 BOOKKEEPING = {"eval_every", "eval_metrics", "progress_every", "sample_every", "checkpoint_every", "log_every", "keep_checkpoints",
@@ -15,10 +25,12 @@ BOOKKEEPING = {"eval_every", "eval_metrics", "progress_every", "sample_every", "
 
 def check_recipe(run: Path, variant: str, dataset: str, seed: int, settings: dict, what: str) -> None:
     """SystemExit naming what differs, unless ``run`` trained ``variant`` on ``dataset`` with
-    ``seed``, every setting in ``settings``, and every other weight-affecting setting at its default."""
+    ``seed``, every setting in ``settings`` (over BENCHMARK_DEFAULTS), and every other
+    weight-affecting setting at its default."""
     import ganzoo
     from ganzoo._plugins import registry
 
+    settings = {**BENCHMARK_DEFAULTS, **settings}
     doc = json.loads((run / "config.json").read_text())
     recorded = {**doc["config"], **doc["train"]}
     wrong = [f"{k}={recorded.get(k)!r} ({what} {v!r})" for k, v in settings.items()

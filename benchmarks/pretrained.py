@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _runs import check_recipe  # benchmarks/_runs.py, beside this script
+from _runs import BENCHMARK_DEFAULTS, TWINS, check_recipe  # benchmarks/_runs.py, beside this script
 
 # name: (variant, dataset, settings beyond the defaults (and why), metrics)
 ZOO = {
@@ -83,10 +83,8 @@ ZOO = {
 
 # Every judge-based number on digits is scored under both digit judges (the digits CNN and the LeNet
 # trained from another seed), with the share of samples each reads confidently (legibility): a card's
-# "nine in ten legible" comes from that share, and a claim that holds under one judge only shows.
-TWINS = {"fid-digitscnn-x5": "fid-digitslenet-x5", "pr-digitscnn-x5-k3": "pr-digitslenet-x5-k3",
-         "label-accuracy-digitscnn-n10000": "label-accuracy-digitslenet-n10000",
-         "modes-stacked-digits-n26000": "modes-stacked-digits-lenet-n26000"}
+# "nine in ten legible" comes from that share, and a claim that holds under one judge only shows
+# (TWINS: benchmarks/_runs.py).
 LEGIBILITY = ["legibility-digitscnn-c90-n10000", "legibility-digitslenet-c90-n10000"]
 
 
@@ -209,7 +207,7 @@ def trained_run(name: str, run: Path) -> Path:
     """The export of an existing run directory that is exactly this entry's recipe (variant,
     dataset, seed 0, every setting), so a long benchmark run need not be trained twice."""
     variant, dataset, settings, _ = ZOO[name]
-    check_recipe(run, variant, dataset, 0, {"amp": "off", **settings}, "recipe")  # fp32, as build() trains
+    check_recipe(run, variant, dataset, 0, settings, "recipe")
     return run / "export"
 
 
@@ -219,9 +217,7 @@ def build(name: str, workdir: Path, run: Path | None = None) -> dict:
     variant, dataset, settings, metrics = ZOO[name]
     t0 = time.perf_counter()
     if run is None:
-        # fp32 unless the recipe says otherwise: amp auto trains in bf16 on a CPU with bf16 units and in
-        # fp32 elsewhere, and the zoo's weights must not depend on which CPU rebuilt them.
-        export = ganzoo.train(variant, data=dataset, out=str(workdir / name), seed=0, **{"amp": "off", **settings}).export_dir
+        export = ganzoo.train(variant, data=dataset, out=str(workdir / name), seed=0, **{**BENCHMARK_DEFAULTS, **settings}).export_dir
         train_seconds = round(time.perf_counter() - t0)
     else:
         export = workdir / name / "export"

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _runs import check_recipe  # benchmarks/_runs.py, beside this script
+from _runs import BENCHMARK_DEFAULTS, TWINS, check_recipe  # benchmarks/_runs.py, beside this script
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,10 +44,8 @@ SRRESNET = "Set5 x4: SRResNet 32.05 dB vs bicubic 28.43 (+3.6 dB) (Ledig et al. 
 # --truncation`). Such a row trains exactly as the row without it (so --from-run can reuse its runs),
 # and its 'last evals' are not available: the evaluations during training sample G as trained.
 SAMPLING = ("truncation",)
-# The second digit judge's twin of each judge-based metric (#32): rows scored since 2026-12-07 report
-# both, the second judge's keys suffixed JUDGE_2, and meet a target only under both.
-TWINS = {"fid-digitscnn-x5": "fid-digitslenet-x5", "label-accuracy-digitscnn-n10000": "label-accuracy-digitslenet-n10000",
-         "modes-stacked-digits-n26000": "modes-stacked-digits-lenet-n26000", "pr-digitscnn-x5-k3": "pr-digitslenet-x5-k3"}
+# Rows scored since 2026-12-07 report each judge-based metric under both digit judges (TWINS), the
+# second judge's keys suffixed JUDGE_2, and meet a target only under both.
 JUDGE_2 = " (LeNet)"
 LAST = 5  # evaluations at the end of a run averaged for the oscillating groups (every tenth of the run: its last half)
 OSCILLATING = {"ring8", "grid25"}
@@ -57,17 +55,17 @@ def _mixture_met(modes, percent):
     return lambda v: v["modes"] >= modes and v["high_quality_percent"] >= percent
 
 
+def _fid_met(v):
+    return v["fid"] <= 2 * v["fid_real_floor"]
+
+
 # Whether a row meets its group's target, from the means over seeds of its keys.
 MET = {
     "ring8": _mixture_met(8, 97),
     "grid25": _mixture_met(25, 95),
     "stacked-digits": lambda v: v["modes"] >= 1000 and v["kl"] <= 0.06,
     "cgan": lambda v: v["accuracy"] >= 0.97,
-    "dcgan-fid": lambda v: v["fid"] <= 2 * v["fid_real_floor"],
-    "gan-fid": lambda v: v["fid"] <= 2 * v["fid_real_floor"],
-    "wgan-gp-fid": lambda v: v["fid"] <= 2 * v["fid_real_floor"],
-    "wgan-fid": lambda v: v["fid"] <= 2 * v["fid_real_floor"],
-    "r3gan-fid": lambda v: v["fid"] <= 2 * v["fid_real_floor"],
+    **{group: _fid_met for group in ("dcgan-fid", "gan-fid", "wgan-gp-fid", "wgan-fid", "r3gan-fid")},
     "cyclegan": lambda v: min(v["accuracy_a2b"], v["accuracy_b2a"]) >= 0.95,
     "digits-m": lambda v: min(v["accuracy_a2b"], v["accuracy_b2a"]) >= 0.95,
     # two targets in one group, told apart by the row's target text
@@ -418,14 +416,14 @@ def main() -> int:
                         extra = {"eval_every": max(1, steps // 10)}
                     if str(seed) in runs:  # trained before, with this row's settings (checked here)
                         run_dir = Path(runs[str(seed)])
-                        check_recipe(run_dir, variant, dataset, seed, {"amp": "off", **settings}, "row")  # fp32 unless the row says
+                        check_recipe(run_dir, variant, dataset, seed, settings, "row")
                         logged_every = json.loads((run_dir / "config.json").read_text())["train"]["eval_every"]
                         if extra and logged_every != extra["eval_every"]:
                             raise SystemExit(f"{run_dir} was evaluated every {logged_every} steps; this row's last-evaluation means need every {extra['eval_every']}")
                     else:
                         # A row that does not name amp trains in fp32, as every row did before --amp auto chose
                         # bf16 on CPUs with bf16 units: its label keeps its meaning. Rows with amp=bf16 say so.
-                        run_dir = ganzoo.train(variant, data=dataset, out=f"{tmp}/run", seed=seed, **{"amp": "off", **settings}, **extra,
+                        run_dir = ganzoo.train(variant, data=dataset, out=f"{tmp}/run", seed=seed, **{**BENCHMARK_DEFAULTS, **settings}, **extra,
                                                eval_metrics=(metric,) if extra else ()).run_dir
                     twin = TWINS.get(metric) if not truncation else None  # the same metric under the second digit judge
                     doc = evaluate(run_dir, registry(), [metric, *([twin] if twin else [])], seed=0, write=False, truncation=truncation)

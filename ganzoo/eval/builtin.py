@@ -192,8 +192,11 @@ def _fresh_triples(ctx, n: int) -> torch.Tensor:
     from ..data.synthetic import SEED, stacked_digits
     from ..data.types import DataRequest
 
-    fresh = stacked_digits(DataRequest(size=ctx.data.x.shape[-1], channels=1), n=n, seed=SEED + 1 + ctx.seed)
-    return fresh.as_model_input(fresh.x).cpu()
+    def draw() -> torch.Tensor:
+        fresh = stacked_digits(DataRequest(size=ctx.data.x.shape[-1], channels=1), n=n, seed=SEED + 1 + ctx.seed)
+        return fresh.as_model_input(fresh.x).cpu()
+
+    return ctx.cached(("fresh-triples", n), draw)
 
 
 def _stacked(ctx, logits: str = "logits"):
@@ -243,17 +246,19 @@ def _legibility(ctx, logits: str = "logits"):
     """The share of samples the judge reads with at least LEGIBLE confidence, beside the same share
     on real images: "9 in 10 legible" on a card means this number, not a glance. A conditional
     model is asked for every class equally; stacked digits count each channel as one reading."""
-    def legible(x):  # (N, C, H, W) -> (N * C,) 0/1: each channel read confidently
-        probs = [_run(ctx, x[:, c : c + 1], logits).softmax(1).amax(1) for c in range(x.shape[1])]
-        return (torch.cat(probs) >= LEGIBLE).double()
+    def legible(logits_: torch.Tensor) -> torch.Tensor:  # (N, 10) -> (N,) 0/1: read confidently
+        return (logits_.softmax(1).amax(1) >= LEGIBLE).double()
+
+    def channels(x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W) -> (N * C,): each channel one reading
+        return torch.cat([legible(_run(ctx, x[:, c : c + 1], logits)) for c in range(x.shape[1])])
 
     labels = torch.arange(LEGIBILITY_N) % ctx.model.data.num_classes if ctx.task == "conditional" else None
-    generated = legible(ctx.samples(LEGIBILITY_N, labels=labels))
+    generated = channels(ctx.samples(LEGIBILITY_N, labels=labels))
     if ctx.model.dataset == "stacked-digits":
-        real = legible(_fresh_triples(ctx, LEGIBILITY_N))
+        real = channels(_fresh_triples(ctx, LEGIBILITY_N))
     else:
         idx = torch.randperm(len(ctx.data), generator=torch.Generator().manual_seed(ctx.seed))[:LEGIBILITY_N]
-        real = legible(torch.cat([ctx.real(idx[i : i + 2000]) for i in range(0, len(idx), 2000)]))
+        real = legible(_real_features(ctx, idx, logits))
     share = _with_bootstrap({"legible": generated.mean().item()}, [{"legible": generated[i].mean().item()} for i in _resamples(len(generated), ctx.seed)])
     return {**share, "legible_real": real.mean().item(), "legible_vs_real": share["legible"] / max(real.mean().item(), 1e-12),
             "readings": len(generated), "readings_real": len(real)}
