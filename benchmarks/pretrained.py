@@ -59,17 +59,20 @@ ZOO = {
     # 12 minutes on one core), spelt out so the recipe outlives a change of defaults: FID 36 where the
     # paper's CIFAR-10 gamma and lr (0.05, 2e-4) give 248, and gamma 1 at lr 2e-4 gives 167 (quality.md).
     "r3gan-digits": ("r3gan", "digits", {"steps": 3000, "gamma": 1.0, "lr": 1e-3}, ["fid-digitscnn-x5", "pr-digitscnn-x5-k3"]),
-    # The benchmark protocols, so anyone can re-score them with `ganzoo eval NAME`. The mixtures: PacGAN2
-    # (pack 2), EMA, and a linear lr decay over the second half, which lets G settle on the modes.
-    # Each also scored with Jacobian-based truncation (METRIC+jbtQ: `ganzoo eval NAME --truncation Q`),
-    # the sampler that drops the points G draws between modes.
-    "gan-ring8": ("gan", "ring8", {"pack": 2, "ema": True, "steps": 20000, "decay_from": 0.5},
+    # The benchmark protocols, so anyone can re-score them with `ganzoo eval NAME`. The mixtures: EMA, a
+    # linear lr decay over the second half, which lets G settle on the modes, and a disconnected latent
+    # (`latent_components`, DeLiGAN's mixture of equally likely components): with N(0, I), a connected
+    # latent, G drew arcs and lines between the modes (95 % / 81 % high quality as trained; quality.md),
+    # with components it need not. Each is also scored with Jacobian-based truncation (METRIC+jbtQ:
+    # `ganzoo eval NAME --truncation Q`), the sampler that drops the latents G stretches most.
+    # ring8: PacGAN2 (pack 2) and 64 components (with 32, one seed in three kept a component split over
+    # two modes); 6,000 steps (about 3 minutes on one core).
+    "gan-ring8": ("gan", "ring8", {"pack": 2, "ema": True, "steps": 6000, "decay_from": 0.5, "latent_components": 64},
                   ["modes-pacgan-n2500-x10", "modes-pacgan-n2500-x10+jbt0.05"]),
-    # grid25: no packing (pack 2 and 4 lose modes here), EMA, the same decay, and R1 on D (gamma 0.1),
-    # which covers all 25 modes where the same without R1 covers 21, at some cost in high quality
-    # (quality.md); its card says what it misses.
-    "gan-grid25": ("gan", "grid25", {"ema": True, "steps": 20000, "decay_from": 0.5, "r1": 0.1},
-                   ["modes-pacgan-n2500-x10", "modes-pacgan-n2500-x10+jbt0.1", "modes-pacgan-n2500-x10+jbt0.2"]),
+    # grid25: no packing (pack 2 and 4 lose modes here), R1 on D (gamma 0.1), which covers all 25 modes
+    # where the same without R1 covers 21, and 100 components; 20,000 steps (about 12 minutes on one core).
+    "gan-grid25": ("gan", "grid25", {"ema": True, "steps": 20000, "decay_from": 0.5, "r1": 0.1, "latent_components": 100},
+                   ["modes-pacgan-n2500-x10", "modes-pacgan-n2500-x10+jbt0.1"]),
     # The style-only translation pair (MNIST-M's construction) without the B->A->B cycle (the official
     # code's lambda_B = 0): that cycle makes G_ba hide each photo in its output, and dropping it takes
     # B->A label preservation from 43 % to 59 %. G_ba also undoing random recolourings of G_ab's outputs
@@ -147,13 +150,16 @@ NOTES: dict[str, str] = {
                             "against 0.028 for 26,000 fresh real triples under either judge and the paper's PacDCGAN2 0.06. "
                             "Most of the KL (0.15 and 0.10, kl_digits) is how often each digit is drawn: in every channel "
                             "3s and 9s 14-17 % of the time and 1s 6 %, where the data has 10 % of each.",
-    "gan-grid25": "A benchmark model of 2-D points: all 25 grid modes are covered (25 +- 0 over 10 draws; "
-                  "PacGAN4 reports 24.8) in near-even shares (reverse KL 0.04), but about 19 % of the points lie "
-                  "off the modes, most on the lines between neighbouring modes (81 % high quality; the target is 95 %). "
-                  "Sampled with Jacobian-based truncation (`--truncation 0.1` or `model.sample(n, truncation=0.1)`), "
-                  "89 % are high quality with all 25 modes; at 0.2, 97.5 %, and a mode is sometimes lost (24.4). "
-                  "Trained twice as long (40,000 steps, over the zoo's CPU budget; benchmarks/results/quality.md) the "
-                  "recipe gives 88 % as trained and, at `--truncation 0.15`, 99.4 % with 24.8 of 25 modes over 3 seeds.",
+    "gan-grid25": "A benchmark model of 2-D points: all 25 grid modes (25 +- 0 over 10 draws of 2,500; PacGAN4 "
+                  "reports 24.8), 97.0 % of the points within 3 sigma of a mode (the target is 95 %; PacGAN2 reports "
+                  "91.3 %), and the least-held mode 0.76 of its even share (3.6-4.3 % of the points each, 4 % even). What "
+                  "a person sees: 25 tight clusters and a few stray points between them, about 2 in 100 beyond 10 "
+                  "sigma, not the lines of points a Gaussian latent draws. Its latent is disconnected: z's first "
+                  "coordinate picks one of 100 equally likely components (`latent_components`, DeLiGAN's mixture), so "
+                  "G can jump between modes; the same recipe with one Gaussian gave 81 % (benchmarks/results/quality.md). "
+                  "Its modes are narrower than the data's (89 % of the points within 1 sigma, where the data's "
+                  "Gaussians hold 39 %), which the PacGAN protocol does not count. Jacobian-based truncation "
+                  "(`--truncation 0.1`) hardly changes it (97.2 %) and evens the modes less (0.49 of a share).",
     "cyclegan-digits-m": "Handwritten digits <-> digits-m (each digit blended with a photo crop, MNIST-M's "
                          "construction). digits -> digits-m paints every digit the same way, in blue over one "
                          "reddish bark-like texture, where real digits-m images come in every photo's colours; "
@@ -162,10 +168,14 @@ NOTES: dict[str, str] = {
                          "busy photo whose own edges G_ba takes for strokes, often turning them into 8s or 9s. The "
                          "99 % the other way says little, since the "
                          "digits-m judge also reads untranslated digits at 99 %.",
-    "gan-ring8": "A benchmark model of 2-D points: all 8 ring modes are covered, and about 5 % of the points lie on "
-                 "the arcs between neighbouring modes rather than on a mode (95 % high quality; PacGAN2 reports 95.6 %). "
-                 "Sampled with Jacobian-based truncation (`--truncation 0.05` or `model.sample(n, truncation=0.05)`), "
-                 "which redraws the 5 % of latents G stretches most, 99.9 % are high quality, all 8 modes kept evenly.",
+    "gan-ring8": "A benchmark model of 2-D points: all 8 ring modes, every point within 3 sigma of a mode (100 % "
+                 "high quality over 10 draws of 2,500; PacGAN2 reports 95.6 %, the target is 97 %), each mode "
+                 "12.2-12.7 % of them. What a person sees: 8 tight dots on the ring, nothing between them. Its latent "
+                 "is disconnected: z's first coordinate picks one of 64 equally likely components "
+                 "(`latent_components`, DeLiGAN's mixture), so G need not draw the arcs between modes that one "
+                 "Gaussian forces (the previous recipe: 95 %, its misses on those arcs). Its modes are narrower than "
+                 "the data's (97 % of the points within 1 sigma, where the data's Gaussians hold 39 %), which the "
+                 "PacGAN protocol does not count. Jacobian-based truncation (`--truncation 0.05`) changes nothing here.",
 }
 
 

@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 # group: rows of (variant, dataset, settings, metric, keys, published, target). The first row of a
 # group is the variant's default `ganzoo run`; later rows are the configurations meant to reach the target.
 MODES = ("modes", "high_quality_percent", "reverse_kl")
+MODES_SHARE = (*MODES, "min_mode_share")  # rows scored since 2026-12-07 also show the least-held mode's share
 RING_PUB = "GAN 1 mode / 99.3 % (VEEGAN Tab. 1); GAN 6.3 / 98.2 %, PacGAN2 7.9 / 95.6 % (PacGAN Tab. 1)"
 GRID_PUB = "GAN 17.3 / 94.8 %, PacGAN2 23.8 / 91.3 % (PacGAN Tab. 1)"
 LABEL_KEYS = ("accuracy_a2b", "accuracy_b2a")
@@ -51,8 +52,10 @@ LAST = 5  # evaluations at the end of a run averaged for the oscillating groups 
 OSCILLATING = {"ring8", "grid25"}
 
 
-def _mixture_met(modes, percent):
-    return lambda v: v["modes"] >= modes and v["high_quality_percent"] >= percent
+def _mixture_met(modes, percent, share=0.0):
+    """Every mode, that share of samples high quality and, with ``share``, the least-held mode at
+    least that fraction of its expected share (rows without min_mode_share cannot meet it)."""
+    return lambda v: v["modes"] >= modes and v["high_quality_percent"] >= percent and (not share or v.get("min_mode_share", 0) >= share)
 
 
 def _fid_met(v):
@@ -62,7 +65,7 @@ def _fid_met(v):
 # Whether a row meets its group's target, from the means over seeds of its keys.
 MET = {
     "ring8": _mixture_met(8, 97),
-    "grid25": _mixture_met(25, 95),
+    "grid25": _mixture_met(25, 95, share=0.25),
     "stacked-digits": lambda v: v["modes"] >= 1000 and v["kl"] <= 0.06,
     "cgan": lambda v: v["accuracy"] >= 0.97,
     **{group: _fid_met for group in ("dcgan-fid", "gan-fid", "wgan-gp-fid", "wgan-fid", "r3gan-fid")},
@@ -81,6 +84,13 @@ CONFIGS = {
         # the same runs sampled with Jacobian-based truncation (a sampler, not training: see SAMPLING)
         ("gan", "ring8", {"pack": 2, "ema": True, "steps": 20000, "decay_from": 0.5, "truncation": 0.05}, "modes-pacgan-n2500-x10", MODES,
          RING_PUB, "8 modes, >= 97 %"),
+        # a disconnected latent (equally likely components, DeLiGAN's mixture): no arcs to draw between the
+        # modes, as trained. 64 components is the zoo's gan-ring8 recipe since 2026-12-07: with 32, one seed
+        # kept a component split over two modes (96.3 %)
+        ("gan", "ring8", {"pack": 2, "ema": True, "steps": 6000, "decay_from": 0.5, "latent_components": 32}, "modes-pacgan-n2500-x10",
+         MODES_SHARE, RING_PUB, "8 modes, >= 97 %"),
+        ("gan", "ring8", {"pack": 2, "ema": True, "steps": 6000, "decay_from": 0.5, "latent_components": 64}, "modes-pacgan-n2500-x10",
+         MODES_SHARE, RING_PUB, "8 modes, >= 97 %"),
     ],
     "grid25": [
         ("gan", "grid25", {}, "modes-pacgan-n2500-x10", MODES, GRID_PUB, "25 modes, >= 95 %"),
@@ -99,6 +109,9 @@ CONFIGS = {
          GRID_PUB, "25 modes, >= 95 %"),
         ("gan", "grid25", {"ema": True, "steps": 40000, "decay_from": 0.5, "r1": 0.1, "truncation": 0.15}, "modes-pacgan-n2500-x10", MODES,
          GRID_PUB, "25 modes, >= 95 %"),
+        # the 20,000-step recipe with a disconnected latent (100 components): the zoo's gan-grid25 recipe since 2026-12-07
+        ("gan", "grid25", {"ema": True, "steps": 20000, "decay_from": 0.5, "r1": 0.1, "latent_components": 100}, "modes-pacgan-n2500-x10",
+         MODES_SHARE, GRID_PUB, "25 modes, >= 95 %, every mode >= 1/4 of its share"),
     ],
     "stacked-digits": [
         ("dcgan", "stacked-digits", {}, "modes-stacked-digits-n26000", ("modes", "kl"), "DCGAN 78.9 modes, KL 4.50 (PacGAN Tab. 2)", "1,000 modes, KL <= 0.06"),
@@ -132,6 +145,9 @@ CONFIGS = {
          "FID <= 2x the real-vs-real floor"),
         # the default under bf16 autocast, what --amp auto trains dcgan in on a CPU with bf16 units (#33): beside row 0, in fp32
         ("dcgan", "digits", {"amp": "bf16"}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-", "FID <= 2x the real-vs-real floor"),
+        # the zoo recipe with a disconnected latent (50 components, as gan-ring8/gan-grid25): do half-formed digits between classes go?
+        ("dcgan", "digits", {"steps": 4000, "ema": True, "r1": 1.0, "latent_components": 50}, "fid-digitscnn-x5", ("fid", "fid_real_floor"), "-",
+         "FID <= 2x the real-vs-real floor"),
     ],
     # The zoo's poorest digit models (#32), each recipe beside the one the zoo shipped before.
     "gan-fid": [
@@ -342,7 +358,8 @@ def _store_locked(store, group, index, label, seed, measured, fixed, keys, torch
     per_seed = {**mine["per_seed"], str(seed): measured}
     ordered = [per_seed[s] for s in sorted(per_seed, key=int)]
     final = {k: [m["final"][k] for m in ordered] for k in keys}
-    last = {k: [m["last"][k] for m in ordered if "last" in m] for k in keys}
+    with_last = [m["last"] for m in ordered if "last" in m]
+    last = {k: [m[k] for m in with_last] for k in keys if with_last and all(k in m for m in with_last)}  # keys every seed has
     dataset, label, metric, published, target = fixed
     check = MET.get(group)
     check = check.get(target) if isinstance(check, dict) else check
@@ -435,7 +452,9 @@ def main() -> int:
                     if extra and not truncation:
                         logged = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
                         evals = [r for r in logged if f"eval/{metric}/{keys[0]}" in r][-LAST:]
-                        measured["last"] = {k: statistics.mean(r[f"eval/{metric}/{k}"] for r in evals) for k in keys}
+                        # keys a run logged at every one of those evaluations (a run from before a key existed lacks it)
+                        measured["last"] = {k: statistics.mean(r[f"eval/{metric}/{k}"] for r in evals) for k in keys
+                                            if all(f"eval/{metric}/{k}" in r for r in evals)}
                 judged = keys + tuple(k + JUDGE_2 for k in keys if k + JUDGE_2 in measured["final"])
                 shown = f"{scored} + {twin}" if twin else scored
                 cells = _store(group, index, label, seed, measured, (dataset, label, shown, published, target), judged, torch)

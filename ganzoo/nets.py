@@ -53,17 +53,19 @@ class DCGANGenerator(nn.Module):
     A projection to 4x4 by a transposed convolution, then fractionally-strided 4x4 convolutions that
     double the side and halve the channels, batchnorm and ReLU after each but the last, tanh out
     (Radford et al. 2015). With size 64 and width 128 this is the paper's generator (1024 channels
-    at 4x4). Plain torch, so an export's model card can show it to a user without ganzoo.
+    at 4x4). ``components`` > 0 makes the latent a mixture of that many components
+    (LatentComponents). Plain torch, so an export's model card can show it to a user without ganzoo.
     """
 
-    def __init__(self, z_dim: int, channels: int, size: int, width: int, batchnorm: bool = True):
+    def __init__(self, z_dim: int, channels: int, size: int, width: int, batchnorm: bool = True, components: int = 0):
         super().__init__()
         stages = int(math.log2(size)) - 2 if size > 0 else 0
         if size < 8 or 2 ** (stages + 2) != size:
             raise ValueError(f"DCGAN stacks need a square power-of-two image side >= 8, got {size}")
         self.z_dim = z_dim
+        self.latent = LatentComponents(components)
         ch = width * 2 ** (stages - 1)
-        blocks = [UpBlock(z_dim, ch, 1, 0, batchnorm)]
+        blocks = [UpBlock(z_dim + components, ch, 1, 0, batchnorm)]
         for _ in range(stages - 1):
             blocks.append(UpBlock(ch, ch // 2, 2, 1, batchnorm))
             ch //= 2
@@ -71,8 +73,7 @@ class DCGANGenerator(nn.Module):
         self.to_image = nn.ConvTranspose2d(ch, channels, 4, 2, 1)
 
     def forward(self, z):
-        if z.ndim == 2:
-            z = z[:, :, None, None]
+        z = self.latent(z.flatten(1))[:, :, None, None]
         return torch.tanh(self.to_image(self.blocks(z)))
 
 
@@ -88,30 +89,60 @@ class Dense(nn.Module):
         return torch.relu(self.norm(self.linear(x)))
 
 
+class LatentComponents(nn.Module):
+    """z (B, z_dim) -> (B, components + z_dim): z's first coordinate picks one of ``components``
+    equally likely components (its standard-normal quantile bin), prepended as a one-hot vector.
+    The next layer then gives each component its own learned offset: a mixture-of-Gaussians
+    latent with learned means (DeLiGAN, Gurumurthy et al. 2017) whose input stays N(0, I).
+
+    Why: a continuous G of a connected latent must put mass on the paths between separated modes
+    (Khayatkhoei et al. 2018; Tanielian et al. 2020), the bridges between a mixture's modes or
+    the half-formed digits between classes; across a component's edge G can jump instead.
+    ``components`` 0 passes z through unchanged."""
+
+    def __init__(self, components: int = 0):
+        super().__init__()
+        self.components = components
+        # The standard normal's k/components quantiles, derived from `components` (not saved with the weights).
+        k = max(components, 1)
+        self.register_buffer("edges", torch.special.ndtri(torch.arange(1, k, dtype=torch.float64) / k).float(), persistent=False)
+
+    def forward(self, z):
+        if not self.components:
+            return z
+        k = (z[:, :1] > self.edges).sum(1)
+        return torch.cat([nn.functional.one_hot(k, self.components).to(z.dtype), z], 1)
+
+
 class MLPGenerator(nn.Module):
     """z (B, z_dim) -> sample (B, *shape): ReLU hidden layers (with batchnorm if asked), a linear
-    output, tanh for images (in [-1, 1]) and nothing for points. Plain torch."""
+    output, tanh for images (in [-1, 1]) and nothing for points. ``components`` > 0 makes the
+    latent a mixture of that many components (LatentComponents). Plain torch."""
 
-    def __init__(self, z_dim: int, hidden: list[int], shape: list[int], batchnorm: bool = False, tanh: bool = True):
+    def __init__(self, z_dim: int, hidden: list[int], shape: list[int], batchnorm: bool = False, tanh: bool = True,
+                 components: int = 0):
         super().__init__()
         self.z_dim, self.shape, self.tanh = z_dim, tuple(shape), tanh
-        sizes = [z_dim, *hidden]
+        self.latent = LatentComponents(components)
+        sizes = [z_dim + components, *hidden]
         self.layers = nn.Sequential(*[Dense(a, b, batchnorm) for a, b in zip(sizes[:-1], sizes[1:])])
         self.out = nn.Linear(sizes[-1], math.prod(shape))
 
     def forward(self, z):
-        x = self.out(self.layers(z))
+        x = self.out(self.layers(self.latent(z)))
         return (torch.tanh(x) if self.tanh else x).view(len(z), *self.shape)
 
 
 class DCGANGeneratorHalf:
     """The generator half of a variant whose G is DCGAN's (dcgan, lsgan, wgan, wgan-gp): a mixin put
-    before ``ganzoo.GDVariant``, reading ``z_dim`` and ``g_width`` from the config and the channels
-    and side from the data."""
+    before ``ganzoo.GDVariant``, reading ``z_dim``, ``g_width`` and, where the config has it,
+    ``latent_components`` from the config, and the channels and side from the data."""
 
     @classmethod
     def generator_args(cls, config, data) -> dict:
-        return {"z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[-1], "width": config.g_width}
+        components = getattr(config, "latent_components", 0)
+        return {"z_dim": config.z_dim, "channels": data.shape[0], "size": data.shape[-1], "width": config.g_width,
+                **({"components": components} if components else {})}
 
     @classmethod
     def build_generators(cls, args: dict) -> dict:

@@ -71,6 +71,9 @@ def test_mode_coverage_on_constructed_points():
     assert out["modes"] == 6
     assert out["high_quality_percent"] == pytest.approx(75.0)
     assert out["reverse_kl"] == pytest.approx(math.log(8 / 6))
+    assert out["min_mode_share"] == 0  # two modes have no point
+    uneven = torch.cat([means.repeat(10, 1), means[:1].repeat(6, 1), between[:4]])  # 90 points: mode 0 holds 16, the rest 10
+    assert M.mode_coverage(uneven, means, sigma=0.01)["min_mode_share"] == pytest.approx(10 / (90 / 8))
 
 
 def test_histogram_kl_by_hand():
@@ -199,7 +202,7 @@ def test_mode_metric_is_the_mean_of_draws_anyone_can_regenerate(tmp_path):
     assert "Model.generate(2500, seed=1000*S + d)" in got["protocol"]["n"]
     model = ganzoo.load(result.export_dir)
     draws = [M.mode_coverage(model.generate(2500, seed=2000 + d), ring8_means(), 0.01) for d in range(10)]
-    for key in ("modes", "high_quality_percent", "reverse_kl"):
+    for key in ("modes", "high_quality_percent", "reverse_kl", "min_mode_share"):
         mine = [d[key] for d in draws if math.isfinite(d[key])]
         if len(mine) == 10:
             assert got["values"][key] == pytest.approx(statistics.mean(mine), rel=1e-9)

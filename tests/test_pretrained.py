@@ -142,17 +142,20 @@ def test_shipped_mixture_models_rescore_to_their_recorded_numbers(name):
     assert "modes-pacgan-n2500-x10" in names
     for metric in names:
         recorded, q = entry.metrics[metric]["values"], split_name(metric)[1]
-        modes, percent = [], []
+        modes, percent, share = [], [], []
         for d in range(10):
             points = model.generate(2500, seed=d, truncation=q).double().cpu().numpy()  # eval seed 0: seeds 1000 * 0 + d
             dist = np.linalg.norm(points[:, None, :] - means[None], axis=2)
             good = dist.min(1) <= 3 * sigma
             modes.append(len(set(dist.argmin(1)[good].tolist())))
             percent.append(100 * good.mean())
+            share.append(np.bincount(dist.argmin(1)[good], minlength=len(means)).min() / (len(points) / len(means)))
         assert recorded["modes"] == pytest.approx(np.mean(modes)), metric
         # (float32 means in ganzoo, float64 here: a sample exactly on a 3-sigma border may fall either side)
         assert recorded["high_quality_percent"] == pytest.approx(np.mean(percent), abs=0.01), metric
         assert recorded["high_quality_percent_std"] == pytest.approx(np.std(percent, ddof=1), abs=0.01), metric
+        if "min_mode_share" in recorded:  # entries scored since the key exists
+            assert recorded["min_mode_share"] == pytest.approx(np.mean(share), abs=0.002), metric
 
 
 def test_shipped_stacked_digits_model_rescores_to_its_recorded_numbers():

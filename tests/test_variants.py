@@ -106,6 +106,34 @@ def test_gan_takes_k_discriminator_batches_per_step_and_both_generator_losses():
         assert (losses["loss_g"] < 0) == (g_loss == "minimax")  # minimax loss E[log(1 - D)] is negative
 
 
+def test_gan_latent_components_are_equally_likely_and_travel_with_the_export(tmp_path):
+    from ganzoo.nets import MLPGenerator
+
+    g = MLPGenerator(2, [8], [2], batchnorm=True, tanh=False, components=5)
+    z = torch.randn(50_000, 2, generator=torch.Generator().manual_seed(0))
+    share = torch.bincount((z[:, :1] > g.latent.edges).sum(1), minlength=5).double() / len(z)
+    assert share.sub(0.2).abs().max() < 0.01  # the normal's quintiles: each component 1/5 of the latents
+    # Across a component's edge G may jump: only the one-hot input changes, so the first layer's
+    # pre-activation moves by the difference of the two components' columns, whatever z's step.
+    edge = g.latent.edges[2].item()
+    lin = g.layers[0].linear
+    below, above = torch.tensor([[edge - 1e-6, 0.3]]), torch.tensor([[edge + 1e-6, 0.3]])
+    assert torch.allclose(lin(torch.cat([torch.eye(5)[2:3], above], 1)) - lin(torch.cat([torch.eye(5)[1:2], below], 1)),
+                          lin.weight[:, 2] - lin.weight[:, 1], atol=1e-4)
+    assert "edges" not in g.state_dict()  # derived from `components`, not stored with the weights
+
+    result = ganzoo.train("gan", data="ring8", out=str(tmp_path / "g"), steps=4, batch_size=50, g_hidden=(16,), d_hidden=(16,),
+                          latent_components=5, progress=False)
+    doc = json.loads((result.export_dir / "config.json").read_text())
+    assert doc["generator"]["args"]["components"] == 5
+    model = ganzoo.load(result.export_dir)
+    assert model.generate(100, seed=1).shape == (100, 2)
+    assert torch.equal(model.generate(100, seed=1), model.generate(100, seed=1))
+    # without the option the generator's arguments are those exports made before it existed
+    plain = ganzoo.train("gan", data="ring8", out=str(tmp_path / "p"), steps=2, batch_size=50, g_hidden=(16,), d_hidden=(16,), progress=False)
+    assert "components" not in json.loads((plain.export_dir / "config.json").read_text())["generator"]["args"]
+
+
 def test_wgan_clips_critic_weights_and_wgan_gp_has_no_batchnorm():
     data = tiny_data(DataRequest(size=32, channels=1))
     wgan = build("wgan", data, batch_size=8)

@@ -430,7 +430,8 @@ def register_metrics(register):
          "values": f"each key is the mean over the {MIXTURE_DRAWS} draws and KEY_std their sample standard deviation (PacGAN "
                    "reports one draw per trained model; its spread over trainings is benchmarks/quality.py's)",
          "high_quality": "within 3 sigma of the nearest mode", "captured": ">= 1 high-quality sample nearest",
-         "reverse_kl": "KL(mode histogram of high-quality samples || uniform)"},
+         "reverse_kl": "KL(mode histogram of high-quality samples || uniform)",
+         "min_mode_share": "min over modes of (high-quality samples nearest the mode) / (2500 / number of modes)"},
         lambda ctx: ctx.model.dataset in ("ring8", "grid25"), _mixture,
     ))
     register(Metric("fid-digitslenet-x5", "FID on the second digit judge's features (LeNet), beside its floor; 5 draws",

@@ -71,7 +71,9 @@ def mode_coverage(points: torch.Tensor, means: torch.Tensor, sigma: float) -> di
     """The VEEGAN/PacGAN protocol on 2-D mixtures. A sample is high quality if it lies within
     3 sigma of its nearest mode; a mode is captured if at least one high-quality sample has it as
     nearest mode. Reverse KL is KL(generated mode histogram || uniform over the modes), computed
-    over the high-quality samples (PacGAN, Section 5.1)."""
+    over the high-quality samples (PacGAN, Section 5.1). ``min_mode_share`` is the least-held mode's
+    count of high-quality samples over its expected count, n / modes (1: every mode its full share;
+    0: a mode missed), which the mode count alone does not show: one stray point captures a mode."""
     d = torch.cdist(points.double(), means.double())
     dist, nearest = d.min(dim=1)
     good = dist <= 3 * sigma
@@ -81,6 +83,7 @@ def mode_coverage(points: torch.Tensor, means: torch.Tensor, sigma: float) -> di
         "modes": float(captured),
         "high_quality_percent": 100.0 * good.double().mean().item(),
         "reverse_kl": histogram_kl(counts, torch.full((len(means),), 1.0 / len(means), dtype=torch.float64)),
+        "min_mode_share": counts.min().item() * len(means) / len(points),
     }
 
 

@@ -46,6 +46,10 @@ class DCGANConfig(ganzoo.VariantConfig):
     # on real batches added to D's loss, which keeps D from growing steep around the training
     # images it memorises on small data. 0 keeps the paper's unregularised D.
     r1: ganzoo.NonNegativeFloat = 0.0
+    # Not in the paper: a disconnected latent of this many equally likely components (DeLiGAN's
+    # mixture of Gaussians, Gurumurthy et al. 2017; ganzoo.nets.LatentComponents), so G need not
+    # draw the half-formed digits a connected latent forces between classes. 0: the paper's N(0, I).
+    latent_components: ganzoo.NonNegativeInt = 0
 
 
 class DCGAN(DCGANGeneratorHalf, ganzoo.GDVariant):

@@ -52,6 +52,10 @@ class GANConfig(ganzoo.VariantConfig):
     # Not in the paper: the R1 penalty (Mescheder et al. 2018, eq. 9) as dcgan's r1, gamma / 2 *
     # E||grad_x D(x)||^2 on each real batch added to D's loss. 0 keeps the paper's unregularised D.
     r1: ganzoo.NonNegativeFloat = 0.0
+    # Not in the paper: a disconnected latent of this many equally likely components (DeLiGAN's
+    # mixture of Gaussians, Gurumurthy et al. 2017; ganzoo.nets.MLPGenerator), so G need not draw
+    # the bridges a connected latent forces between separated modes. 0: the paper's N(0, I).
+    latent_components: ganzoo.NonNegativeInt = 0
 
 
 class GAN(ganzoo.GDVariant):
@@ -76,6 +80,7 @@ class GAN(ganzoo.GDVariant):
             "shape": list(data.shape),
             "batchnorm": points,  # PacGAN's 2-D G has batchnorm; the paper's MNIST G has none
             "tanh": not points,  # images in [-1, 1]; points are unbounded
+            **({"components": config.latent_components} if config.latent_components else {}),
         }
 
     @classmethod
