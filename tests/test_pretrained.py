@@ -13,16 +13,20 @@ from ganzoo._plugins import registry
 from ganzoo.pretrained import Pretrained
 
 EXPECTED = {
-    "dcgan-digits", "gan-digits", "cgan-digits", "lsgan-digits", "wgan-digits", "wgan-gp-digits",
+    "dcgan-digits", "gan-digits", "cgan-digits", "lsgan-digits", "wgan-gp-digits",
     "cyclegan-digits-typeset", "srgan-photos", "r3gan-digits", "gan-ring8",
     "dcgan-stacked-digits", "gan-grid25", "cyclegan-digits-m",
 }
 
 
+# Variants whose zoo model left the zoo for staying poor (benchmarks/_runs.py, LEFT_THE_ZOO; #32)
+WITHOUT_A_MODEL = {"wgan"}
+
+
 def test_every_builtin_variant_ships_a_pretrained_model():
     names = set(ganzoo.list_pretrained())
     assert EXPECTED <= names
-    assert {registry().pretrained[n].variant for n in EXPECTED} == set(ganzoo.list_variants())
+    assert {registry().pretrained[n].variant for n in EXPECTED} == set(ganzoo.list_variants()) - WITHOUT_A_MODEL
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

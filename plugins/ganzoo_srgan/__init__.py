@@ -57,7 +57,10 @@ class SRGANConfig(ganzoo.VariantConfig):
     # auto: vgg54 when VGG19's weights are on disk ($GANZOO_VGG19_WEIGHTS or the cache), else mse;
     # vgg54 downloads them once if needed. The resolved choice is what config.json records.
     content: Literal["auto", "vgg54", "mse"] = "auto"
-    adversarial_weight: ganzoo.NonNegativeFloat = 1e-3  # weight of the adversarial loss (paper)
+    # Weight of the adversarial loss (paper). With pixel-MSE content (content "mse": no VGG19 weights)
+    # 1e-3 draws diagonal hatching on flat areas of the photos, which SRResNet alone does not; the zoo's
+    # srgan-photos uses 1e-4, which leaves a trace of it (benchmarks/results/quality.md, srgan).
+    adversarial_weight: ganzoo.NonNegativeFloat = 1e-3
     # The paper pretrains at 1e-4 for 10^6 steps; in the demo's 1,000 steps that ends 1.5 dB below
     # bicubic on the held-out photos, 1e-3 ends level with it (measured, benchmarks/results/quality.md).
     pretrain_lr: ganzoo.PositiveFloat = 1e-3  # Adam learning rate of the SRResNet (MSE) phase
