@@ -256,7 +256,7 @@ def test_the_demo_names_the_zoo_recipe_that_does_better(cli):
     done = cli("run", "dcgan", "--steps", "2", "--batch-size", "16", "--set", "g_width=8", "--set", "d_width=8", "--out", "r")
     assert done.returncode == 0, done.stderr
     last = done.stdout.strip().splitlines()[-1]
-    assert last.startswith("better: the zoo's dcgan-digits (fid-digitscnn-x5 fid ") and "ganzoo run dcgan --set ema=true --set r1=1.0 --set steps=4000" in last
+    assert last.startswith("better: the zoo's dcgan-digits (fid-digitscnn-x5 fid ") and "ganzoo run dcgan --set ema=true --set lr=0.0005 --set r1=1.0 --set steps=4000" in last
 
 
 def test_the_python_api_reports_progress_through_logging(tmp_path, caplog):
