@@ -5,7 +5,7 @@
 PSNR does not see it: a x4 stack of two PixelShuffle(2) stages can repeat a pattern every 2 or 4
 output pixels, which shows on flat areas as a grid or diagonal hatching. This takes each held-out
 photo (the `photos` dataset's, as `sr-psnr-ssim-y-heldout` scores them), downscales it by bicubic,
-upscales it with the model and with bicubic, and measures the residual r = SR - bicubic (mean over
+upscales it with the model and with bicubic (uint8, as the metric scores them), and measures the residual r = SR - bicubic (mean over
 RGB): the share of r's power (|FFT|^2, its mean removed) at the frequencies (k/4, j/4) cycles per
 pixel, k, j in 0..3 and not both 0 — 15 of the image's H x W frequency bins. A residual without a
 period-2 or period-4 pattern puts about 15 / (H x W) of its power there (0.005 % at 512 x 512).
@@ -26,7 +26,7 @@ from ganzoo._io import atomic_write_text
 from ganzoo._plugins import registry
 from ganzoo.data import load_data
 from ganzoo.data.photos import HELD_OUT
-from ganzoo.eval.sr import bicubic_downscale, bicubic_upscale, to_uint8
+from ganzoo.eval.sr import upscaled
 
 RESULTS = Path(__file__).parent / "results" / "sr_artifacts.md"
 
@@ -52,12 +52,8 @@ def shares(name: str) -> list[float]:
     data = load_data("photos", ganzoo.DataRequest(size=96, channels=3, crop=True), registry().datasets)
     out = []
     for img in data.held_out:
-        h, w = img.shape[-2] // scale * scale, img.shape[-1] // scale * scale
-        hr = img[:, :h, :w][None].float() / 127.5 - 1
-        lr = to_uint8(bicubic_downscale(hr, scale))
-        sr = model.upscale(lr.float() / 255).float().cpu() * 2 - 1
-        bicubic = bicubic_upscale(lr.float() / 127.5 - 1, scale)
-        out.append(periodic_share((sr - bicubic)[0].mean(0)))
+        _, sr, bicubic = upscaled(model, img, scale)  # as sr-psnr-ssim-y-heldout makes them
+        out.append(periodic_share((sr.float() - bicubic.float()).mean(0)))
     return out
 
 

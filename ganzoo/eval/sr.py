@@ -64,16 +64,24 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
+def upscaled(model, img: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(hr, sr, bicubic), uint8 (3, H, W): a whole uint8 image cropped to a multiple of ``scale``, and
+    its bicubic downscale (stored as uint8, as a low-resolution file would be) upscaled back by the
+    model and by bicubic."""
+    h, w = img.shape[-2] - img.shape[-2] % scale, img.shape[-1] - img.shape[-1] % scale
+    hr = img[:, :h, :w]
+    lr = to_uint8(bicubic_downscale(hr[None].float() / 127.5 - 1, scale))[0]
+    sr = (model.upscale(lr.float() / 255) * 255).round().to(torch.uint8).cpu()
+    return hr, sr, to_uint8(bicubic_upscale(lr[None].float() / 127.5 - 1, scale))[0]
+
+
+@torch.no_grad()
 def score(model, images: list[torch.Tensor], scale: int) -> dict[str, float]:
     """Mean PSNR/SSIM of ``model.upscale`` and of bicubic over whole uint8 (3, H, W) images, with
     each one's sample std over the images (``KEY_std``): a gain read beside how much it varies."""
     rows = []
     for img in images:
-        h, w = img.shape[-2] - img.shape[-2] % scale, img.shape[-1] - img.shape[-1] % scale
-        hr = img[:, :h, :w]
-        lr = to_uint8(bicubic_downscale(hr[None].float() / 127.5 - 1, scale))[0]
-        sr = (model.upscale(lr.float() / 255) * 255).round().to(torch.uint8).cpu()
-        bicubic = to_uint8(bicubic_upscale(lr[None].float() / 127.5 - 1, scale))[0]
+        hr, sr, bicubic = upscaled(model, img, scale)
         rows.append((*psnr_ssim_y(sr, hr, scale), *psnr_ssim_y(bicubic, hr, scale), psnr_rgb(sr, hr, scale), psnr_rgb(bicubic, hr, scale)))
     t = torch.tensor([(*r, r[0] - r[2], r[1] - r[3], r[4] - r[5]) for r in rows], dtype=torch.float64)
     names = ("psnr", "ssim", "psnr_bicubic", "ssim_bicubic", "psnr_rgb", "psnr_rgb_bicubic", "psnr_gain", "ssim_gain", "psnr_rgb_gain")
