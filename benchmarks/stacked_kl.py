@@ -28,11 +28,11 @@ from ganzoo._plugins import registry
 from ganzoo.data import load_data
 from ganzoo.data.synthetic import SEED, stacked_digits
 from ganzoo.eval import math as M
+from ganzoo.eval.builtin import LEGIBLE  # the legibility bar and sample count the metrics use
+from ganzoo.eval.builtin import STACKED_N as N
 from ganzoo.eval.digits_cnn import LENET_WEIGHTS, WEIGHTS, load
 
 RESULTS = Path(__file__).parent / "results" / "stacked_kl.md"
-N = 26_000
-LEGIBLE = 0.9
 JUDGES = {"digits CNN": WEIGHTS, "LeNet": LENET_WEIGHTS}
 
 
